@@ -1,0 +1,31 @@
+/**
+ * A first-in-first-out list with O(1) amortised push and shift (Array#shift is O(n) on the
+ * long queues a slow neighbour builds up).
+ */
+export class Fifo<T> {
+  private items: T[] = []
+  private head = 0
+
+  get length (): number {
+    return this.items.length - this.head
+  }
+
+  push (item: T): void {
+    this.items.push(item)
+  }
+
+  peek (): T | undefined {
+    return this.items[this.head]
+  }
+
+  shift (): T | undefined {
+    if (this.head >= this.items.length) return undefined
+    const item = this.items[this.head]
+    this.items[this.head++] = undefined as T // release the reference
+    if (this.head > 1024 && this.head * 2 > this.items.length) {
+      this.items = this.items.slice(this.head)
+      this.head = 0
+    }
+    return item
+  }
+}

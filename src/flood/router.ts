@@ -1,0 +1,409 @@
+/**
+ * The flood router: DESIGN §5 in one place. It knows nothing of libp2p, chat or payments:
+ * neighbours are given to it as links that can write a unit, and time as a clock, so the same
+ * rules run over libp2p streams, an in-memory harness and a simulator.
+ *
+ * Hot path per received message: rate limit → field checks → seen cache → (new ids only)
+ * MD5 of id_bytes → remember reverse path → hit → re-encode once → queue per neighbour.
+ * Duplicates stop after the seen-cache lookup: they are never hashed, since a dropped copy can
+ * do no harm whatever its content. A copy that would be forwarded again (more TTL) is hashed.
+ */
+import type { Logger } from '@libp2p/interface'
+import { decodeFrame, encodeFrameUnit, frameEntrySize } from '../wire/frame.ts'
+import { encodeTMsg, idKey, msgIdMatches } from '../wire/tmsg.ts'
+import type { TMsg } from '../wire/tmsg.ts'
+import { checkFields, DEFAULT_VALIDATION_LIMITS } from '../wire/validate.ts'
+import type { InvalidReason, ValidationLimits } from '../wire/validate.ts'
+import { MAX_FRAME_BYTES, MAX_FRAME_MSGS } from '../wire/constants.ts'
+import type { DropCounters, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
+import {
+  DEFAULT_QUEUE_MAX_BYTES, DEFAULT_QUEUE_MAX_PRIORITY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_MESSAGES_PER_SECOND,
+  DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME,
+  PENALTY_STALE_TIMESTAMP
+} from './constants.ts'
+import { OutboundQueue } from './outbound-queue.ts'
+import type { QueueLimits } from './outbound-queue.ts'
+import { PenaltyBox } from './penalties.ts'
+import type { PenaltyInit } from './penalties.ts'
+import { MAX_SLOT, SeenCache, SELF_SLOT, slotOf, ttlOf } from './seen-cache.ts'
+import { TokenBucket } from './token-bucket.ts'
+
+/** How the router reaches one neighbour. */
+export interface NeighbourLink {
+  /**
+   * Writes one complete length-prefixed unit. Returns false when the transport wants a drain
+   * before more: the router then holds further messages in its own queue until `drained()`.
+   */
+  write: (unit: Uint8Array) => boolean
+  /** Closes the connection to this neighbour (used when it is banned). */
+  disconnect: (reason: string) => void
+}
+
+export interface FloodRouterInit {
+  /** @default 200000 */
+  seenCacheMax?: number
+  /** @default 20 minutes (twice the timestamp window) */
+  seenCacheTtlMs?: number
+  validation?: Partial<ValidationLimits>
+  queue?: Partial<QueueLimits>
+  /** Per-neighbour token bucket in messages. @default 20000/s, burst 40000 */
+  rateLimit?: { messagesPerSecond: number, burst: number }
+  penalties?: Partial<PenaltyInit>
+  /** Runs the batched flush later; setImmediate batches everything that arrived in one I/O turn. */
+  schedule?: (fn: () => void) => void
+  /** Called when a neighbour is banned, after its link was told to disconnect. */
+  onBan?: (peerId: string, until: number) => void
+  log?: Logger
+}
+
+class Neighbour {
+  readonly id: string
+  readonly slot: number
+  readonly queue: OutboundQueue
+  readonly bucket: TokenBucket
+  link: NeighbourLink | undefined
+  /** Waiting for the transport's drain before writing more. */
+  blocked = false
+  messagesIn = 0
+  messagesOut = 0
+
+  constructor (id: string, slot: number, queue: OutboundQueue, bucket: TokenBucket) {
+    this.id = id
+    this.slot = slot
+    this.queue = queue
+    this.bucket = bucket
+  }
+}
+
+/** A frame body may use MAX_FRAME_BYTES; keep a margin for the length prefix. */
+const UNIT_BUDGET = MAX_FRAME_BYTES - 16
+
+export class FloodRouter implements Router {
+  readonly name = 'flood' as const
+  private readonly components: RouterComponents
+  private readonly limits: ValidationLimits
+  private readonly queueLimits: QueueLimits
+  private readonly rate: { messagesPerSecond: number, burst: number }
+  private readonly seen: SeenCache
+  private readonly penalties: PenaltyBox
+  private readonly schedule: (fn: () => void) => void
+  private readonly onBan?: (peerId: string, until: number) => void
+  private readonly log?: Logger
+  private readonly neighbours = new Map<string, Neighbour>()
+  private readonly bySlot = new Map<number, Neighbour>()
+  private nextSlot = SELF_SLOT + 1
+  private readonly dirty = new Set<Neighbour>()
+  private flushScheduled = false
+  private readonly counters = {
+    received: 0, delivered: 0, forwarded: 0, sent: 0, duplicates: 0, reforwarded: 0, expired: 0, invalid: 0
+  }
+
+  private readonly invalidReasons: Record<string, number> = {}
+  private readonly drops: DropCounters = { rateLimited: 0, queueOverflow: 0, unknownReply: 0, banned: 0 }
+
+  constructor (components: RouterComponents, init: FloodRouterInit = {}) {
+    this.components = components
+    this.limits = { ...DEFAULT_VALIDATION_LIMITS, ...init.validation }
+    this.queueLimits = {
+      maxBytes: init.queue?.maxBytes ?? DEFAULT_QUEUE_MAX_BYTES,
+      maxPriorityBytes: init.queue?.maxPriorityBytes ?? DEFAULT_QUEUE_MAX_PRIORITY_BYTES
+    }
+    this.rate = init.rateLimit ?? { messagesPerSecond: DEFAULT_RATE_MESSAGES_PER_SECOND, burst: DEFAULT_RATE_BURST }
+    this.seen = new SeenCache({
+      max: init.seenCacheMax ?? DEFAULT_SEEN_CACHE_MAX,
+      ttlMs: init.seenCacheTtlMs ?? DEFAULT_SEEN_CACHE_TTL_MS,
+      now: components.now
+    })
+    this.penalties = new PenaltyBox(init.penalties)
+    this.schedule = init.schedule ?? setImmediate
+    this.onBan = init.onBan
+    this.log = init.log
+  }
+
+  // ---- neighbours -------------------------------------------------------------------------
+
+  /**
+   * Adds a neighbour (idempotent). The link may come later (`attachLink`): messages queue
+   * meanwhile, and what it sends is accepted at once.
+   */
+  addNeighbour (peerId: string, link?: NeighbourLink): void {
+    let n = this.neighbours.get(peerId)
+    if (n === undefined) {
+      const slot = this.nextSlot
+      this.nextSlot = slot >= MAX_SLOT ? SELF_SLOT + 1 : slot + 1
+      n = new Neighbour(peerId, slot, new OutboundQueue(this.queueLimits),
+        new TokenBucket(this.rate.messagesPerSecond, this.rate.burst, this.components.now()))
+      this.neighbours.set(peerId, n)
+      this.bySlot.set(slot, n)
+    }
+    if (link !== undefined) this.attachLink(peerId, link)
+  }
+
+  attachLink (peerId: string, link: NeighbourLink): void {
+    const n = this.neighbours.get(peerId)
+    if (n === undefined) return
+    n.link = link
+    n.blocked = false
+    if (n.queue.length > 0) this.markDirty(n)
+  }
+
+  hasNeighbour (peerId: string): boolean {
+    return this.neighbours.has(peerId)
+  }
+
+  /** Forgets a neighbour and drops its queue; reverse paths through it fall back to flooding. */
+  removeNeighbour (peerId: string): void {
+    const n = this.neighbours.get(peerId)
+    if (n === undefined) return
+    this.neighbours.delete(peerId)
+    this.bySlot.delete(n.slot)
+    this.dirty.delete(n)
+  }
+
+  /** The transport behind this neighbour's link can take data again. */
+  drained (peerId: string): void {
+    const n = this.neighbours.get(peerId)
+    if (n === undefined) return
+    n.blocked = false
+    if (n.queue.length > 0) this.markDirty(n)
+  }
+
+  isBanned (peerId: string): boolean {
+    return this.penalties.isBanned(peerId, this.components.now())
+  }
+
+  // ---- receiving --------------------------------------------------------------------------
+
+  /** One unit from `peerId`: the Frame body, its length prefix already removed. */
+  receiveUnit (peerId: string, body: Uint8Array): void {
+    const n = this.neighbours.get(peerId)
+    if (n === undefined) return
+    if (this.isBanned(peerId)) {
+      this.drops.banned++
+      return
+    }
+    let frame
+    try {
+      frame = decodeFrame(body, MAX_FRAME_MSGS)
+    } catch {
+      this.invalid(n, 'malformed', PENALTY_MALFORMED_FRAME)
+      return
+    }
+    for (let i = 0; i < frame.malformed; i++) this.invalid(n, 'malformed', PENALTY_INVALID_MESSAGE)
+    for (const msg of frame.msgs) {
+      if (!this.neighbours.has(peerId)) return // banned part-way through the frame
+      this.receive(n, msg)
+    }
+  }
+
+  private receive (from: Neighbour, msg: TMsg): void {
+    this.counters.received++
+    from.messagesIn++
+    const now = this.components.now()
+    if (!from.bucket.take(now)) {
+      this.drops.rateLimited++
+      return
+    }
+    const bad = checkFields(msg, now, this.limits)
+    if (bad !== undefined) {
+      this.invalid(from, bad, bad === 'timestamp-out-of-window' ? PENALTY_STALE_TIMESTAMP : PENALTY_INVALID_MESSAGE)
+      return
+    }
+    const isReply = msg.replyTo.length > 0
+    const key = idKey(msg.msgId)
+    const entry = this.seen.get(key)
+    if (entry !== undefined) {
+      this.counters.duplicates++
+      // A copy with more TTL than the best so far must not be cut short by a slow short-TTL
+      // copy that happened to arrive first: forward it again, with its TTL. Not delivered again.
+      if (isReply || msg.ttl <= ttlOf(entry)) return
+      if (!msgIdMatches(msg)) {
+        this.invalid(from, 'msg-id-mismatch', PENALTY_INVALID_MESSAGE)
+        return
+      }
+      this.seen.raiseTtl(key, entry, msg.ttl)
+      this.counters.reforwarded++
+      this.broadcast(msg, from)
+      return
+    }
+    if (!msgIdMatches(msg)) {
+      this.invalid(from, 'msg-id-mismatch', PENALTY_INVALID_MESSAGE)
+      return
+    }
+    this.seen.remember(key, from.slot, msg.ttl)
+
+    if (isReply) {
+      this.routeReply(msg, from)
+      return
+    }
+    if (this.components.isSubscribed(msg.target)) this.deliver(msg, from)
+    this.broadcast(msg, from)
+  }
+
+  /** DESIGN §5 step 5: replies go back only along their request's path. */
+  private routeReply (msg: TMsg, from: Neighbour): void {
+    const request = this.seen.get(idKey(msg.replyTo))
+    if (request === undefined) {
+      this.drops.unknownReply++
+      return
+    }
+    const back = slotOf(request)
+    if (back === SELF_SLOT) {
+      this.deliver(msg, from) // a reply to our own request: a hit, not forwarded
+      return
+    }
+    if (this.components.isSubscribed(msg.target)) this.deliver(msg, from)
+    if (msg.ttl <= 1) {
+      this.counters.expired++
+      return
+    }
+    const next = this.bySlot.get(back)
+    const bytes = encodeTMsg(msg, msg.ttl - 1, msg.hops + 1)
+    if (next !== undefined && next !== from) {
+      this.queuePriority(next, bytes)
+      this.counters.forwarded++
+      return
+    }
+    // The request's neighbour is gone: flood the reply so it can still find its way.
+    for (const n of this.neighbours.values()) {
+      if (n === from) continue
+      this.queuePriority(n, bytes)
+      this.counters.forwarded++
+    }
+  }
+
+  /** DESIGN §5 step 6: everything else goes to every neighbour but the one it came from. */
+  private broadcast (msg: TMsg, from: Neighbour): void {
+    if (msg.ttl <= 1) {
+      this.counters.expired++
+      return
+    }
+    if (this.neighbours.size <= 1) return
+    const hops = msg.hops + 1
+    const bytes = encodeTMsg(msg, msg.ttl - 1, hops)
+    for (const n of this.neighbours.values()) {
+      if (n === from) continue
+      const dropped = n.queue.pushBroadcast(bytes, hops)
+      if (dropped > 0) this.drops.queueOverflow += dropped
+      this.counters.forwarded++
+      this.markDirty(n)
+    }
+  }
+
+  private deliver (msg: TMsg, from: Neighbour): void {
+    this.counters.delivered++
+    try {
+      this.components.deliver(msg, from.id)
+    } catch (err: unknown) {
+      // An application bug must not stop the flood.
+      this.log?.error('delivery failed - %e', err)
+    }
+  }
+
+  private invalid (from: Neighbour, reason: InvalidReason, points: number): void {
+    this.counters.invalid++
+    this.invalidReasons[reason] = (this.invalidReasons[reason] ?? 0) + 1
+    const now = this.components.now()
+    if (!this.penalties.penalise(from.id, points, now)) return
+    const until = this.penalties.bannedUntil(from.id) ?? now
+    this.log?.('banning %s until %s after invalid data (%s)', from.id, new Date(until).toISOString(), reason)
+    this.removeNeighbour(from.id)
+    from.link?.disconnect(`banned: ${reason}`)
+    this.onBan?.(from.id, until)
+  }
+
+  // ---- sending ----------------------------------------------------------------------------
+
+  /**
+   * Sends a message this node created. It enters the seen cache first, so a copy that loops
+   * back is a duplicate (floodsub delivers its own message to itself when that happens).
+   */
+  publish (msg: TMsg): PublishResult {
+    this.seen.remember(idKey(msg.msgId), SELF_SLOT, msg.ttl)
+    const bytes = encodeTMsg(msg)
+    let targets: Iterable<Neighbour> = this.neighbours.values()
+    if (msg.replyTo.length > 0) {
+      const request = this.seen.get(idKey(msg.replyTo))
+      const back = request === undefined ? undefined : this.bySlot.get(slotOf(request))
+      if (back !== undefined) targets = [back]
+    }
+    let count = 0
+    for (const n of targets) {
+      if (!this.queuePriority(n, bytes)) continue
+      count++
+      this.counters.sent++
+    }
+    return { neighbours: count }
+  }
+
+  /** Queues an own message or a reply; false if the neighbour's priority queue is full. */
+  private queuePriority (n: Neighbour, bytes: Uint8Array): boolean {
+    const evicted = n.queue.pushPriority(bytes)
+    if (evicted < 0) {
+      this.drops.queueOverflow++
+      return false
+    }
+    this.drops.queueOverflow += evicted
+    this.markDirty(n)
+    return true
+  }
+
+  private markDirty (n: Neighbour): void {
+    this.dirty.add(n)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      this.schedule(this.flushAll)
+    }
+  }
+
+  /** Writes every dirty neighbour's queue as few, large frames as its transport accepts. */
+  private readonly flushAll = (): void => {
+    this.flushScheduled = false
+    for (const n of this.dirty) this.flush(n)
+    this.dirty.clear()
+  }
+
+  private flush (n: Neighbour): void {
+    const link = n.link
+    if (link === undefined) return
+    while (!n.blocked && n.queue.length > 0) {
+      const batch = n.queue.take(MAX_FRAME_MSGS, UNIT_BUDGET, frameEntrySize)
+      n.messagesOut += batch.length
+      let accepted: boolean
+      try {
+        accepted = link.write(encodeFrameUnit(batch))
+      } catch (err: unknown) {
+        // The stream died under us; the host will remove the neighbour when it notices.
+        this.log?.('write to %s failed - %e', n.id, err)
+        n.blocked = true
+        return
+      }
+      if (!accepted) n.blocked = true
+    }
+  }
+
+  // ---- introspection ----------------------------------------------------------------------
+
+  stats (): RouterStats {
+    const drops = { ...this.drops }
+    return {
+      ...this.counters,
+      dropped: drops.rateLimited + drops.queueOverflow + drops.unknownReply + drops.banned,
+      seenCacheSize: this.seen.size,
+      peers: this.neighbours.size,
+      invalidReasons: { ...this.invalidReasons },
+      drops,
+      banned: this.penalties.bannedCount(this.components.now())
+    }
+  }
+
+  neighbourStats (): NeighbourStats[] {
+    return [...this.neighbours.values()].map(n => ({
+      peerId: n.id,
+      messagesIn: n.messagesIn,
+      messagesOut: n.messagesOut,
+      queuedBytes: n.queue.bytes,
+      queuedMessages: n.queue.length
+    }))
+  }
+}

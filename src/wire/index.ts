@@ -1,0 +1,7 @@
+export * from './constants.ts'
+export * from './errors.ts'
+export * from './tmsg.ts'
+export * from './validate.ts'
+export * from './frame.ts'
+export * from './build.ts'
+export * from './pip38.ts'
