@@ -134,6 +134,9 @@ describe('flood router decisions', () => {
 })
 
 describe('outbound flow control', () => {
+  // Unsigned, so every message has exactly the same size (DER signatures vary by a byte or two).
+  const umsg = (o: Parameters<typeof msg>[0] = {}): ReturnType<typeof msg> => msg({ signer: undefined, ...o })
+
   it('holds messages while the transport wants a drain, then sends them', () => {
     const h = new Harness()
     const [, b] = h.connect('A', 'B')
@@ -158,14 +161,14 @@ describe('outbound flow control', () => {
   })
 
   it('on overflow drops the most-travelled broadcasts first and never own messages', () => {
-    const one = encodeTMsg(msg()).length
+    const one = encodeTMsg(umsg()).length
     const h = new Harness({ queue: { maxBytes: one * 4 + 10, maxPriorityBytes: one * 100 } })
     const [, b] = h.connect('A', 'B')
     b!.accept = false
-    h.receive('A', msg()) // written, then B blocks
-    const byHops = [1, 6, 3, 6, 2].map(hops => msg({ hops, ttl: 8 }))
+    h.receive('A', umsg()) // written, then B blocks
+    const byHops = [1, 6, 3, 6, 2].map(hops => umsg({ hops, ttl: 8 }))
     h.receive('A', ...byHops) // 5 queued into room for 4: the first hops-7 copy (oldest most-travelled) goes
-    const own = msg()
+    const own = umsg()
     h.router.publish(own) // evicts the next most-travelled
     h.flush()
     b!.accept = true
@@ -178,12 +181,12 @@ describe('outbound flow control', () => {
   })
 
   it('refuses a broadcast that travelled further than everything queued', () => {
-    const one = encodeTMsg(msg()).length
+    const one = encodeTMsg(umsg()).length
     const h = new Harness({ queue: { maxBytes: one * 2 + 4, maxPriorityBytes: one * 100 } })
     const [, b] = h.connect('A', 'B')
     b!.accept = false
-    h.receive('A', msg())
-    h.receive('A', msg({ hops: 1 }), msg({ hops: 1 }), msg({ hops: 5, ttl: 8 }))
+    h.receive('A', umsg())
+    h.receive('A', umsg({ hops: 1 }), umsg({ hops: 1 }), umsg({ hops: 5, ttl: 8 }))
     b!.accept = true
     h.router.drained('B')
     h.flush()
