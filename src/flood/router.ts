@@ -151,10 +151,14 @@ export class FloodRouter implements Router {
     return this.neighbours.has(peerId)
   }
 
-  /** Forgets a neighbour and drops its queue; reverse paths through it fall back to flooding. */
-  removeNeighbour (peerId: string): void {
+  /**
+   * Forgets a neighbour and drops its queue; reverse paths through it fall back to flooding.
+   * With `link`, only if that is still the neighbour's link: a stream closing late must not
+   * remove the neighbour a reconnection has just added again.
+   */
+  removeNeighbour (peerId: string, link?: NeighbourLink): void {
     const n = this.neighbours.get(peerId)
-    if (n === undefined) return
+    if (n === undefined || (link !== undefined && n.link !== link)) return
     this.neighbours.delete(peerId)
     this.bySlot.delete(n.slot)
     this.dirty.delete(n)

@@ -1,0 +1,48 @@
+/**
+ * The data directory (DESIGN §7): identity.key, rpc.cookie, tmsg.db, config.json, logs/.
+ */
+import { accessSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs'
+import { join } from 'node:path'
+
+/** The datadir cannot be created, is not a directory, or is not writable. */
+export class DatadirError extends Error {
+  static name = 'DatadirError'
+  override name = 'DatadirError'
+}
+
+export interface Datadir {
+  root: string
+  identityKey: string
+  rpcCookie: string
+  database: string
+  logs: string
+}
+
+export function datadirPaths (root: string): Datadir {
+  return {
+    root,
+    identityKey: join(root, 'identity.key'),
+    rpcCookie: join(root, 'rpc.cookie'),
+    database: join(root, 'tmsg.db'),
+    logs: join(root, 'logs')
+  }
+}
+
+/** Creates the directory (mode 0700: it holds the node's private key) and checks access. */
+export function prepareDatadir (root: string): Datadir {
+  const d = datadirPaths(root)
+  try {
+    mkdirSync(d.logs, { recursive: true, mode: 0o700 })
+  } catch (err: unknown) {
+    const e = err as NodeJS.ErrnoException
+    if (e.code === 'ENOTDIR' || e.code === 'EEXIST') throw new DatadirError(`datadir ${root} is not a directory`)
+    throw new DatadirError(`cannot create datadir ${root}: ${e.code ?? e.message}`)
+  }
+  if (!statSync(root).isDirectory()) throw new DatadirError(`datadir ${root} is not a directory`)
+  try {
+    accessSync(root, fsConstants.R_OK | fsConstants.W_OK | fsConstants.X_OK)
+  } catch {
+    throw new DatadirError(`datadir ${root} is not readable and writable by this user`)
+  }
+  return d
+}

@@ -1,0 +1,361 @@
+/**
+ * TmsgNode: the libp2p host (TCP or in-memory, Noise, Yamux, identify, ping, mDNS), one of
+ * the two routers, the node's subscriptions, and delivery of hits to the applications above.
+ */
+import { EventEmitter } from 'node:events'
+import { createLibp2p } from 'libp2p'
+import type { Libp2p, PeerId } from '@libp2p/interface'
+import { tcp } from '@libp2p/tcp'
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify } from '@libp2p/identify'
+import { ping } from '@libp2p/ping'
+import type { Ping } from '@libp2p/ping'
+import { mdns } from '@libp2p/mdns'
+import { gossipsub } from '@libp2p/gossipsub'
+import type { GossipSub } from '@libp2p/gossipsub'
+import { peerIdFromString } from '@libp2p/peer-id'
+import { multiaddr } from '@multiformats/multiaddr'
+import type { Identity } from '../identity.ts'
+import { verifySignature, accountOf } from '../identity.ts'
+import { FloodRouter } from '../flood/router.ts'
+import type { FloodRouterInit } from '../flood/router.ts'
+import { floodService } from './flood-service.ts'
+import { GossipRouter, gossipMsgId } from './gossip-router.ts'
+import { NeighbourKeeper } from './keeper.ts'
+import type { Router, RouterComponents, RouterName, RouterStats } from '../routing.ts'
+import { buildTMsg } from '../wire/build.ts'
+import { idBytes, idKey, toHex } from '../wire/tmsg.ts'
+import type { TMsg } from '../wire/tmsg.ts'
+import { DEFAULT_MAX_PAYLOAD, DEFAULT_TTL, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import { PayloadTooLargeError } from '../wire/errors.ts'
+import type { Target } from '../targets.ts'
+import { createLogger } from '../log.ts'
+import type { Logger } from '../log.ts'
+
+export interface NodeOptions {
+  identity: Identity
+  /** @default 'flood' */
+  router?: RouterName
+  /** `memory` runs the full Noise + Yamux stack in-process (tests). @default 'tcp' */
+  transport?: 'tcp' | 'memory'
+  /** Listen multiaddrs. @default ['/ip4/0.0.0.0/tcp/4004'] */
+  listen?: string[]
+  bootstrap?: string[]
+  /** @default true */
+  mdns?: boolean
+  /** @default 4 */
+  minPeers?: number
+  /** @default 8 */
+  maxPeers?: number
+  logger?: Logger
+  /** Flood router tuning (rate limits, queue sizes, cache sizes). */
+  flood?: Omit<FloodRouterInit, 'onBan' | 'log'>
+  /** Drop unsigned or badly signed hits instead of delivering them marked unverified. */
+  dropUnverified?: boolean
+  /** @default 16384 */
+  maxPayload?: number
+  /** TTL of messages this node sends. @default 7 */
+  defaultTtl?: number
+  /** Wall clock (tests). @default Date.now */
+  now?: () => number
+}
+
+/** A hit handed to the applications. */
+export interface Delivery {
+  /** The message, with its own copies of the bytes: safe to keep. */
+  msg: TMsg
+  /** Neighbour it arrived from; `self` for this node's own messages. */
+  from: string
+  /** Signed, and the signature checks out against `sender`. */
+  verified: boolean
+  /** BSV address of `sender`, when there is one. */
+  account?: string
+  receivedAt: number
+}
+
+export interface SendOptions {
+  target: Uint8Array
+  payload?: Uint8Array
+  kind: number
+  ttl?: number
+  replyTo?: Uint8Array
+}
+
+export interface SendResult {
+  msg: TMsg
+  msgId: string
+  /** Neighbours it was queued for. */
+  neighbours: number
+}
+
+export interface PeerSummary {
+  peerId: string
+  addresses: string[]
+  direction: 'inbound' | 'outbound'
+  messagesIn: number
+  messagesOut: number
+  queuedBytes: number
+  /** Whether the peer speaks tmsg (is a flood neighbour or gossipsub peer). */
+  neighbour: boolean
+}
+
+interface NodeEvents {
+  delivery: [Delivery]
+  'peer:connect': [string]
+  'peer:disconnect': [string]
+}
+
+type Services = { identify: unknown, ping: Ping, pubsub?: GossipSub }
+
+export class TmsgNode extends EventEmitter<NodeEvents> {
+  readonly identity: Identity
+  readonly libp2p: Libp2p<Services>
+  readonly router: Router
+  readonly log: Logger
+  private readonly keeper: NeighbourKeeper
+  private readonly subs = new Map<string, Target>()
+  private readonly dropUnverified: boolean
+  private readonly maxPayload: number
+  private readonly defaultTtl: number
+  private readonly now: () => number
+  private readonly startedAt: number
+
+  private constructor (opts: NodeOptions, libp2p: Libp2p<Services>, router: Router, log: Logger, now: () => number) {
+    super()
+    this.identity = opts.identity
+    this.libp2p = libp2p
+    this.router = router
+    this.log = log
+    this.now = now
+    this.dropUnverified = opts.dropUnverified ?? false
+    this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD
+    this.defaultTtl = opts.defaultTtl ?? DEFAULT_TTL
+    this.startedAt = now()
+    this.keeper = new NeighbourKeeper(libp2p, { bootstrap: opts.bootstrap ?? [], minPeers: opts.minPeers ?? 4 }, log.child({ component: 'keeper' }))
+    libp2p.addEventListener('peer:connect', evt => { this.emit('peer:connect', evt.detail.toString()) })
+    libp2p.addEventListener('peer:disconnect', evt => { this.emit('peer:disconnect', evt.detail.toString()) })
+  }
+
+  /** Builds the node (not yet listening: call `start`). */
+  static async create (opts: NodeOptions): Promise<TmsgNode> {
+    const log = opts.logger ?? createLogger({ level: 'silent', stderr: false })
+    const now = opts.now ?? Date.now
+    const routerName = opts.router ?? 'flood'
+    // The router is needed inside libp2p's service factory and calls back into the node,
+    // which exists only after libp2p: late-bound through this holder.
+    const late: { node?: TmsgNode } = {}
+    const components: RouterComponents = {
+      now,
+      isSubscribed: target => late.node?.isSubscribed(target) ?? false,
+      deliver: (msg, from) => { late.node?.deliverHit(msg, from) }
+    }
+    let flood: FloodRouter | undefined
+    const onBan = (peerId: string, until: number): void => {
+      log.warn({ peer: peerId, until: new Date(until).toISOString() }, 'banned peer for sending invalid data')
+      late.node?.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
+    }
+    if (routerName === 'flood') {
+      flood = new FloodRouter(components, { ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan })
+    }
+    const banned = (peerId: PeerId): boolean => late.node?.router.isBanned(peerId.toString()) ?? flood?.isBanned(peerId.toString()) ?? false
+    const memory = opts.transport === 'memory' ? (await import('@libp2p/memory')).memory : undefined
+    const maxPeers = opts.maxPeers ?? 8
+    const libp2p = await createLibp2p<Services>({
+      start: false,
+      privateKey: opts.identity.libp2pKey,
+      addresses: { listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4004'] },
+      transports: [memory !== undefined ? memory() : tcp()],
+      connectionEncrypters: [noise()],
+      streamMuxers: [yamux()],
+      peerDiscovery: opts.mdns === false || memory !== undefined ? [] : [mdns()],
+      connectionManager: {
+        maxConnections: maxPeers,
+        // libp2p allows 5 inbound connections/s per IP by default; a LAN full of nodes
+        // restarting at once (or a test network on 127.0.0.1) needs more.
+        inboundConnectionThreshold: 100
+      },
+      connectionGater: {
+        denyDialPeer: banned,
+        denyInboundEncryptedConnection: banned,
+        denyOutboundEncryptedConnection: banned
+      },
+      services: {
+        identify: identify(),
+        ping: ping(),
+        ...(flood !== undefined
+          ? { flood: floodService({ router: flood }) }
+          : {
+              pubsub: gossipsub({
+                globalSignaturePolicy: 'StrictNoSign',
+                msgIdFn: msg => gossipMsgId(msg.data),
+                allowPublishToZeroTopicPeers: true,
+                emitSelf: false
+              })
+            })
+      }
+    })
+    const router: Router = flood ?? new GossipRouter(components, libp2p.services.pubsub!, { onBan, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD } })
+    late.node = new TmsgNode(opts, libp2p, router, log, now)
+    return late.node
+  }
+
+  async start (): Promise<void> {
+    await this.libp2p.start()
+    if (this.router instanceof GossipRouter) this.router.start()
+    this.keeper.start()
+    this.log.info({ peerId: this.peerId, router: this.router.name, addresses: this.addresses() }, 'node started')
+  }
+
+  async stop (): Promise<void> {
+    this.keeper.stop()
+    if (this.router instanceof GossipRouter) this.router.stop()
+    await this.libp2p.stop()
+    this.log.info('node stopped')
+  }
+
+  get peerId (): string {
+    return this.libp2p.peerId.toString()
+  }
+
+  get uptimeMs (): number {
+    return this.now() - this.startedAt
+  }
+
+  /** Every listen address, with /p2p/<id>. */
+  addresses (): string[] {
+    return this.libp2p.getMultiaddrs().map(a => a.toString())
+  }
+
+  /**
+   * One address another process on this machine can dial: loopback when listening on all
+   * interfaces (DESIGN §7 `p2p=`).
+   */
+  dialableAddress (): string {
+    const all = this.libp2p.getMultiaddrs().map(a => a.toString())
+    return all.find(a => a.startsWith('/ip4/127.0.0.1/')) ?? all.find(a => a.startsWith('/ip6/::1/')) ?? all[0] ?? ''
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------
+
+  /** Listens to a target; returns false if it was already subscribed. */
+  subscribe (target: Target): boolean {
+    const key = idKey(target.id)
+    if (this.subs.has(key)) return false
+    this.subs.set(key, target)
+    return true
+  }
+
+  unsubscribe (target: Target): boolean {
+    return this.subs.delete(idKey(target.id))
+  }
+
+  isSubscribed (target: Uint8Array): boolean {
+    return target.length === 16 && this.subs.has(idKey(target))
+  }
+
+  /** The subscribed target for an id, if any (to name it in deliveries). */
+  subscription (target: Uint8Array): Target | undefined {
+    return target.length === 16 ? this.subs.get(idKey(target)) : undefined
+  }
+
+  subscriptions (): Target[] {
+    return [...this.subs.values()]
+  }
+
+  // ---- sending and delivering -------------------------------------------------------------
+
+  /** Signs and sends a message; delivers it here too when its target is subscribed. */
+  send (o: SendOptions): SendResult {
+    const payload = o.payload ?? new Uint8Array(0)
+    if (payload.length > this.maxPayload) throw new PayloadTooLargeError(payload.length, this.maxPayload)
+    const ttl = o.ttl ?? this.defaultTtl
+    if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_PLUS_HOPS) throw new RangeError(`ttl must be an integer 1-${MAX_TTL_PLUS_HOPS}`)
+    const msg = buildTMsg({ target: o.target, payload, kind: o.kind, ttl, replyTo: o.replyTo, timestamp: this.now(), signer: this.identity })
+    const { neighbours } = this.router.publish(msg)
+    if (this.isSubscribed(msg.target)) {
+      this.emit('delivery', { msg, from: 'self', verified: true, account: this.identity.account, receivedAt: this.now() })
+    }
+    return { msg, msgId: toHex(msg.msgId), neighbours }
+  }
+
+  /** Router callback for a hit: verify, copy out of the frame buffer, hand to applications. */
+  private deliverHit (received: TMsg, from: string): void {
+    const verified = received.signature.length > 0 && verifySignature(received.sender, idBytes(received), received.signature)
+    if (!verified && this.dropUnverified) return
+    const msg = copyTMsg(received)
+    this.emit('delivery', {
+      msg,
+      from,
+      verified,
+      account: msg.sender.length === 33 ? safeAccount(msg.sender) : undefined,
+      receivedAt: this.now()
+    })
+  }
+
+  // ---- peers ------------------------------------------------------------------------------
+
+  /** Dials a multiaddr; resolves to the peer id once connected. */
+  async connect (address: string, timeoutMs = 10_000): Promise<string> {
+    const conn = await this.libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(timeoutMs) })
+    return conn.remotePeer.toString()
+  }
+
+  /** Keeps a peer connected from now on, like --bootstrap. */
+  keep (address: string): void {
+    this.keeper.keep(address)
+  }
+
+  async disconnect (peerId: string): Promise<void> {
+    await this.libp2p.hangUp(peerIdFromString(peerId))
+  }
+
+  peers (): PeerSummary[] {
+    const stats = new Map(this.router.neighbourStats().map(s => [s.peerId, s]))
+    const byPeer = new Map<string, PeerSummary>()
+    for (const c of this.libp2p.getConnections()) {
+      const id = c.remotePeer.toString()
+      const prev = byPeer.get(id)
+      if (prev !== undefined) {
+        prev.addresses.push(c.remoteAddr.toString())
+        continue
+      }
+      const s = stats.get(id)
+      byPeer.set(id, {
+        peerId: id,
+        addresses: [c.remoteAddr.toString()],
+        direction: c.direction,
+        messagesIn: s?.messagesIn ?? 0,
+        messagesOut: s?.messagesOut ?? 0,
+        queuedBytes: s?.queuedBytes ?? 0,
+        neighbour: s !== undefined
+      })
+    }
+    return [...byPeer.values()]
+  }
+
+  stats (): RouterStats {
+    return this.router.stats()
+  }
+
+  /** Round-trip time to a connected peer in ms. */
+  async ping (peerId: string): Promise<number> {
+    return await this.libp2p.services.ping.ping(peerIdFromString(peerId), { signal: AbortSignal.timeout(5000) })
+  }
+}
+
+function copyTMsg (m: TMsg): TMsg {
+  const c = (b: Uint8Array): Uint8Array => b.length === 0 ? b : Uint8Array.prototype.slice.call(b)
+  return {
+    msgId: c(m.msgId), target: c(m.target), payload: c(m.payload), ttl: m.ttl, hops: m.hops, kind: m.kind,
+    replyTo: c(m.replyTo), timestamp: m.timestamp, nonce: c(m.nonce), sender: c(m.sender), signature: c(m.signature)
+  }
+}
+
+function safeAccount (sender: Uint8Array): string | undefined {
+  try {
+    return accountOf(sender)
+  } catch {
+    return undefined // not a valid curve point
+  }
+}
