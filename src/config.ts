@@ -159,22 +159,25 @@ export type Source = 'flag' | 'env' | 'config' | 'default'
  */
 export function resolveConfig (flags: Partial<Record<keyof NodeConfig, unknown>>, env: NodeJS.ProcessEnv = process.env): NodeConfig {
   const sources = new Map<keyof NodeConfig, Source>()
+  let filePath = ''
   const pick = (spec: OptionSpec, file: Record<string, unknown>): unknown => {
     const raw = flags[spec.key]
     if (raw !== undefined) return parseFrom(spec, raw, `${spec.flag.split(' ')[0]}`, sources, 'flag')
     const e = env[spec.env]
     if (e !== undefined && e !== '') return parseFrom(spec, e, spec.env, sources, 'env')
-    if (spec.key in file) return parseFrom(spec, file[spec.key], `config file key "${spec.key}"`, sources, 'config')
+    if (spec.key in file) return parseFrom(spec, file[spec.key], `${filePath}: "${spec.key}"`, sources, 'config')
     sources.set(spec.key, 'default')
     return undefined
   }
   const specOf = (key: keyof NodeConfig): OptionSpec => OPTIONS.find(o => o.key === key)!
 
   const explicitConfig = pick(specOf('config'), {}) as string | undefined
+  filePath = explicitConfig ?? ''
   const fileFromExplicit = explicitConfig !== undefined ? readConfigFile(explicitConfig) : {}
   const datadir = (pick(specOf('datadir'), fileFromExplicit) as string | undefined) ?? defaultDatadir({})
   const configPath = explicitConfig ?? join(datadir, 'config.json')
   const file = explicitConfig !== undefined ? fileFromExplicit : existsSync(configPath) ? readConfigFile(configPath) : {}
+  filePath = configPath
   for (const key of Object.keys(file)) {
     if (!OPTIONS.some(o => o.key === key)) throw new ConfigError(`${configPath}: unknown key "${key}" (known: ${OPTIONS.map(o => o.key).join(', ')})`)
   }

@@ -36,7 +36,7 @@ export interface LoggerInit {
 
 export function createLogger (init: LoggerInit): Logger {
   const streams: pino.StreamEntry[] = []
-  if (init.dir !== undefined) streams.push({ level: init.level === 'silent' ? 'fatal' : init.level, stream: pino.destination({ dest: join(init.dir, 'tmsg.log'), mkdir: true, sync: false }) })
+  if (init.dir !== undefined) streams.push({ level: init.level === 'silent' ? 'fatal' : init.level, stream: pino.destination({ dest: join(init.dir, 'tmsg.log'), mkdir: true, sync: true }) })
   if (init.stderr) {
     streams.push({
       level: init.level === 'silent' ? 'fatal' : init.level,

@@ -2,7 +2,7 @@
  * The data directory (DESIGN §7): identity.key, rpc.cookie, tmsg.db, config.json, logs/.
  */
 import { accessSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs'
-import { join } from 'node:path'
+import { dirname, join } from 'node:path'
 
 /** The datadir cannot be created, is not a directory, or is not writable. */
 export class DatadirError extends Error {
@@ -32,7 +32,8 @@ export function datadirPaths (root: string): Datadir {
 export function prepareDatadir (root: string): Datadir {
   const d = datadirPaths(root)
   try {
-    mkdirSync(d.logs, { recursive: true, mode: 0o700 })
+    makeDir(root)
+    makeDir(d.logs)
   } catch (err: unknown) {
     const e = err as NodeJS.ErrnoException
     if (e.code === 'ENOTDIR' || e.code === 'EEXIST') throw new DatadirError(`datadir ${root} is not a directory`)
@@ -45,4 +46,21 @@ export function prepareDatadir (root: string): Datadir {
     throw new DatadirError(`datadir ${root} is not readable and writable by this user`)
   }
   return d
+}
+
+/**
+ * mkdir -p, one level at a time: Node's `recursive: true` spins forever where the kernel
+ * answers ENOENT although the parent exists (e.g. under /proc).
+ */
+function makeDir (dir: string): void {
+  try {
+    mkdirSync(dir, { mode: 0o700 })
+  } catch (err: unknown) {
+    const code = (err as NodeJS.ErrnoException).code
+    if (code === 'EEXIST') return
+    const parent = dirname(dir)
+    if (code !== 'ENOENT' || parent === dir) throw err
+    makeDir(parent)
+    mkdirSync(dir, { mode: 0o700 })
+  }
 }

@@ -1,0 +1,64 @@
+/**
+ * The `tmsg` command line (DESIGN §7). Flags come from the settings table in config.ts.
+ */
+import { Command, CommanderError, Option } from 'commander'
+import { OPTIONS, resolveConfig } from '../config.ts'
+import type { NodeConfig } from '../config.ts'
+import { reportError } from './errors.ts'
+import { runNode } from './node-command.ts'
+import { version } from '../version.ts'
+
+/** Adds the table's options to a command: all of them, or only those a client command needs. */
+function withOptions (cmd: Command, nodeOptions: boolean): Command {
+  for (const spec of OPTIONS) {
+    if (spec.nodeOnly === true && !nodeOptions) continue
+    const opt = new Option(spec.flag, `${spec.description} [env ${spec.env}]`)
+    if (spec.repeatable === true) opt.argParser((v: string, prev: string[] | undefined) => [...(prev ?? []), v])
+    cmd.addOption(opt)
+  }
+  return cmd
+}
+
+/** Only the options actually given on the command line, keyed like NodeConfig. */
+function givenFlags (cmd: Command): Partial<Record<keyof NodeConfig, unknown>> {
+  const out: Partial<Record<keyof NodeConfig, unknown>> = {}
+  for (const spec of OPTIONS) {
+    const attr = spec.flag.replace(/^--(no-)?/, '').split(' ')[0]!.replace(/-([a-z])/g, (_m, c: string) => c.toUpperCase())
+    if (cmd.getOptionValueSource(attr) === 'cli') out[spec.key] = cmd.getOptionValue(attr)
+  }
+  return out
+}
+
+export function buildProgram (): Command {
+  const program = new Command('tmsg')
+    .description('peer-to-peer flood messaging: PIP-0038 TMsg over libp2p, chat, JSON-RPC, layer-2 payments')
+    .version(version, '-V, --version')
+    .showHelpAfterError('(tmsg --help for usage)')
+    .exitOverride()
+
+  withOptions(program.command('node'), true)
+    .description('run a headless node: prints a "ready ..." line on stdout, logs on stderr')
+    .action(async (_opts, cmd: Command) => { await runNode(resolveConfig(givenFlags(cmd))) })
+
+  withOptions(program.command('chat', { isDefault: true }), true)
+    .description('terminal chat on an embedded node (headless when not on a terminal)')
+    .action(async (_opts, cmd: Command) => {
+      const config = resolveConfig(givenFlags(cmd))
+      if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
+        process.stderr.write('tmsg: not a terminal, running headless (use `tmsg node` to do this on purpose)\n')
+      }
+      await runNode(config)
+    })
+  return program
+}
+
+export async function main (argv: string[]): Promise<number> {
+  const program = buildProgram()
+  try {
+    await program.parseAsync(argv, { from: 'user' })
+    return 0
+  } catch (err: unknown) {
+    if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2 // commander printed it already
+    return reportError(err)
+  }
+}

@@ -1,0 +1,40 @@
+/** `tmsg node`: a headless node (DESIGN §7). */
+import { startApp } from '../app.ts'
+import type { App } from '../app.ts'
+import type { NodeConfig } from '../config.ts'
+
+/** The first stdout line, once the node is ready. */
+export function readyLine (app: App): string {
+  const n = app.node
+  return `ready peerId=${n.peerId} p2p=${n.dialableAddress()} rpc=${app.rpcUrl ?? 'off'} account=${n.identity.account}`
+}
+
+export async function runNode (config: NodeConfig): Promise<void> {
+  const app = await startApp(config, { logToStderr: true })
+  // Handlers first: a script may signal the moment it reads the ready line, and a signal
+  // that arrives before Node has a listener kills the process with the default action.
+  const stopped = stopOnSignal(app)
+  process.stdout.write(readyLine(app) + '\n')
+  await stopped
+}
+
+/** Resolves once SIGINT/SIGTERM has shut the app down cleanly. */
+export async function stopOnSignal (app: App): Promise<void> {
+  await new Promise<void>(resolve => {
+    let stopping = false
+    const onSignal = (sig: NodeJS.Signals): void => {
+      if (stopping) return
+      stopping = true
+      app.log.info({ signal: sig }, 'shutting down')
+      // A peer that never answers must not keep the process alive forever.
+      const force = setTimeout(() => { process.exit(0) }, 5000)
+      force.unref()
+      app.stop().then(resolve, (err: unknown) => {
+        app.log.error({ err }, 'error while stopping')
+        resolve()
+      })
+    }
+    process.on('SIGINT', onSignal)
+    process.on('SIGTERM', onSignal)
+  })
+}
