@@ -58,7 +58,7 @@ export function spawnTmsg (args: string[], env: NodeJS.ProcessEnv = {}): NodePro
       out += d
       const nl = out.indexOf('\n')
       if (nl >= 0) {
-        try { resolve(parseReady(out.slice(0, nl))) } catch (e) { reject(e) }
+        try { resolve(parseReady(out.slice(0, nl))) } catch (e: unknown) { reject(e instanceof Error ? e : new Error(String(e))) }
       }
     })
     proc.once('exit', code => { reject(new Error(`tmsg exited with ${code} before ready; stderr: ${err}`)) })
