@@ -14,6 +14,11 @@ export const DEFAULT_SEEN_CACHE_TTL_MS = 2 * TIMESTAMP_WINDOW_MS
 export const DEFAULT_QUEUE_MAX_BYTES = 4 * 1024 * 1024
 /** Own messages and replies are never evicted; past this they are refused with an error. */
 export const DEFAULT_QUEUE_MAX_PRIORITY_BYTES = 8 * 1024 * 1024
+/**
+ * Bytes per unit the router writes (the protocol allows 1 MiB). Larger units save little once
+ * per-unit costs are amortised, and smaller ones let the next hop start forwarding sooner.
+ */
+export const FLUSH_UNIT_BYTES = 128 * 1024
 /** Per-neighbour rate limit. Far above chat needs, below what a single core can relay. */
 export const DEFAULT_RATE_MESSAGES_PER_SECOND = 20_000
 export const DEFAULT_RATE_BURST = 40_000

@@ -14,11 +14,11 @@ import { encodeTMsg, idKey, msgIdMatches } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { checkFields, DEFAULT_VALIDATION_LIMITS } from '../wire/validate.ts'
 import type { InvalidReason, ValidationLimits } from '../wire/validate.ts'
-import { MAX_FRAME_BYTES, MAX_FRAME_MSGS } from '../wire/constants.ts'
+import { MAX_FRAME_MSGS } from '../wire/constants.ts'
 import type { DropCounters, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
 import {
   DEFAULT_QUEUE_MAX_BYTES, DEFAULT_QUEUE_MAX_PRIORITY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_MESSAGES_PER_SECOND,
-  DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME,
+  DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, FLUSH_UNIT_BYTES, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME,
   PENALTY_STALE_TIMESTAMP
 } from './constants.ts'
 import { OutboundQueue } from './outbound-queue.ts'
@@ -75,8 +75,6 @@ class Neighbour {
   }
 }
 
-/** A frame body may use MAX_FRAME_BYTES; keep a margin for the length prefix. */
-const UNIT_BUDGET = MAX_FRAME_BYTES - 16
 
 export class FloodRouter implements Router {
   readonly name = 'flood' as const
@@ -195,9 +193,13 @@ export class FloodRouter implements Router {
     }
     for (let i = 0; i < frame.malformed; i++) this.invalid(n, 'malformed', PENALTY_INVALID_MESSAGE)
     for (const msg of frame.msgs) {
-      if (!this.neighbours.has(peerId)) return // banned part-way through the frame
+      if (!this.neighbours.has(peerId)) break // banned part-way through the frame
       this.receive(n, msg)
     }
+    // Forward what this unit produced now rather than at the end of the event-loop turn:
+    // one outbound unit per inbound unit keeps batches as large as the sender made them,
+    // without holding them back behind every other connection's reads.
+    if (this.dirty.size > 0) this.flushAll()
   }
 
   private receive (from: Neighbour, msg: TMsg): void {
@@ -371,7 +373,7 @@ export class FloodRouter implements Router {
     const link = n.link
     if (link === undefined) return
     while (!n.blocked && n.queue.length > 0) {
-      const batch = n.queue.take(MAX_FRAME_MSGS, UNIT_BUDGET, frameEntrySize)
+      const batch = n.queue.take(MAX_FRAME_MSGS, FLUSH_UNIT_BYTES, frameEntrySize)
       n.messagesOut += batch.length
       let accepted: boolean
       try {

@@ -76,7 +76,8 @@ export class FloodService implements Startable {
       return
     }
     this.ensureNeighbour(connection.remotePeer, connection)
-    const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_FRAME_BYTES, maxBufferSize: MAX_FRAME_BYTES + 16 })
+    // The buffer holds at most one unit plus whatever else the read that completed it carried.
+    const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_FRAME_BYTES, maxBufferSize: 2 * MAX_FRAME_BYTES + 16 })
     stream.addEventListener('message', (evt) => {
       try {
         for (const unit of decoder.decode(evt.data)) this.router.receiveUnit(peer, unit.subarray())

@@ -45,7 +45,7 @@ export interface TMsg {
 
 export const EMPTY = new Uint8Array(0)
 
-const { Reader, Writer } = protobuf
+const { Reader } = protobuf
 
 /**
  * Decodes one TMsg. Unknown fields are skipped (forward compatibility); anything that is not
@@ -86,22 +86,71 @@ export function decodeTMsg (buf: Uint8Array): TMsg {
 
 /**
  * Encodes a TMsg, canonically (fields in number order, proto3 defaults omitted). `ttl` and
- * `hops` may be overridden so a relay can re-encode a forwarded copy without copying the object.
+ * `hops` may be overridden so a relay can re-encode a forwarded copy without copying the
+ * object. Written straight into one buffer of the exact size: protobufjs's Writer allocates
+ * an operation per field, which made encoding the largest codec cost on the relay path.
  */
 export function encodeTMsg (m: TMsg, ttl = m.ttl, hops = m.hops): Uint8Array {
-  const w = Writer.create()
-  if (m.msgId.length > 0) w.uint32(0x0a).bytes(m.msgId)
-  if (m.target.length > 0) w.uint32(0x12).bytes(m.target)
-  if (m.payload.length > 0) w.uint32(0x1a).bytes(m.payload)
-  if (ttl !== 0) w.uint32(0x20).uint32(ttl)
-  if (hops !== 0) w.uint32(0x28).uint32(hops)
-  if (m.kind !== 0) w.uint32(0x30).int32(m.kind)
-  if (m.replyTo.length > 0) w.uint32(0x3a).bytes(m.replyTo)
-  if (m.timestamp !== 0) w.uint32(0x40).uint64(m.timestamp)
-  if (m.nonce.length > 0) w.uint32(0x4a).bytes(m.nonce)
-  if (m.sender.length > 0) w.uint32(0x52).bytes(m.sender)
-  if (m.signature.length > 0) w.uint32(0x5a).bytes(m.signature)
-  return w.finish()
+  const size = bytesField(m.msgId) + bytesField(m.target) + bytesField(m.payload) +
+    (ttl !== 0 ? 1 + varintSize(ttl) : 0) + (hops !== 0 ? 1 + varintSize(hops) : 0) +
+    (m.kind !== 0 ? 1 + (m.kind < 0 ? 10 : varintSize(m.kind)) : 0) + bytesField(m.replyTo) +
+    (m.timestamp !== 0 ? 1 + varintSize(m.timestamp) : 0) + bytesField(m.nonce) + bytesField(m.sender) +
+    bytesField(m.signature)
+  const out = Buffer.allocUnsafe(size)
+  let o = putBytes(out, 0, 0x0a, m.msgId)
+  o = putBytes(out, o, 0x12, m.target)
+  o = putBytes(out, o, 0x1a, m.payload)
+  if (ttl !== 0) { out[o++] = 0x20; o = putVarint(out, o, ttl) }
+  if (hops !== 0) { out[o++] = 0x28; o = putVarint(out, o, hops) }
+  if (m.kind !== 0) {
+    out[o++] = 0x30
+    // A negative int32 is sign-extended to a 10-byte varint, as protobuf requires.
+    o = m.kind < 0 ? putNegativeVarint(out, o, m.kind) : putVarint(out, o, m.kind)
+  }
+  o = putBytes(out, o, 0x3a, m.replyTo)
+  if (m.timestamp !== 0) { out[o++] = 0x40; o = putVarint(out, o, m.timestamp) }
+  o = putBytes(out, o, 0x4a, m.nonce)
+  o = putBytes(out, o, 0x52, m.sender)
+  putBytes(out, o, 0x5a, m.signature)
+  return out
+}
+
+/** Bytes of a non-negative integer (up to 2^53) as a varint. */
+function varintSize (n: number): number {
+  let size = 1
+  while (n >= 0x80) { n = Math.floor(n / 0x80); size++ }
+  return size
+}
+
+function bytesField (b: Uint8Array): number {
+  return b.length === 0 ? 0 : 1 + varintSize(b.length) + b.length
+}
+
+function putVarint (out: Uint8Array, o: number, n: number): number {
+  while (n >= 0x80) {
+    out[o++] = (n % 0x80) | 0x80
+    n = Math.floor(n / 0x80)
+  }
+  out[o++] = n
+  return o
+}
+
+function putNegativeVarint (out: Uint8Array, o: number, n: number): number {
+  let v = BigInt.asUintN(64, BigInt(n))
+  for (let i = 0; i < 9; i++) {
+    out[o++] = Number(v & 0x7fn) | 0x80
+    v >>= 7n
+  }
+  out[o++] = Number(v)
+  return o
+}
+
+function putBytes (out: Uint8Array, o: number, tag: number, b: Uint8Array): number {
+  if (b.length === 0) return o
+  out[o++] = tag
+  o = putVarint(out, o, b.length)
+  out.set(b, o)
+  return o + b.length
 }
 
 // id_bytes is rebuilt for every new message a relay sees, so it is written into one reused

@@ -12,6 +12,7 @@ import { Identity } from '../../src/identity.ts'
 import { rawTarget } from '../../src/targets.ts'
 import { FloodPeer, makeMessage } from '../helpers/flood-peer.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { FrameType as FrameTypeForTest } from '../../src/wire/proto.ts'
 
 /** Deterministic pseudo-random source, so a failure can be replayed. */
 function prng (seed: number): (n: number) => number {
@@ -116,6 +117,34 @@ describe('a live node under attack over TCP', () => {
       const m = makeMessage({ target: target.id, payload: Buffer.from('after garbage') })
       peer.send(addr, [m])
       await waitFor(() => delivered.includes(toHex(m.msgId)), 'a good message on a new stream')
+    } finally {
+      await peer.stop()
+      await node.stop()
+    }
+  })
+})
+
+describe('large units', () => {
+  it('accepts back-to-back units near the 1 MiB limit in one write', async () => {
+    const node = await TmsgNode.create({ identity: Identity.generate(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false })
+    await node.start()
+    const target = rawTarget(randomBytes(16))
+    node.subscribe(target)
+    let delivered = 0
+    node.on('delivery', () => { delivered++ })
+    const peer = await FloodPeer.start()
+    try {
+      const addr = node.dialableAddress()
+      await peer.connect(addr)
+      // 3 units of 60 × 16 KiB messages (~1000 KB each), written as one chunk.
+      const units = [0, 1, 2].map(() => {
+        const msgs = Array.from({ length: 60 }, () => makeMessage({ target: target.id, payload: randomBytes(16_384) }))
+        const body = FrameTypeForTest.encode({ msgs }).finish()
+        return lp.encode.single(body).subarray()
+      })
+      peer.sendRaw(addr, Buffer.concat(units))
+      await waitFor(() => delivered === 180, 'all 180 messages', 20_000)
+      expect(node.stats().invalid).toBe(0)
     } finally {
       await peer.stop()
       await node.stop()

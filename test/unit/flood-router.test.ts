@@ -122,14 +122,23 @@ describe('flood router decisions', () => {
     expect(h.router.stats()).toMatchObject({ sent: 2, duplicates: 1, forwarded: 0 })
   })
 
-  it('batches everything queued before a flush into one frame', () => {
+  it('forwards one inbound unit as one outbound unit per neighbour, at once', () => {
     const h = new Harness()
     h.connect('A', 'B')
     const msgs = Array.from({ length: 50 }, () => msg())
-    for (const m of msgs) h.router.receiveUnit('A', stripPrefix(encodeFrameUnit([encodeTMsg(m)])))
-    h.flush()
+    h.router.receiveUnit('A', stripPrefix(encodeFrameUnit(msgs.map(m => encodeTMsg(m))))) // no scheduled flush needed
     expect(h.link('B').units).toHaveLength(1)
     expect(h.link('B').messages()).toHaveLength(50)
+  })
+
+  it('batches own messages published in one turn into one unit', () => {
+    const h = new Harness()
+    h.connect('A')
+    for (let i = 0; i < 30; i++) h.router.publish(msg())
+    expect(h.link('A').units).toHaveLength(0) // waits for the scheduled flush
+    h.flush()
+    expect(h.link('A').units).toHaveLength(1)
+    expect(h.link('A').messages()).toHaveLength(30)
   })
 })
 

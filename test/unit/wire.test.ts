@@ -50,6 +50,13 @@ describe('TMsg codec', () => {
     }
   })
 
+  it('encodes a negative kind as protobuf does (10-byte varint) and decodes it back', () => {
+    const m = { ...sample(), kind: -3 }
+    const ours = Buffer.from(encodeTMsg(m))
+    expect(ours.equals(Buffer.from(TMsgType.encode(TMsgType.fromObject({ ...m, hops: undefined })).finish()))).toBe(true)
+    expect(decodeTMsg(ours).kind).toBe(-3)
+  })
+
   it('skips unknown fields and rejects malformed protobuf with FrameDecodeError', () => {
     const m = sample()
     const withUnknown = Buffer.concat([encodeTMsg(m), Buffer.from([0xa0, 0x06, 0x2a])]) // field 100, varint 42

@@ -1,0 +1,304 @@
+/**
+ * `npm run bench`: the flood router and @libp2p/gossipsub side by side on TCP loopback, plus
+ * the codec and seen-cache figures. Prints figures; asserts nothing.
+ *
+ *   relay      A → B → C, B in its own process: messages/s reaching C, and B's CPU per
+ *              relayed message (relays do not verify signatures; messages unsigned, as in
+ *              the reference figures in ../shared/notes/facts.md)
+ *   signed     two nodes, every message signed by the sender and verified at delivery
+ *   latency    a 5-hop chain (6 nodes, the 4 relays in their own processes), p50/p99
+ */
+import { fork } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
+import { fileURLToPath } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { performance } from 'node:perf_hooks'
+import { TmsgNode } from '../src/node/node.ts'
+import { Identity, verifySignature } from '../src/identity.ts'
+import { rawTarget } from '../src/targets.ts'
+import type { RouterName } from '../src/routing.ts'
+import { buildTMsg, decodeTMsg, encodeTMsg, idBytes, Kind, msgIdMatches, idKey } from '../src/wire/index.ts'
+import { TMsgType } from '../src/wire/proto.ts'
+import { SeenCache } from '../src/flood/seen-cache.ts'
+import type { WorkerReply, WorkerRequest } from './worker.ts'
+import { BENCH_FLOOD } from './common.ts'
+
+const ROUTERS: RouterName[] = ['flood', 'gossipsub']
+const quick = process.argv.includes('--quick')
+
+class Worker {
+  private readonly proc: ChildProcess
+  private pending: Array<(r: WorkerReply) => void> = []
+  readonly ready: Promise<{ addr: string, peerId: string }>
+
+  constructor (router: RouterName) {
+    this.proc = fork(fileURLToPath(new URL('./worker.ts', import.meta.url)), [router], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_PROF !== undefined ? ['--cpu-prof', '--cpu-prof-dir=' + process.env.BENCH_PROF] : [] })
+    this.ready = new Promise(resolve => {
+      this.proc.once('message', (r: WorkerReply) => { if (r.type === 'ready') resolve(r) })
+    })
+    this.proc.on('message', (r: WorkerReply) => {
+      if (r.type === 'ready') return
+      this.pending.shift()?.(r)
+    })
+  }
+
+  async request (req: WorkerRequest): Promise<WorkerReply> {
+    return await new Promise(resolve => {
+      this.pending.push(resolve)
+      this.proc.send(req)
+    })
+  }
+
+  async stats (): Promise<Extract<WorkerReply, { type: 'stats' }>> {
+    return await this.request({ type: 'stats' }) as Extract<WorkerReply, { type: 'stats' }>
+  }
+
+  async stop (): Promise<void> {
+    const exited = new Promise(resolve => this.proc.once('exit', resolve))
+    this.proc.send({ type: 'stop' })
+    await exited
+  }
+}
+
+async function localNode (router: RouterName): Promise<TmsgNode> {
+  const node = await TmsgNode.create({ identity: Identity.generate(), router, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, maxPeers: 64, minPeers: 0, flood: BENCH_FLOOD })
+  await node.start()
+  return node
+}
+
+const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+/** Sends probes until one arrives: the path (and for gossipsub, the mesh) is up. */
+async function warmUp (from: TmsgNode, target: Uint8Array, arrived: () => number | Promise<number>): Promise<void> {
+  const before = await arrived()
+  const deadline = Date.now() + 20_000
+  while (await arrived() === before) {
+    if (Date.now() > deadline) throw new Error('path never came up')
+    from.send({ target, kind: Kind.DATA, payload: Buffer.from('probe') })
+    await sleep(100)
+  }
+  await sleep(300)
+}
+
+function percentile (sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * p))] ?? NaN
+}
+
+interface RelayResult { rate: number, cpuPerMsgUs: number, delivered: number, sent: number, rssMB: number }
+
+async function relay (router: RouterName, payloadSize: number, count: number): Promise<RelayResult> {
+  const b = new Worker(router)
+  const [a, c] = [await localNode(router), await localNode(router)]
+  const { addr } = await b.ready
+  await a.connect(addr)
+  await c.connect(addr)
+  const target = rawTarget(randomBytes(16))
+  c.subscribe(target)
+  let delivered = 0
+  c.on('delivery', () => { delivered++ })
+  await warmUp(a, target.id, () => delivered)
+  const msgs = Array.from({ length: count }, () => buildTMsg({ target: target.id, payload: randomBytes(payloadSize), kind: Kind.DATA }))
+  // Respect the sender's own queue (own messages beyond 8 MiB are refused): ~4 MiB in flight.
+  const window = Math.floor(4 * 2 ** 20 / (payloadSize + 100))
+  const before = await b.stats()
+  const start0 = delivered
+  const t0 = performance.now()
+  let lastProgress = t0
+  let lastDelivered = delivered
+  let i = 0
+  while (delivered - start0 < count) {
+    while (i < count && i - (delivered - start0) < window) a.router.publish(msgs[i++]!)
+    await tick()
+    const now = performance.now()
+    if (delivered !== lastDelivered) { lastDelivered = delivered; lastProgress = now }
+    if (now - lastProgress > 3000) break // the rest was lost
+  }
+  const t1 = lastDelivered === delivered ? performance.now() : lastProgress
+  const after = await b.stats()
+  const got = delivered - start0
+  const relayed = after.received - before.received
+  await Promise.all([a.stop(), c.stop(), b.stop()])
+  return { rate: got / ((t1 - t0) / 1000), cpuPerMsgUs: (after.cpuMicros - before.cpuMicros) / Math.max(1, relayed), delivered: got, sent: count, rssMB: after.rss / 2 ** 20 }
+}
+
+async function signed (router: RouterName, seconds: number): Promise<{ rate: number, signPerSec: number }> {
+  const b = new Worker(router)
+  const a = await localNode(router)
+  const { addr } = await b.ready
+  await a.connect(addr)
+  const target = rawTarget(randomBytes(16))
+  await b.request({ type: 'subscribe', hex: target.hex })
+  await warmUp(a, target.id, async () => (await b.stats()).delivered)
+  const before = (await b.stats()).delivered
+  const payload = randomBytes(100)
+  const t0 = performance.now()
+  let sent = 0
+  let polled = before
+  const poller = setInterval(() => { void b.stats().then(s => { polled = s.delivered }) }, 50)
+  while (performance.now() - t0 < seconds * 1000) {
+    // Keep at most 2000 in flight: measure throughput, not buffering.
+    if (sent - (polled - before) < 2000) {
+      for (let k = 0; k < 50; k++) { a.send({ target: target.id, payload, kind: Kind.DATA }); sent++ }
+    }
+    await tick()
+  }
+  const signedIn = performance.now() - t0
+  while (polled - before < sent && performance.now() - t0 < (seconds + 10) * 1000) await sleep(20)
+  clearInterval(poller)
+  const t1 = performance.now()
+  const seen = (await b.stats()).delivered
+  await Promise.all([a.stop(), b.stop()])
+  return { rate: (seen - before) / ((t1 - t0) / 1000), signPerSec: sent / (signedIn / 1000) }
+}
+
+async function latency (router: RouterName, n: number): Promise<{ p50: number, p99: number, received: number }> {
+  const relays = [new Worker(router), new Worker(router), new Worker(router), new Worker(router)]
+  const addrs = await Promise.all(relays.map(async r => (await r.ready).addr))
+  const [first, last] = [await localNode(router), await localNode(router)]
+  for (let i = 0; i < 3; i++) await relays[i]!.request({ type: 'connect', addr: addrs[i + 1]! })
+  await first.connect(addrs[0]!)
+  await last.connect(addrs[3]!)
+  const target = rawTarget(randomBytes(16))
+  last.subscribe(target)
+  const lat: number[] = []
+  let arrived = 0
+  last.on('delivery', d => {
+    arrived++
+    const sentAt = Number(Buffer.from(d.msg.payload).toString())
+    if (Number.isFinite(sentAt) && sentAt > 0) lat.push(performance.now() - sentAt)
+  })
+  await warmUp(first, target.id, () => arrived)
+  lat.length = 0
+  for (let i = 0; i < n; i++) {
+    first.send({ target: target.id, kind: Kind.DATA, payload: Buffer.from(String(performance.now())) })
+    await sleep(5)
+  }
+  const deadline = Date.now() + 5000
+  while (lat.length < n && Date.now() < deadline) await sleep(20)
+  await Promise.all([first.stop(), last.stop(), ...relays.map(async r => { await r.stop() })])
+  lat.sort((x, y) => x - y)
+  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), received: lat.length }
+}
+
+async function latencyInProcess (router: RouterName, n: number): Promise<{ p50: number, p99: number, received: number }> {
+  const nodes = await Promise.all(Array.from({ length: 6 }, async () => await localNode(router)))
+  for (let i = 0; i < 5; i++) await nodes[i]!.connect(nodes[i + 1]!.dialableAddress())
+  const [first, last] = [nodes[0]!, nodes[5]!]
+  const target = rawTarget(randomBytes(16))
+  last.subscribe(target)
+  const lat: number[] = []
+  let arrived = 0
+  last.on('delivery', d => {
+    arrived++
+    const sentAt = Number(Buffer.from(d.msg.payload).toString())
+    if (Number.isFinite(sentAt) && sentAt > 0) lat.push(performance.now() - sentAt)
+  })
+  await warmUp(first, target.id, () => arrived)
+  lat.length = 0
+  for (let i = 0; i < n; i++) {
+    first.send({ target: target.id, kind: Kind.DATA, payload: Buffer.from(String(performance.now())) })
+    await sleep(5)
+  }
+  const deadline = Date.now() + 5000
+  while (lat.length < n && Date.now() < deadline) await sleep(20)
+  await Promise.all(nodes.map(async x => { await x.stop() }))
+  lat.sort((x, y) => x - y)
+  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), received: lat.length }
+}
+
+function codec (): Record<string, string> {
+  const id = Identity.generate()
+  const msgs = Array.from({ length: 2000 }, () => buildTMsg({ target: randomBytes(16), payload: randomBytes(100), kind: Kind.CHAT, signer: id }))
+  const enc = msgs.map(m => encodeTMsg(m))
+  const few = msgs.slice(0, 20)
+  const cases: Array<[string, () => void, number]> = [
+    ['decode (ours, on protobufjs Reader)', () => { for (const b of enc) decodeTMsg(b) }, msgs.length],
+    ['decode (protobufjs reflection)', () => { for (const b of enc) TMsgType.decode(b) }, msgs.length],
+    ['encode (ours, direct)', () => { for (const m of msgs) encodeTMsg(m) }, msgs.length],
+    ['encode (protobufjs reflection)', () => { for (const m of msgs) TMsgType.encode(m).finish() }, msgs.length],
+    ['msg_id check (id_bytes + MD5)', () => { for (const m of msgs) msgIdMatches(m) }, msgs.length],
+    ['sign (node:crypto, secp256k1)', () => { for (const m of few) id.sign(m.payload) }, few.length],
+    ['verify (node:crypto, secp256k1)', () => { for (const m of few) verifySignature(m.sender, idBytes(m), m.signature) }, few.length]
+  ]
+  // Interleaved rounds, best of each: JIT warm-up and GC land on no variant in particular.
+  const best = new Map<string, number>()
+  for (let round = 0; round < 40; round++) {
+    for (const [name, fn, n] of cases) {
+      const t = performance.now()
+      fn()
+      const ns = (performance.now() - t) * 1e6 / n
+      if (round >= 10) best.set(name, Math.min(best.get(name) ?? Infinity, ns))
+    }
+  }
+  return Object.fromEntries([...best].map(([k, v]) => [k, `${fmt(v)} ns`]))
+}
+
+function seenCacheBytesPerEntry (): number {
+  const gc = (globalThis as { gc?: () => void }).gc
+  if (gc === undefined) return NaN
+  const n = 500_000
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const cache = new SeenCache({ max: n, ttlMs: 20 * 60_000, now: Date.now })
+  for (let i = 0; i < n; i++) cache.remember(idKey(randomBytes(16)), i % 1000, 7)
+  gc()
+  const after = process.memoryUsage().heapUsed
+  if (cache.size !== n) throw new Error('cache did not hold every entry')
+  return (after - before) / n
+}
+
+function row (label: string, values: Array<string | number>): void {
+  console.log(label.padEnd(44) + values.map(v => String(v).padStart(14)).join(''))
+}
+
+const fmt = (n: number, d = 0): string => Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a'
+
+const only = process.argv.find(a => a.startsWith('--only='))?.slice(7)
+if (only === 'codec') {
+  for (const [k, v] of Object.entries(codec())) row('  ' + k, [v])
+  process.exit(0)
+}
+if (only === 'relay') {
+  const x = await relay('flood', 100, 100_000)
+  row('relay flood 100 B', [fmt(x.rate), fmt(x.cpuPerMsgUs, 1)])
+  process.exit(0)
+}
+if (only === 'latency') {
+  for (let k = 0; k < 3; k++) {
+    for (const r of ROUTERS) {
+      const x = await latency(r, 500)
+      const y = await latencyInProcess(r, 500)
+      row(`latency ${r}`, [fmt(x.p50, 2), fmt(x.p99, 2), x.received, fmt(y.p50, 2), fmt(y.p99, 2)])
+    }
+  }
+  process.exit(0)
+}
+
+console.log(`tmsg bench — ${new Date().toISOString()} — node ${process.version}, ${(await import('node:os')).cpus().length} cpus${quick ? ' (quick)' : ''}\n`)
+console.log('codec, per message (100-byte payload, signed):')
+for (const [k, v] of Object.entries(codec())) row('  ' + k, [v])
+console.log(`\nseen cache: ${fmt(seenCacheBytesPerEntry())} bytes per entry (500k entries)\n`)
+
+row('TCP loopback', ROUTERS)
+const relayCount = quick ? 20_000 : 100_000
+for (const size of [100, 1024]) {
+  const results = []
+  for (const r of ROUTERS) results.push(await relay(r, size, size === 100 ? relayCount : relayCount / 2))
+  row(`relay A→B→C, ${size} B: msgs/s at C`, results.map(x => fmt(x.rate)))
+  row('  delivered / sent', results.map(x => `${x.delivered}/${x.sent}`))
+  row('  CPU per relayed msg at B', results.map(x => fmt(x.cpuPerMsgUs, 1) + ' µs'))
+  row('  relay capacity of one core (1/CPU)', results.map(x => fmt(1e6 / x.cpuPerMsgUs)))
+  row('  RSS of B after the run', results.map(x => fmt(x.rssMB) + ' MB'))
+  row('  flood / gossipsub rate', [(results[0]!.rate / results[1]!.rate).toFixed(2) + '×'])
+}
+const sig = []
+for (const r of ROUTERS) sig.push(await signed(r, quick ? 2 : 5))
+row('two nodes, 100 B, signed+verified: msgs/s', sig.map(x => fmt(x.rate)))
+row('  sender signing rate (msgs/s)', sig.map(x => fmt(x.signPerSec)))
+const lat = []
+for (const r of ROUTERS) lat.push(await latency(r, quick ? 200 : 500))
+row('5-hop chain latency p50', lat.map(x => fmt(x.p50, 2) + ' ms'))
+row('5-hop chain latency p99', lat.map(x => fmt(x.p99, 2) + ' ms'))
+row('  samples', lat.map(x => x.received))
+process.exit(0)
