@@ -133,8 +133,14 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     this.defaultTtl = opts.defaultTtl ?? DEFAULT_TTL
     this.startedAt = now()
     this.keeper = new NeighbourKeeper(libp2p, { bootstrap: opts.bootstrap ?? [], minPeers: opts.minPeers ?? 4 }, log.child({ component: 'keeper' }))
-    libp2p.addEventListener('peer:connect', evt => { this.emit('peer:connect', evt.detail.toString()) })
-    libp2p.addEventListener('peer:disconnect', evt => { this.emit('peer:disconnect', evt.detail.toString()) })
+    libp2p.addEventListener('peer:connect', evt => {
+      log.info({ peer: evt.detail.toString() }, 'peer connected')
+      this.emit('peer:connect', evt.detail.toString())
+    })
+    libp2p.addEventListener('peer:disconnect', evt => {
+      log.info({ peer: evt.detail.toString() }, 'peer disconnected')
+      this.emit('peer:disconnect', evt.detail.toString())
+    })
   }
 
   /** Builds the node (not yet listening: call `start`). */
