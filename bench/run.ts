@@ -22,6 +22,10 @@ import { TMsgType } from '../src/wire/proto.ts'
 import { SeenCache } from '../src/flood/seen-cache.ts'
 import type { WorkerReply, WorkerRequest } from './worker.ts'
 import { BENCH_FLOOD } from './common.ts'
+import { rawDataText } from '../src/rpc/ws.ts'
+import http from 'node:http'
+import { readFileSync } from 'node:fs'
+import { join } from 'node:path'
 
 const ROUTERS: RouterName[] = ['flood', 'gossipsub']
 const quick = process.argv.includes('--quick')
@@ -207,6 +211,85 @@ async function latencyInProcess (router: RouterName, n: number): Promise<{ p50: 
   return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), received: lat.length }
 }
 
+/** A `tmsg node` process with RPC on a free port, and a keep-alive JSON-RPC caller for it. */
+async function rpcNodeProcess (): Promise<{ call: (method: string, params?: object) => Promise<unknown>, port: number, secret: string, p2p: string, stop: () => Promise<void> }> {
+  const { spawnTmsg, freePort, tempDatadir, stopProcess } = await import('../test/helpers/proc.ts')
+  const port = await freePort()
+  const datadir = tempDatadir()
+  const p = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(port), '--log-level', 'warn'])
+  const ready = await p.ready
+  const secret = readFileSync(join(datadir, 'rpc.cookie'), 'utf8').trim().split(':')[1]!
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 32 })
+  let id = 0
+  const call = async (method: string, params: object = {}): Promise<unknown> => await new Promise((resolve, reject) => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: ++id, method, params })
+    const req = http.request({ host: '127.0.0.1', port, method: 'POST', path: '/', agent, headers: { authorization: `Bearer ${secret}`, 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } }, res => {
+      const chunks: Buffer[] = []
+      res.on('data', (c: Buffer) => chunks.push(c))
+      res.on('end', () => {
+        const r = JSON.parse(Buffer.concat(chunks).toString()) as { result?: unknown, error?: { message: string } }
+        if (r.error !== undefined) reject(new Error(r.error.message))
+        else resolve(r.result)
+      })
+    })
+    req.on('error', reject)
+    req.end(body)
+  })
+  return { call, port, secret, p2p: ready.p2p, stop: async () => { agent.destroy(); await stopProcess(p) } }
+}
+
+async function rpcThroughput (seconds: number): Promise<{ sendPerSec: number, infoPerSec: number }> {
+  const n = await rpcNodeProcess()
+  const run = async (method: string, params: object): Promise<number> => {
+    let done = 0
+    const end = performance.now() + seconds * 1000
+    await Promise.all(Array.from({ length: 16 }, async () => {
+      while (performance.now() < end) { await n.call(method, params); done++ }
+    }))
+    return done / seconds
+  }
+  await run('node_info', {}) // warm up
+  const infoPerSec = await run('node_info', {})
+  const sendPerSec = await run('msg_send', { target: '#bench', payload: 'x'.repeat(100) })
+  await n.stop()
+  return { sendPerSec, infoPerSec }
+}
+
+/** msg_send on node A → hit on node B → WebSocket notification to B's client; and the local case. */
+async function notificationLatency (count: number): Promise<{ local: { p50: number, p99: number }, oneHop: { p50: number, p99: number } }> {
+  const [a, b] = [await rpcNodeProcess(), await rpcNodeProcess()]
+  await a.call('peers_connect', { address: b.p2p })
+  await b.call('targets_subscribe', { target: '#lat' })
+  const { WebSocket } = await import('ws')
+  const ws = new WebSocket(`ws://127.0.0.1:${b.port}/`, { headers: { authorization: `Bearer ${b.secret}` } })
+  await new Promise(resolve => ws.once('open', resolve))
+  const waiting = new Map<string, (t: number) => void>()
+  ws.on('message', data => {
+    const m = JSON.parse(rawDataText(data)) as { method?: string, params?: { result: { payload: string } } }
+    if (m.method === 'msg_subscription') waiting.get(m.params!.result.payload)?.(performance.now())
+  })
+  ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'msg_subscribe', params: { targets: ['#lat'] } }))
+  await sleep(300)
+  const measure = async (via: typeof a): Promise<{ p50: number, p99: number }> => {
+    const lat: number[] = []
+    for (let i = 0; i < count; i++) {
+      const tag = `${via === a ? 'remote' : 'local'}-${i}`
+      const arrived = new Promise<number>(resolve => waiting.set(tag, resolve))
+      const t0 = performance.now()
+      await via.call('msg_send', { target: '#lat', payload: tag })
+      lat.push(await Promise.race([arrived, sleep(2000).then(() => NaN)]) - t0)
+      waiting.delete(tag)
+    }
+    const ok = lat.filter(Number.isFinite).sort((x, y) => x - y)
+    return { p50: percentile(ok, 0.5), p99: percentile(ok, 0.99) }
+  }
+  const local = await measure(b)
+  const oneHop = await measure(a)
+  ws.close()
+  await Promise.all([a.stop(), b.stop()])
+  return { local, oneHop }
+}
+
 function codec (): Record<string, string> {
   const id = Identity.generate()
   const msgs = Array.from({ length: 2000 }, () => buildTMsg({ target: randomBytes(16), payload: randomBytes(100), kind: Kind.CHAT, signer: id }))
@@ -255,6 +338,17 @@ function row (label: string, values: Array<string | number>): void {
 const fmt = (n: number, d = 0): string => Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a'
 
 const only = process.argv.find(a => a.startsWith('--only='))?.slice(7)
+if (only === 'rpc') {
+  const t = await rpcThroughput(3)
+  row('RPC over HTTP keep-alive, 16 in flight', ['calls/s'])
+  row('  msg_send (signs + floods)', [fmt(t.sendPerSec)])
+  row('  node_info', [fmt(t.infoPerSec)])
+  const l = await notificationLatency(200)
+  row('msg_send → WebSocket notification p50/p99', ['p50', 'p99'])
+  row('  same node', [fmt(l.local.p50, 2) + ' ms', fmt(l.local.p99, 2) + ' ms'])
+  row('  one hop away', [fmt(l.oneHop.p50, 2) + ' ms', fmt(l.oneHop.p99, 2) + ' ms'])
+  process.exit(0)
+}
 if (only === 'codec') {
   for (const [k, v] of Object.entries(codec())) row('  ' + k, [v])
   process.exit(0)
@@ -301,4 +395,13 @@ for (const r of ROUTERS) lat.push(await latency(r, quick ? 200 : 500))
 row('5-hop chain latency p50', lat.map(x => fmt(x.p50, 2) + ' ms'))
 row('5-hop chain latency p99', lat.map(x => fmt(x.p99, 2) + ' ms'))
 row('  samples', lat.map(x => x.received))
+const rt = await rpcThroughput(quick ? 2 : 4)
+console.log('')
+row('JSON-RPC (HTTP keep-alive, 16 in flight)', ['calls/s'])
+row('  msg_send (signs + floods)', [fmt(rt.sendPerSec)])
+row('  node_info', [fmt(rt.infoPerSec)])
+const nl = await notificationLatency(quick ? 100 : 300)
+row('msg_send → WebSocket notification', ['p50', 'p99'])
+row('  on the same node', [fmt(nl.local.p50, 2) + ' ms', fmt(nl.local.p99, 2) + ' ms'])
+row('  one hop away', [fmt(nl.oneHop.p50, 2) + ' ms', fmt(nl.oneHop.p99, 2) + ' ms'])
 process.exit(0)

@@ -1,8 +1,9 @@
 /**
- * Assembles a running tmsg process from its settings: datadir, identity, logging, the node
- * and (in later layers) the store, RPC server and applications. `tmsg node` and `tmsg chat`
- * both start here, so they cannot drift apart.
+ * Assembles a running tmsg process from its settings: datadir, identity, logging, store,
+ * node, chat and the RPC server. `tmsg node` and `tmsg chat` both start here, so they cannot
+ * drift apart. Data flows one way: node → app (store, listeners) → rpc / tui.
  */
+import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { NodeConfig } from './config.ts'
@@ -10,63 +11,151 @@ import { prepareDatadir } from './node/datadir.ts'
 import type { Datadir } from './node/datadir.ts'
 import { choosePort, PortInUseError } from './node/ports.ts'
 import { TmsgNode } from './node/node.ts'
+import type { Delivery, SendOptions, SendResult } from './node/node.ts'
 import { createLogger } from './log.ts'
 import type { Logger } from './log.ts'
-import { accountTarget, nickTarget } from './targets.ts'
-
-export interface App {
-  config: NodeConfig
-  datadir: Datadir
-  node: TmsgNode
-  log: Logger
-  /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
-  notices: string[]
-  rpcUrl?: string
-  stop: () => Promise<void>
-}
+import { accountTarget, channelTarget, nickTarget, rawTarget } from './targets.ts'
+import type { Target, TargetKind } from './targets.ts'
+import { Store } from './store/store.ts'
+import { toMessage } from './message.ts'
+import type { Message } from './message.ts'
+import { ChatService } from './chat/chat.ts'
+import { startRpcServer } from './rpc/server.ts'
+import type { RpcServer } from './rpc/server.ts'
+import { layer2Methods } from './rpc/extra.ts'
 
 export interface AppInit {
   /** Write human-readable logs to stderr (headless); the TUI shows them itself. */
   logToStderr: boolean
 }
 
-export async function startApp (config: NodeConfig, init: AppInit): Promise<App> {
-  const datadir = prepareDatadir(config.datadir)
-  const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr })
-  const identity = loadOrCreateIdentity(datadir.identityKey)
-  const notices: string[] = []
-  const port = await choosePort(config.host, config.port, config.portExplicit, '--port')
-  if (port !== config.port && config.port !== 0) notices.push(`P2P port ${config.port} is taken; using ${port}`)
-  const ip = isIPv6(config.host) ? 'ip6' : 'ip4'
-  const node = await TmsgNode.create({
-    identity,
-    router: config.router,
-    listen: [`/${ip}/${config.host}/tcp/${port}`],
-    bootstrap: config.bootstrap,
-    mdns: config.mdns,
-    minPeers: config.minPeers,
-    maxPeers: config.maxPeers,
-    logger: log
-  })
-  try {
-    await node.start()
-  } catch (err: unknown) {
-    if (/EADDRINUSE/.test(String((err as Error).message))) throw new PortInUseError(`--port ${port}: port ${port} on ${config.host} is already in use`)
-    throw err
+interface AppEvents {
+  /** Every hit, after it was queued for the history. */
+  message: [Message, Delivery]
+}
+
+export class App extends EventEmitter<AppEvents> {
+  readonly config: NodeConfig
+  readonly datadir: Datadir
+  readonly node: TmsgNode
+  readonly store: Store
+  readonly chat: ChatService
+  readonly log: Logger
+  /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
+  readonly notices: string[]
+  rpc?: RpcServer
+  private stopped = false
+
+  private constructor (config: NodeConfig, datadir: Datadir, node: TmsgNode, store: Store, log: Logger, notices: string[]) {
+    super()
+    this.config = config
+    this.datadir = datadir
+    this.node = node
+    this.store = store
+    this.log = log
+    this.notices = notices
+    // Deliveries become Messages once, here: stored, then handed to every listener.
+    node.on('delivery', d => {
+      const message = toMessage(d.msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: node.subscription(d.msg.target)?.short })
+      store.addMessage({ msg: d.msg, verified: d.verified, receivedAt: d.receivedAt, targetName: message.targetName })
+      this.emit('message', message, d)
+    })
+    for (const s of store.subscriptions()) node.subscribe(targetFromStored(s.kind, s.name))
+    // A node always hears what is addressed to its account.
+    node.subscribe(accountTarget(node.identity.account))
+    this.chat = new ChatService({
+      subscribe: (t, persist) => this.subscribe(t, persist),
+      unsubscribe: t => this.unsubscribe(t),
+      subscriptions: () => node.subscriptions(),
+      send: o => this.send(o),
+      getSetting: k => store.getSetting(k),
+      setSetting: (k, v) => { store.setSetting(k, v) }
+    }, config.nick)
   }
-  // A node always hears what is addressed to its account, and to its nick when it has one.
-  node.subscribe(accountTarget(identity.account))
-  if (config.nick !== undefined) node.subscribe(nickTarget(config.nick))
-  for (const n of notices) log.warn(n)
-  return {
-    config,
-    datadir,
-    node,
-    log,
-    notices,
-    stop: async () => {
-      await node.stop()
-      log.flush()
+
+  static async start (config: NodeConfig, init: AppInit): Promise<App> {
+    const datadir = prepareDatadir(config.datadir)
+    const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr })
+    const identity = loadOrCreateIdentity(datadir.identityKey)
+    const store = new Store(datadir.database)
+    const notices: string[] = []
+    let node: TmsgNode | undefined
+    try {
+      const port = await choosePort(config.host, config.port, config.portExplicit, '--port')
+      if (port !== config.port && config.port !== 0) notices.push(`P2P port ${config.port} is taken; using ${port}`)
+      node = await TmsgNode.create({
+        identity,
+        router: config.router,
+        listen: [`/${isIPv6(config.host) ? 'ip6' : 'ip4'}/${config.host}/tcp/${port}`],
+        bootstrap: config.bootstrap,
+        mdns: config.mdns,
+        minPeers: config.minPeers,
+        maxPeers: config.maxPeers,
+        logger: log
+      })
+      try {
+        await node.start()
+      } catch (err: unknown) {
+        if (/EADDRINUSE/.test(String((err as Error).message))) throw new PortInUseError(`--port ${port}: port ${port} on ${config.host} is already in use`)
+        throw err
+      }
+      const app = new App(config, datadir, node, store, log, notices)
+      if (config.rpcPort !== 0) { // 0 = RPC off
+        const rpcPort = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
+        if (rpcPort !== config.rpcPort) notices.push(`RPC port ${config.rpcPort} is taken; using ${rpcPort}`)
+        app.rpc = await startRpcServer(app, { host: config.rpcHost, port: rpcPort, allowRemote: config.rpcAllowRemote, cookiePath: datadir.rpcCookie, urlPath: datadir.rpcUrl, methods: layer2Methods })
+      }
+      for (const n of notices) log.warn(n)
+      return app
+    } catch (err: unknown) {
+      await node?.stop().catch(() => {})
+      store.close()
+      throw err
     }
   }
+
+  get rpcUrl (): string | undefined {
+    return this.rpc?.url
+  }
+
+  /** Listens to a target; persisted (restored at the next start) unless `persist` is false. */
+  subscribe (target: Target, persist = true): boolean {
+    if (persist) this.store.addSubscription({ target: target.id, kind: target.kind, name: target.name })
+    return this.node.subscribe(target)
+  }
+
+  unsubscribe (target: Target): boolean {
+    this.store.removeSubscription(target.id)
+    return this.node.unsubscribe(target)
+  }
+
+  /** Sends, and makes sure the history holds our own message before the caller is told. */
+  send (o: SendOptions): SendResult {
+    const r = this.node.send(o)
+    this.store.flush()
+    return r
+  }
+
+  async stop (): Promise<void> {
+    if (this.stopped) return
+    this.stopped = true
+    await this.rpc?.close()
+    await this.node.stop()
+    this.store.close()
+    this.log.flush()
+  }
+}
+
+function targetFromStored (kind: TargetKind, name: string): Target {
+  switch (kind) {
+    case 'channel': return channelTarget(name.slice('chan:'.length))
+    case 'nick': return nickTarget(name.slice('nick:'.length))
+    case 'account': return accountTarget(name)
+    case 'raw': return rawTarget(name)
+  }
+}
+
+/** Starts the whole process; kept as a function for the commands. */
+export async function startApp (config: NodeConfig, init: AppInit): Promise<App> {
+  return await App.start(config, init)
 }

@@ -4,8 +4,9 @@ import { DatadirError } from '../node/datadir.ts'
 import { PortInUseError } from '../node/ports.ts'
 import { IdentityError } from '../identity.ts'
 import { TargetSyntaxError } from '../targets.ts'
+import { StoreError } from '../store/store.ts'
 
-const USER_ERRORS = new Set([ConfigError.name, DatadirError.name, PortInUseError.name, IdentityError.name, TargetSyntaxError.name])
+const USER_ERRORS = new Set([ConfigError.name, DatadirError.name, PortInUseError.name, IdentityError.name, TargetSyntaxError.name, StoreError.name])
 
 export class UsageError extends Error {
   static name = 'UsageError'
@@ -19,6 +20,11 @@ export function isUserError (err: unknown): err is Error {
 
 /** Prints an error for a human and returns the exit code: 2 for usage problems, 1 otherwise. */
 export function reportError (err: unknown): number {
+  const remote = err as { name?: string, code?: number, data?: { name?: string } }
+  if (remote?.name === 'RemoteError') {
+    process.stderr.write(`tmsg: ${(err as Error).message} (${remote.data?.name ?? 'error'} ${remote.code ?? ''})\n`)
+    return 1
+  }
   if (isUserError(err)) {
     process.stderr.write(`tmsg: ${err.message}\n`)
     return 2

@@ -5,7 +5,11 @@ import { Command, CommanderError, Option } from 'commander'
 import { OPTIONS, resolveConfig } from '../config.ts'
 import type { NodeConfig } from '../config.ts'
 import { reportError } from './errors.ts'
-import { runNode } from './node-command.ts'
+
+// Commands load what they need when they run: a client command has no use for libp2p, and
+// importing it would add most of a second to every `tmsg info`.
+const nodeCommand = async (): Promise<typeof import('./node-command.ts')> => await import('./node-command.ts')
+const clientCommands = async (): Promise<typeof import('./commands.ts')> => await import('./commands.ts')
 import { version } from '../version.ts'
 
 /** Adds the table's options to a command: all of them, or only those a client command needs. */
@@ -38,7 +42,7 @@ export function buildProgram (): Command {
 
   withOptions(program.command('node'), true)
     .description('run a headless node: prints a "ready ..." line on stdout, logs on stderr')
-    .action(async (_opts, cmd: Command) => { await runNode(resolveConfig(givenFlags(cmd))) })
+    .action(async (_opts, cmd: Command) => { await (await nodeCommand()).runNode(resolveConfig(givenFlags(cmd))) })
 
   withOptions(program.command('chat', { isDefault: true }), true)
     .description('terminal chat on an embedded node (headless when not on a terminal)')
@@ -47,8 +51,26 @@ export function buildProgram (): Command {
       if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
         process.stderr.write('tmsg: not a terminal, running headless (use `tmsg node` to do this on purpose)\n')
       }
-      await runNode(config)
+      await (await nodeCommand()).runNode(config)
     })
+  const client = (name: string, description: string): Command =>
+    withOptions(program.command(name), false).description(description).option('--json', 'machine-readable output')
+
+  client('info', 'show the node: identity, addresses, counters')
+    .action(async (o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).infoCommand(resolveConfig(givenFlags(cmd)), { json: o.json === true }) })
+  client('peers', 'list connected peers')
+    .action(async (o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).peersCommand(resolveConfig(givenFlags(cmd)), { json: o.json === true }) })
+  client('send', 'send a chat line to #room / @nick, or a data message to acct:… / hex')
+    .argument('<target>', '#room, @nick, acct:<address> or 32 hex characters')
+    .argument('<text...>', 'the text')
+    .action(async (target: string, text: string[], o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).sendCommand(resolveConfig(givenFlags(cmd)), target, text, { json: o.json === true }) })
+  client('rpc', 'call any JSON-RPC method: tmsg rpc msg_history \'{"target":"#lobby"}\'')
+    .argument('<method>')
+    .argument('[params]', 'JSON object')
+    .action(async (method: string, params: string | undefined, o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).rpcCommand(resolveConfig(givenFlags(cmd)), method, params, { json: o.json === true }) })
+  client('watch', 'print hits as they arrive (all, or those of the given targets)')
+    .argument('[targets...]')
+    .action(async (targets: string[], o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).watchCommand(resolveConfig(givenFlags(cmd)), targets, { json: o.json === true }) })
   return program
 }
 

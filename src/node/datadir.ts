@@ -14,6 +14,8 @@ export interface Datadir {
   root: string
   identityKey: string
   rpcCookie: string
+  /** The RPC URL of the running node, for clients (removed at shutdown). */
+  rpcUrl: string
   database: string
   logs: string
 }
@@ -23,6 +25,7 @@ export function datadirPaths (root: string): Datadir {
     root,
     identityKey: join(root, 'identity.key'),
     rpcCookie: join(root, 'rpc.cookie'),
+    rpcUrl: join(root, 'rpc.url'),
     database: join(root, 'tmsg.db'),
     logs: join(root, 'logs')
   }

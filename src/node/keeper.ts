@@ -71,6 +71,13 @@ export class NeighbourKeeper {
     if (!this.targets.has(address)) this.targets.set(address, { addr: multiaddr(address), bootstrap: true, attempts: 0, nextAt: 0, dialing: false })
   }
 
+  /** Stops keeping a peer connected (it was disconnected on purpose). */
+  forget (peerId: string): void {
+    for (const [key, t] of this.targets) {
+      if (t.peerId?.toString() === peerId || peerIdOf(t.addr) === peerId) this.targets.delete(key)
+    }
+  }
+
   private connected (t: Target): boolean {
     if (t.peerId !== undefined) return this.libp2p.getConnections(t.peerId).length > 0
     const id = peerIdOf(t.addr)

@@ -312,6 +312,29 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     this.keeper.keep(address)
   }
 
+  /** True when the peer speaks tmsg and the router can send to it. */
+  isNeighbour (peerId: string): boolean {
+    return this.router.neighbourStats().some(n => n.peerId === peerId)
+  }
+
+  /**
+   * Waits (bounded) until a freshly connected peer has become a router neighbour (identify
+   * and the flood stream take a few round trips), so a message sent next reaches it.
+   */
+  async waitForNeighbour (peerId: string, timeoutMs = 5000): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs
+    while (!this.isNeighbour(peerId)) {
+      if (Date.now() > deadline || this.libp2p.getConnections(peerIdFromString(peerId)).length === 0) return false
+      await new Promise(resolve => setTimeout(resolve, 10))
+    }
+    return true
+  }
+
+  /** Stops redialling a peer kept by --bootstrap or `keep`. */
+  forget (peerId: string): void {
+    this.keeper.forget(peerId)
+  }
+
   async disconnect (peerId: string): Promise<void> {
     await this.libp2p.hangUp(peerIdFromString(peerId))
   }

@@ -52,6 +52,15 @@ describe('tmsg node', () => {
     expect(r.stderr).not.toMatch(/\n\s+at /) // no stack trace
   })
 
+  it('refuses a corrupt database with one line, and leaves it in place', async () => {
+    const datadir = tempDatadir()
+    writeFileSync(join(datadir, 'tmsg.db'), Buffer.alloc(8192, 0x42))
+    const r = await runTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', '0'])
+    expect(r.code).toBe(2)
+    expect(r.stderr).toMatch(/^tmsg: database .*tmsg\.db is corrupt or not a tmsg database .*move it aside/)
+    expect(readFileSync(join(datadir, 'tmsg.db')).equals(Buffer.alloc(8192, 0x42))).toBe(true)
+  })
+
   it('refuses a corrupt identity key instead of replacing it', async () => {
     const datadir = tempDatadir()
     writeFileSync(join(datadir, 'identity.key'), 'not a key\n')

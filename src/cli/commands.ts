@@ -1,0 +1,116 @@
+/**
+ * The client commands: they talk to a running node over its JSON-RPC. Human-readable output
+ * by default (peer-supplied text cleaned for the terminal), `--json` for scripts.
+ */
+import type { NodeConfig } from '../config.ts'
+import { parseTarget } from '../targets.ts'
+import { cleanLine } from '../text.ts'
+import { findEndpoint, RpcClient } from './client.ts'
+import { UsageError } from './errors.ts'
+
+export interface ClientOptions {
+  json: boolean
+}
+
+function client (config: NodeConfig): RpcClient {
+  return new RpcClient(findEndpoint(config))
+}
+
+function out (line: string): void {
+  process.stdout.write(line + '\n')
+}
+
+function printJson (v: unknown): void {
+  out(JSON.stringify(v, null, 2))
+}
+
+function duration (ms: number): string {
+  const s = Math.floor(ms / 1000)
+  const parts = [[Math.floor(s / 86400), 'd'], [Math.floor(s / 3600) % 24, 'h'], [Math.floor(s / 60) % 60, 'm'], [s % 60, 's']] as const
+  const shown = parts.filter(([n], i) => n > 0 || i === 3).slice(0, 2)
+  return shown.map(([n, u]) => `${n}${u}`).join('')
+}
+
+interface NodeInfo { peerId: string, account: string, nick: string | null, addresses: string[], router: string, version: string, uptimeMs: number }
+interface NodeStats { received: number, delivered: number, forwarded: number, duplicates: number, invalid: number, dropped: number, seenCacheSize: number, peers: number }
+interface Peer { peerId: string, addresses: string[], direction: string, messagesIn: number, messagesOut: number, queuedBytes: number }
+
+export async function infoCommand (config: NodeConfig, o: ClientOptions): Promise<void> {
+  const c = client(config)
+  const [info, stats] = await Promise.all([c.call<NodeInfo>('node_info'), c.call<NodeStats>('node_stats')])
+  if (o.json) return printJson({ ...info, stats })
+  out(`peer id    ${info.peerId}`)
+  out(`account    ${info.account}`)
+  out(`nick       ${info.nick ?? '(none)'}`)
+  out(`router     ${info.router}    version ${info.version}    up ${duration(info.uptimeMs)}`)
+  for (const [i, a] of info.addresses.entries()) out(`${i === 0 ? 'listening ' : '          '} ${a}`)
+  out(`peers      ${stats.peers}`)
+  out(`messages   ${stats.received} received, ${stats.delivered} delivered, ${stats.forwarded} forwarded, ` +
+    `${stats.duplicates} duplicates, ${stats.invalid} invalid, ${stats.dropped} dropped (seen cache ${stats.seenCacheSize})`)
+}
+
+export async function peersCommand (config: NodeConfig, o: ClientOptions): Promise<void> {
+  const peers = await client(config).call<Peer[]>('peers_list')
+  if (o.json) return printJson(peers)
+  if (peers.length === 0) return out('no peers connected')
+  out(['peer'.padEnd(20), 'dir'.padEnd(4), 'in'.padStart(9), 'out'.padStart(9), 'queued'.padStart(9), '  address'].join(' '))
+  for (const p of peers) {
+    out([`${p.peerId.slice(0, 8)}…${p.peerId.slice(-8)}`.padEnd(20), (p.direction === 'inbound' ? 'in' : 'out').padEnd(4),
+      String(p.messagesIn).padStart(9), String(p.messagesOut).padStart(9), String(p.queuedBytes).padStart(9), ' ', p.addresses.join(', ')].join(' '))
+  }
+}
+
+/** `send #room text` and `send @nick text` are chat lines; any other target gets a data message. */
+export async function sendCommand (config: NodeConfig, target: string, words: string[], o: ClientOptions): Promise<void> {
+  const text = words.join(' ')
+  if (text === '') throw new UsageError('nothing to send: tmsg send <target> <text>')
+  const t = parseTarget(target)
+  const c = client(config)
+  const r = t.kind === 'channel' || t.kind === 'nick'
+    ? await c.call<{ msgId: string }>('chat_send', { to: t.short, text })
+    : await c.call<{ msgId: string }>('msg_send', { target: t.short, payload: text })
+  if (o.json) return printJson(r)
+  out(`sent ${r.msgId} to ${t.short}`)
+}
+
+export async function rpcCommand (config: NodeConfig, method: string, params: string | undefined, o: ClientOptions): Promise<void> {
+  let p: unknown = {}
+  if (params !== undefined) {
+    try {
+      p = JSON.parse(params)
+    } catch {
+      throw new UsageError(`params must be JSON, e.g. '{"target":"#lobby"}', got ${params}`)
+    }
+    if (p === null || typeof p !== 'object' || Array.isArray(p)) throw new UsageError('params must be a JSON object (params are by name)')
+  }
+  const r = await client(config).call(method, p as Record<string, unknown>)
+  if (o.json) out(JSON.stringify(r))
+  else printJson(r)
+}
+
+/** Prints every hit as it arrives, until interrupted. */
+export async function watchCommand (config: NodeConfig, targets: string[], o: ClientOptions): Promise<void> {
+  const c = client(config)
+  const stop = new AbortController()
+  const onSignal = (): void => { stop.abort() }
+  process.once('SIGINT', onSignal)
+  process.once('SIGTERM', onSignal)
+  const onReady = (): void => {
+    if (!o.json) process.stderr.write(`watching ${targets.length === 0 ? 'every target this node listens to' : targets.join(', ')} (Ctrl+C to stop)\n`)
+  }
+  await c.watch(targets.length === 0 ? undefined : targets, onReady, m => { out(o.json ? JSON.stringify(m) : formatHit(m)) }, stop.signal)
+}
+
+/** `12:34:56 #lobby <alice> hello`, with the signer's short account when it matters. */
+export function formatHit (m: Record<string, unknown>): string {
+  const time = new Date(Number(m.receivedAt)).toTimeString().slice(0, 8)
+  const where = cleanLine(String(m.targetName ?? m.target))
+  const account = typeof m.account === 'string' ? m.account : undefined
+  const who = typeof m.nick === 'string' ? `${cleanLine(m.nick)}${account !== undefined ? `(${account.slice(0, 6)})` : ''}` : account?.slice(0, 10) ?? 'unsigned'
+  const mark = m.verified === true ? '' : ' [unverified]'
+  if (typeof m.text === 'string') {
+    return m.action === true ? `${time} ${where} * ${who} ${cleanLine(m.text)}${mark}` : `${time} ${where} <${who}> ${cleanLine(m.text)}${mark}`
+  }
+  const body = m.encoding === 'utf8' ? cleanLine(String(m.payload)) : `(${String(m.kind)}, ${Buffer.from(String(m.payload), 'base64').length} bytes base64)`
+  return `${time} ${where} [${String(m.kind)}] ${who}: ${body}${mark}`
+}

@@ -1,0 +1,279 @@
+/**
+ * The JSON-RPC surface (DESIGN §6) as one table. Each entry's zod schemas drive parameter
+ * validation at dispatch, the OpenRPC document of `rpc.discover`, and the README's method
+ * table — so the three cannot drift apart. Params are by name (an object).
+ */
+import { z } from 'zod'
+import type { App } from '../app.ts'
+import { parseTarget, rawTarget } from '../targets.ts'
+import { Kind } from '../wire/tmsg.ts'
+import { MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import { version } from '../version.ts'
+import { RpcError } from './errors.ts'
+import { openRpcDocument } from './openrpc.ts'
+
+/** Per-connection state of a WebSocket client (subscriptions live and die with it). */
+export interface RpcSession {
+  subscribe: (targets: Set<string> | undefined) => string
+  unsubscribe: (id: string) => boolean
+}
+
+export interface RpcContext {
+  app: App
+  /** Present for WebSocket connections only. */
+  session?: RpcSession
+}
+
+export interface MethodDef<P extends z.ZodType = z.ZodType> {
+  name: string
+  summary: string
+  params: P
+  result: z.ZodType
+  /** Subscriptions need a connection to push notifications on. */
+  websocketOnly?: boolean
+  handler: (params: z.infer<P>, ctx: RpcContext) => unknown
+}
+
+function method<P extends z.ZodType> (def: MethodDef<P>): MethodDef {
+  return def
+}
+
+const noParams = z.strictObject({})
+const hex = z.string().regex(/^[0-9a-f]*$/)
+const targetText = z.string().min(1).max(200).describe('#room, @nick, acct:<address> or 32 hex characters')
+
+export const MessageSchema = z.object({
+  msgId: hex,
+  target: hex,
+  targetName: z.string().optional(),
+  kind: z.string(),
+  payload: z.string(),
+  encoding: z.enum(['utf8', 'base64']),
+  sender: hex.optional(),
+  account: z.string().optional(),
+  nick: z.string().optional(),
+  text: z.string().optional().describe('chat messages: the text'),
+  action: z.boolean().optional().describe('chat messages: /me'),
+  verified: z.boolean(),
+  hops: z.number().int(),
+  ttl: z.number().int(),
+  timestamp: z.number().int(),
+  receivedAt: z.number().int(),
+  replyTo: hex.optional()
+}).meta({ id: 'Message' })
+
+const PeerSchema = z.object({
+  peerId: z.string(),
+  addresses: z.array(z.string()),
+  direction: z.enum(['inbound', 'outbound']),
+  messagesIn: z.number().int(),
+  messagesOut: z.number().int(),
+  queuedBytes: z.number().int(),
+  neighbour: z.boolean().describe('speaks tmsg: the router sends to it')
+})
+
+const msgIdResult = z.object({ msgId: hex })
+
+/** Decodes `payload` per `encoding`, refusing text that does not decode exactly. */
+function decodePayload (payload: string, encoding: 'utf8' | 'base64' | 'hex'): Uint8Array {
+  if (encoding === 'utf8') return Buffer.from(payload, 'utf8')
+  const re = encoding === 'hex' ? /^(?:[0-9a-fA-F]{2})*$/ : /^[A-Za-z0-9+/]*={0,2}$/
+  if (!re.test(payload)) throw new RpcError('InvalidParams', `payload is not valid ${encoding}`)
+  return Buffer.from(payload, encoding)
+}
+
+function targetParam (text: string): ReturnType<typeof parseTarget> {
+  return parseTarget(text) // TargetSyntaxError → InvalidParams
+}
+
+export const METHODS: MethodDef[] = [
+  method({
+    name: 'node_info',
+    summary: 'Who this node is and where it listens.',
+    params: noParams,
+    result: z.object({ peerId: z.string(), account: z.string(), nick: z.string().nullable(), addresses: z.array(z.string()), router: z.enum(['flood', 'gossipsub']), version: z.string(), uptimeMs: z.number().int() }),
+    handler: (_p, { app }) => ({
+      peerId: app.node.peerId,
+      account: app.node.identity.account,
+      nick: app.chat.nick ?? null,
+      addresses: app.node.addresses(),
+      router: app.node.router.name,
+      version,
+      uptimeMs: app.node.uptimeMs
+    })
+  }),
+  method({
+    name: 'node_stats',
+    summary: 'Router counters since start: received, delivered, forwarded, drops by reason.',
+    params: noParams,
+    result: z.object({
+      received: z.number().int(), delivered: z.number().int(), forwarded: z.number().int(), duplicates: z.number().int(),
+      invalid: z.number().int(), dropped: z.number().int(), seenCacheSize: z.number().int(), peers: z.number().int(),
+      sent: z.number().int(), reforwarded: z.number().int(), expired: z.number().int(), banned: z.number().int(),
+      invalidReasons: z.record(z.string(), z.number().int()), drops: z.record(z.string(), z.number().int())
+    }),
+    handler: (_p, { app }) => app.node.stats()
+  }),
+  method({
+    name: 'peers_list',
+    summary: 'Connected peers, with flood traffic counters and queued bytes.',
+    params: noParams,
+    result: z.array(PeerSchema),
+    handler: (_p, { app }) => app.node.peers()
+  }),
+  method({
+    name: 'peers_connect',
+    summary: 'Dials a peer by multiaddr, waits until it is a neighbour, and keeps it connected (redialled if it goes away).',
+    params: z.strictObject({ address: z.string().min(1).max(500).describe('multiaddr, e.g. /ip4/192.168.1.5/tcp/4004/p2p/16Uiu2…') }),
+    result: z.object({ peerId: z.string() }),
+    handler: async ({ address }, { app }) => {
+      let peerId: string
+      try {
+        peerId = await app.node.connect(address)
+      } catch (err: unknown) {
+        const e = err as Error
+        if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new RpcError('Timeout', `no answer from ${address}`)
+        if (/multiaddr/i.test(e.message) || e.name === 'InvalidMultiaddrError' || e.name === 'InvalidParametersError') throw new RpcError('InvalidParams', `cannot dial "${address}": ${e.message}`)
+        throw new RpcError('NotFound', `cannot connect to ${address}: ${e.message}`, { name: e.name })
+      }
+      app.node.keep(address)
+      await app.node.waitForNeighbour(peerId)
+      return { peerId }
+    }
+  }),
+  method({
+    name: 'peers_disconnect',
+    summary: 'Closes the connections to a peer and stops redialling it.',
+    params: z.strictObject({ peerId: z.string().min(1).max(200) }),
+    result: z.literal(true),
+    handler: async ({ peerId }, { app }) => {
+      if (!app.node.peers().some(p => p.peerId === peerId)) throw new RpcError('NotFound', `not connected to ${peerId}`)
+      app.node.forget(peerId)
+      await app.node.disconnect(peerId)
+      return true
+    }
+  }),
+  method({
+    name: 'msg_send',
+    summary: 'Floods a signed message to any target.',
+    params: z.strictObject({
+      target: targetText,
+      payload: z.string().max(4 * 16_384),
+      encoding: z.enum(['utf8', 'base64', 'hex']).default('utf8'),
+      kind: z.enum(['data', 'chat']).default('data'),
+      ttl: z.number().int().min(1).max(MAX_TTL_PLUS_HOPS).optional()
+    }),
+    result: msgIdResult,
+    handler: ({ target, payload, encoding, kind, ttl }, { app }) => {
+      const t = targetParam(target)
+      const { msgId } = app.send({ target: t.id, payload: decodePayload(payload, encoding), kind: kind === 'chat' ? Kind.CHAT : Kind.DATA, ttl })
+      return { msgId }
+    }
+  }),
+  method({
+    name: 'chat_send',
+    summary: 'Sends a chat line to a #room or an @nick, signed, with this node\'s nick.',
+    params: z.strictObject({ to: targetText, text: z.string().min(1).max(8_000), action: z.boolean().default(false) }),
+    result: msgIdResult,
+    handler: ({ to, text, action }, { app }) => ({ msgId: app.chat.send(to, text, action).msgId })
+  }),
+  method({
+    name: 'chat_join',
+    summary: 'Joins a room: listens to it from now on, also after a restart.',
+    params: z.strictObject({ room: z.string().min(1).max(60) }),
+    result: z.literal(true),
+    handler: ({ room }, { app }) => { app.chat.join(room); return true }
+  }),
+  method({
+    name: 'chat_part',
+    summary: 'Leaves a room.',
+    params: z.strictObject({ room: z.string().min(1).max(60) }),
+    result: z.literal(true),
+    handler: ({ room }, { app }) => {
+      if (!app.chat.part(room)) throw new RpcError('NotFound', `not in ${room}`)
+      return true
+    }
+  }),
+  method({
+    name: 'chat_nick',
+    summary: 'Sets this node\'s nick (and listens to @nick); remembered across restarts.',
+    params: z.strictObject({ nick: z.string().min(1).max(40) }),
+    result: z.literal(true),
+    handler: ({ nick }, { app }) => { app.chat.setNick(nick); return true }
+  }),
+  method({
+    name: 'targets_subscribe',
+    summary: 'Listens to any target (delivered as hits, kept in the history).',
+    params: z.strictObject({ target: targetText }),
+    result: z.literal(true),
+    handler: ({ target }, { app }) => { app.subscribe(targetParam(target)); return true }
+  }),
+  method({
+    name: 'targets_unsubscribe',
+    summary: 'Stops listening to a target.',
+    params: z.strictObject({ target: targetText }),
+    result: z.literal(true),
+    handler: ({ target }, { app }) => {
+      if (!app.unsubscribe(targetParam(target))) throw new RpcError('NotFound', `not subscribed to ${target}`)
+      return true
+    }
+  }),
+  method({
+    name: 'targets_list',
+    summary: 'Every target this node listens to, by name (hex for raw targets).',
+    params: noParams,
+    result: z.array(z.string()),
+    handler: (_p, { app }) => app.node.subscriptions().map(t => t.short)
+  }),
+  method({
+    name: 'msg_history',
+    summary: 'Stored messages of a target, newest last.',
+    params: z.strictObject({
+      target: targetText,
+      limit: z.number().int().min(1).max(1000).default(50),
+      before: hex.length(32).optional().describe('msgId: return messages that arrived before it')
+    }),
+    result: z.array(MessageSchema),
+    handler: ({ target, limit, before }, { app }) => {
+      const rows = app.store.history(targetParam(target).id, limit, before === undefined ? undefined : rawTarget(before).id)
+      if (rows === undefined) throw new RpcError('NotFound', `message ${before ?? ''} is not in the history of ${target}`)
+      return rows
+    }
+  }),
+  method({
+    name: 'msg_subscribe',
+    summary: 'WebSocket only: pushes every hit (or those of the given targets) as msg_subscription notifications.',
+    params: z.strictObject({ targets: z.array(targetText).max(1000).optional() }),
+    result: z.string().describe('subscription id'),
+    websocketOnly: true,
+    handler: ({ targets }, { session }) => session!.subscribe(targets === undefined ? undefined : new Set(targets.map(t => targetParam(t).hex)))
+  }),
+  method({
+    name: 'msg_unsubscribe',
+    summary: 'WebSocket only: ends a subscription.',
+    params: z.strictObject({ subscription: z.string().min(1).max(100) }),
+    result: z.literal(true),
+    websocketOnly: true,
+    handler: ({ subscription }, { session }) => {
+      if (!session!.unsubscribe(subscription)) throw new RpcError('NotFound', `no subscription ${subscription}`)
+      return true
+    }
+  })
+]
+
+/**
+ * The full surface: this table, the methods later layers add, and `rpc.discover`, which
+ * describes exactly that list.
+ */
+export function allMethods (extra: MethodDef[] = []): MethodDef[] {
+  const list: MethodDef[] = [...METHODS, ...extra]
+  const discover: MethodDef = {
+    name: 'rpc.discover',
+    summary: 'This API as an OpenRPC document.',
+    params: noParams,
+    result: z.record(z.string(), z.unknown()),
+    handler: () => openRpcDocument(list)
+  }
+  list.push(discover)
+  return list
+}

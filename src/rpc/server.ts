@@ -1,0 +1,244 @@
+/**
+ * The JSON-RPC 2.0 server (DESIGN §6): HTTP `POST /` and a WebSocket endpoint on the same
+ * port, loopback by default, cookie auth, Host/Origin checks against DNS rebinding, no CORS.
+ * Dispatch, batches and notifications are json-rpc-2.0's; the methods come from methods.ts.
+ */
+import { createServer } from 'node:http'
+import type { IncomingMessage, ServerResponse } from 'node:http'
+import type { Duplex } from 'node:stream'
+import { isIPv6 } from 'node:net'
+import { rmSync, writeFileSync } from 'node:fs'
+import { JSONRPCServer } from 'json-rpc-2.0'
+import type { JSONRPCResponse } from 'json-rpc-2.0'
+import { WebSocketServer } from 'ws'
+import type { WebSocket } from 'ws'
+import type { App } from '../app.ts'
+import type { Message } from '../message.ts'
+import { authorized, removeCookie, writeCookie } from './cookie.ts'
+import { errorNameOf, RpcError, toRpcError } from './errors.ts'
+import { allMethods } from './methods.ts'
+import { rawDataText } from './ws.ts'
+import type { MethodDef, RpcContext, RpcSession } from './methods.ts'
+import { z } from 'zod'
+
+export interface RpcServerInit {
+  host: string
+  port: number
+  allowRemote: boolean
+  cookiePath: string
+  /** Where the URL is written for clients (the port may have moved off the default). */
+  urlPath?: string
+  /** @default 1 MiB */
+  maxBodyBytes?: number
+  /** A WebSocket client with more than this waiting to be sent is too slow: dropped. @default 4 MiB */
+  maxWsBufferedBytes?: number
+  /** Extra methods (later layers register theirs here). */
+  methods?: MethodDef[]
+}
+
+export interface RpcServer {
+  url: string
+  port: number
+  close: () => Promise<void>
+}
+
+const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
+
+export async function startRpcServer (app: App, init: RpcServerInit): Promise<RpcServer> {
+  const maxBody = init.maxBodyBytes ?? 1024 * 1024
+  const maxBuffered = init.maxWsBufferedBytes ?? 4 * 1024 * 1024
+  const methods = allMethods(init.methods)
+  const log = app.log.child({ component: 'rpc' })
+
+  const rpc = new JSONRPCServer<RpcContext>()
+  rpc.mapErrorToJSONRPCErrorResponse = (id, error: unknown) => {
+    const e = toRpcError(error)
+    if (e.code === -32603) log.error({ err: error }, 'RPC method failed')
+    return { jsonrpc: '2.0', id, error: { code: e.code, message: e.message, data: e.data } }
+  }
+  for (const m of methods) {
+    rpc.addMethod(m.name, async (params, ctx) => {
+      if (m.websocketOnly === true && ctx.session === undefined) throw new RpcError('InvalidRequest', `${m.name} needs a WebSocket connection (ws://…/)`)
+      if (Array.isArray(params)) throw new RpcError('InvalidParams', 'params must be an object (by name)')
+      const parsed = m.params.safeParse(params ?? {})
+      if (!parsed.success) {
+        throw new RpcError('InvalidParams', `${m.name}: ${z.prettifyError(parsed.error).replaceAll('\n', '; ')}`, { issues: parsed.error.issues.map(i => ({ path: i.path.join('.'), message: i.message })) })
+      }
+      return await m.handler(parsed.data, ctx)
+    })
+  }
+
+  const boundPort = { value: init.port }
+  const hostOk = (req: IncomingMessage): boolean => {
+    if (init.allowRemote) return true
+    const host = req.headers.host
+    if (host === undefined) return false
+    const name = host.replace(/:\d+$/, '').toLowerCase()
+    return LOOPBACK_HOSTS.has(name)
+  }
+  // Browsers send Origin; a page elsewhere must never drive this node (no CORS either).
+  const originOk = (req: IncomingMessage): boolean => {
+    const origin = req.headers.origin
+    if (origin === undefined) return true
+    if (init.allowRemote) return false
+    try {
+      const u = new URL(origin)
+      return LOOPBACK_HOSTS.has(u.hostname === '::1' ? '[::1]' : u.hostname) && Number(u.port) === boundPort.value
+    } catch {
+      return false
+    }
+  }
+
+  const handle = async (body: string, ctx: RpcContext): Promise<string | undefined> => {
+    const response = await rpc.receiveJSON(body, ctx)
+    if (response === null) return undefined
+    return JSON.stringify(Array.isArray(response) ? response.map(withErrorName) : withErrorName(response))
+  }
+
+  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+    serveHttp(req, res).catch((err: unknown) => {
+      log.error({ err }, 'HTTP handler failed')
+      if (!res.headersSent) reply(res, 500, { error: 'internal error' })
+    })
+  })
+
+  const serveHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    if (!hostOk(req) || !originOk(req)) return reply(res, 403, { error: 'forbidden host or origin' })
+    if ((req.url ?? '/') !== '/') return reply(res, 404, { error: 'not found: POST / (JSON-RPC) or a WebSocket on /' })
+    if (req.method !== 'POST') return reply(res, 405, { error: 'use POST / with a JSON-RPC 2.0 body' }, { allow: 'POST' })
+    if (!authorized(req.headers.authorization, secret)) {
+      return reply(res, 401, rpcErrorBody('Unauthorized', 'missing or wrong cookie: see <datadir>/rpc.cookie'), { 'www-authenticate': 'Basic realm="tmsg"' })
+    }
+    const declared = Number(req.headers['content-length'] ?? 0)
+    if (declared > maxBody) {
+      req.resume()
+      return reply(res, 413, rpcErrorBody('InvalidRequest', `request body over ${maxBody} bytes`), { connection: 'close' })
+    }
+    const chunks: Buffer[] = []
+    let size = 0
+    for await (const chunk of req) {
+      size += (chunk as Buffer).length
+      if (size > maxBody) {
+        reply(res, 413, rpcErrorBody('InvalidRequest', `request body over ${maxBody} bytes`), { connection: 'close' })
+        req.destroy()
+        return
+      }
+      chunks.push(chunk as Buffer)
+    }
+    const out = await handle(Buffer.concat(chunks).toString('utf8'), { app })
+    if (out === undefined) {
+      res.writeHead(204).end() // only notifications: no response body (JSON-RPC 2.0 §6)
+      return
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(out)
+  }
+
+  // ---- WebSocket --------------------------------------------------------------------------
+  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody })
+  const sessions = new Set<WsSession>()
+  server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    const refuse = (status: number, text: string): void => {
+      socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+    }
+    if (!hostOk(req) || !originOk(req)) return refuse(403, 'Forbidden')
+    if ((req.url ?? '/') !== '/') return refuse(404, 'Not Found')
+    if (!authorized(req.headers.authorization, secret)) return refuse(401, 'Unauthorized')
+    wss.handleUpgrade(req, socket, head, ws => {
+      const session = new WsSession(ws, maxBuffered, log)
+      sessions.add(session)
+      ws.on('close', () => sessions.delete(session))
+      ws.on('error', () => ws.terminate())
+      ws.on('message', (data, isBinary) => {
+        const text = isBinary ? '' : rawDataText(data)
+        handle(text, { app, session }).then(out => { if (out !== undefined) session.send(out) }, (err: unknown) => { log.error({ err }, 'WebSocket handler failed') })
+      })
+    })
+  })
+  const onMessage = (m: Message): void => {
+    for (const s of sessions) s.notify(m)
+  }
+  app.on('message', onMessage)
+
+  const secret = writeCookie(init.cookiePath)
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(init.port, init.host, () => { server.off('error', reject); resolve() })
+  })
+  const port = (server.address() as { port: number }).port
+  boundPort.value = port
+  const url = `http://${isIPv6(init.host) ? `[${init.host}]` : init.host}:${port}/`
+  if (init.urlPath !== undefined) writeFileSync(init.urlPath, url + '\n')
+  log.info({ url }, 'JSON-RPC listening')
+  return {
+    url,
+    port,
+    close: async () => {
+      app.off('message', onMessage)
+      for (const s of sessions) s.ws.terminate()
+      wss.close()
+      server.closeAllConnections()
+      await new Promise<void>(resolve => server.close(() => { resolve() }))
+      removeCookie(init.cookiePath)
+      if (init.urlPath !== undefined) rmSync(init.urlPath, { force: true })
+    }
+  }
+}
+
+/** A WebSocket client: its subscriptions, and a bound on what may wait to be sent to it. */
+class WsSession implements RpcSession {
+  readonly ws: WebSocket
+  private readonly maxBuffered: number
+  private readonly log: App['log']
+  private readonly subs = new Map<string, Set<string> | undefined>()
+  private next = 1
+
+  constructor (ws: WebSocket, maxBuffered: number, log: App['log']) {
+    this.ws = ws
+    this.maxBuffered = maxBuffered
+    this.log = log
+  }
+
+  subscribe (targets: Set<string> | undefined): string {
+    const id = `s${this.next++}`
+    this.subs.set(id, targets)
+    return id
+  }
+
+  unsubscribe (id: string): boolean {
+    return this.subs.delete(id)
+  }
+
+  notify (m: Message): void {
+    for (const [id, targets] of this.subs) {
+      if (targets !== undefined && !targets.has(m.target)) continue
+      this.send(JSON.stringify({ jsonrpc: '2.0', method: 'msg_subscription', params: { subscription: id, result: m } }))
+    }
+  }
+
+  /** Sends, unless the client stopped reading: then it is dropped, never the node. */
+  send (text: string): void {
+    if (this.ws.readyState !== this.ws.OPEN) return
+    if (this.ws.bufferedAmount > this.maxBuffered) {
+      this.log.warn({ buffered: this.ws.bufferedAmount }, 'dropping a WebSocket client that does not read')
+      this.ws.terminate()
+      return
+    }
+    this.ws.send(text)
+  }
+}
+
+function withErrorName (r: JSONRPCResponse): JSONRPCResponse {
+  if (r.error === undefined) return r
+  const data = r.error.data as { name?: string } | undefined
+  if (data?.name !== undefined) return r
+  return { ...r, error: { ...r.error, data: { ...(typeof data === 'object' && data !== null ? data : {}), name: errorNameOf(r.error.code) ?? 'Error' } } }
+}
+
+function rpcErrorBody (name: 'Unauthorized' | 'InvalidRequest', message: string): unknown {
+  const e = new RpcError(name, message)
+  return { jsonrpc: '2.0', id: null, error: { code: e.code, message, data: e.data } }
+}
+
+function reply (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers }).end(JSON.stringify(body))
+}

@@ -1,0 +1,106 @@
+/**
+ * Opening `<datadir>/tmsg.db` with Node's built-in SQLite (node:sqlite).
+ *
+ * Why not better-sqlite3: npm builds it against the system Node's headers (Node 20 here),
+ * and the Node 22 that runs tmsg then refuses to load it. node:sqlite ships inside Node.
+ */
+import type { DatabaseSync } from 'node:sqlite'
+import { existsSync } from 'node:fs'
+
+/** The database cannot be used as it is; the message says what the user can do. */
+export class StoreError extends Error {
+  static name = 'StoreError'
+  override name = 'StoreError'
+}
+
+type SqliteModule = typeof import('node:sqlite')
+let sqlite: SqliteModule | undefined
+
+/**
+ * node:sqlite announces itself with an ExperimentalWarning on first load; the API we use
+ * (open, exec, prepare, run/get/all) is stable in practice, and the warning would land in
+ * every user's terminal, so that one warning is filtered.
+ */
+function loadSqlite (): SqliteModule {
+  if (sqlite !== undefined) return sqlite
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back as it was
+  const original = process.emitWarning
+  const filtered = (warning: string | Error, ...rest: unknown[]): void => {
+    if (!String(warning).includes('SQLite')) Reflect.apply(original, process, [warning, ...rest])
+  }
+  process.emitWarning = filtered
+  try {
+    sqlite = process.getBuiltinModule('node:sqlite')
+  } finally {
+    process.emitWarning = original
+  }
+  return sqlite
+}
+
+export interface Migration {
+  /** The schema version this migration produces (1, 2, ...). */
+  version: number
+  sql: string
+}
+
+/**
+ * Opens (or creates) the database, checks it is a healthy SQLite file, and migrates it
+ * forward. A corrupt file or one written by a newer tmsg is an error, never replaced.
+ */
+export function openDatabase (path: string, migrations: readonly Migration[]): DatabaseSync {
+  const { DatabaseSync } = loadSqlite()
+  const existed = path !== ':memory:' && existsSync(path)
+  let db: DatabaseSync
+  try {
+    db = new DatabaseSync(path)
+  } catch (err: unknown) {
+    throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`)
+  }
+  try {
+    const check = db.prepare('PRAGMA quick_check(1)').get() as { quick_check?: string } | undefined
+    if (check?.quick_check !== 'ok') throw new Error(check?.quick_check ?? 'integrity check failed')
+    db.exec('PRAGMA journal_mode = WAL')
+    // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash can lose
+    // the last transactions, and never corrupts the file.
+    db.exec('PRAGMA synchronous = NORMAL')
+    db.exec('PRAGMA foreign_keys = ON')
+    db.exec('PRAGMA busy_timeout = 5000')
+  } catch (err: unknown) {
+    db.close()
+    throw new StoreError(`database ${path} is ${existed ? 'corrupt or not a tmsg database' : 'unusable'} (${(err as Error).message}); ` +
+      'move it aside to start with an empty one (history, rooms and wallet state are in it)')
+  }
+  const latest = migrations.at(-1)?.version ?? 0
+  const current = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+  if (current > latest) {
+    db.close()
+    throw new StoreError(`database ${path} has schema version ${current}, newer than this tmsg understands (${latest}): upgrade tmsg`)
+  }
+  for (const m of migrations) {
+    if (m.version <= current) continue
+    db.exec('BEGIN IMMEDIATE')
+    try {
+      db.exec(m.sql)
+      db.exec(`PRAGMA user_version = ${m.version}`)
+      db.exec('COMMIT')
+    } catch (err: unknown) {
+      db.exec('ROLLBACK')
+      db.close()
+      throw new StoreError(`cannot migrate database ${path} to version ${m.version}: ${(err as Error).message}`)
+    }
+  }
+  return db
+}
+
+/** Runs `fn` in one transaction: all of it is written, or none. */
+export function transaction<T> (db: DatabaseSync, fn: () => T): T {
+  db.exec('BEGIN IMMEDIATE')
+  try {
+    const result = fn()
+    db.exec('COMMIT')
+    return result
+  } catch (err: unknown) {
+    db.exec('ROLLBACK')
+    throw err
+  }
+}

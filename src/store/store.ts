@@ -1,0 +1,198 @@
+/**
+ * The one module that owns `<datadir>/tmsg.db`: its schema, its migrations and its queries.
+ * Delivered messages (history, capped per target), subscriptions and joined rooms (they
+ * survive a restart), and small settings such as the nick. Later layers add their tables
+ * here, as new migrations.
+ */
+import type { DatabaseSync, StatementSync } from 'node:sqlite'
+import { openDatabase, transaction } from './sqlite.ts'
+import type { Migration } from './sqlite.ts'
+import type { TMsg } from '../wire/tmsg.ts'
+import { toMessage } from '../message.ts'
+import type { Message } from '../message.ts'
+import type { TargetKind } from '../targets.ts'
+
+export { StoreError } from './sqlite.ts'
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    sql: `
+      CREATE TABLE messages (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT, -- arrival order here
+        msg_id      BLOB    NOT NULL,
+        target      BLOB    NOT NULL,
+        target_name TEXT,
+        kind        INTEGER NOT NULL,
+        payload     BLOB    NOT NULL,
+        ttl         INTEGER NOT NULL,
+        hops        INTEGER NOT NULL,
+        reply_to    BLOB    NOT NULL,
+        timestamp   INTEGER NOT NULL,
+        nonce       BLOB    NOT NULL,
+        sender      BLOB    NOT NULL,
+        signature   BLOB    NOT NULL,
+        verified    INTEGER NOT NULL,
+        received_at INTEGER NOT NULL,
+        UNIQUE (target, msg_id)
+      );
+      CREATE INDEX messages_by_target ON messages (target, seq);
+      CREATE TABLE subscriptions (
+        target     BLOB PRIMARY KEY,
+        kind       TEXT NOT NULL,
+        name       TEXT NOT NULL,
+        created_at INTEGER NOT NULL
+      );
+      CREATE TABLE settings (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );`
+  }
+]
+
+/** Messages kept per target; older ones are pruned. */
+export const DEFAULT_HISTORY_PER_TARGET = 10_000
+/** Pruning runs after this many inserts into one target. */
+const PRUNE_EVERY = 200
+
+export interface StoredSubscription {
+  target: Uint8Array
+  kind: TargetKind
+  name: string
+}
+
+interface Row {
+  msg_id: Uint8Array
+  target: Uint8Array
+  target_name: string | null
+  kind: number
+  payload: Uint8Array
+  ttl: number
+  hops: number
+  reply_to: Uint8Array
+  timestamp: number
+  nonce: Uint8Array
+  sender: Uint8Array
+  signature: Uint8Array
+  verified: number
+  received_at: number
+}
+
+interface Pending {
+  msg: TMsg
+  verified: boolean
+  receivedAt: number
+  targetName?: string
+}
+
+export class Store {
+  readonly db: DatabaseSync
+  private readonly historyCap: number
+  private readonly insert: StatementSync
+  private readonly pending: Pending[] = []
+  private flushScheduled = false
+  private readonly sinceprune = new Map<string, number>()
+  private closed = false
+
+  constructor (path: string, opts: { historyPerTarget?: number } = {}) {
+    this.db = openDatabase(path, MIGRATIONS)
+    this.historyCap = opts.historyPerTarget ?? DEFAULT_HISTORY_PER_TARGET
+    this.insert = this.db.prepare(`INSERT OR IGNORE INTO messages
+      (msg_id, target, target_name, kind, payload, ttl, hops, reply_to, timestamp, nonce, sender, signature, verified, received_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+  }
+
+  // ---- history ----------------------------------------------------------------------------
+
+  /**
+   * Queues a delivered message for the history. Writes are batched into one transaction per
+   * event-loop turn; `flush()` forces them (reads flush first, so they always see them).
+   */
+  addMessage (p: Pending): void {
+    this.pending.push(p)
+    if (!this.flushScheduled) {
+      this.flushScheduled = true
+      setImmediate(() => { this.flush() })
+    }
+  }
+
+  flush (): void {
+    this.flushScheduled = false
+    if (this.pending.length === 0 || this.closed) return
+    const batch = this.pending.splice(0)
+    transaction(this.db, () => {
+      for (const { msg: m, verified, receivedAt, targetName } of batch) {
+        this.insert.run(m.msgId, m.target, targetName ?? null, m.kind, m.payload, m.ttl, m.hops, m.replyTo, m.timestamp,
+          m.nonce, m.sender, m.signature, verified ? 1 : 0, receivedAt)
+        const key = Buffer.from(m.target).toString('hex')
+        const n = (this.sinceprune.get(key) ?? 0) + 1
+        this.sinceprune.set(key, n)
+        if (n >= PRUNE_EVERY) {
+          this.prune(m.target)
+          this.sinceprune.set(key, 0)
+        }
+      }
+    })
+  }
+
+  private prune (target: Uint8Array): void {
+    this.db.prepare(`DELETE FROM messages WHERE target = ? AND seq <=
+      (SELECT seq FROM messages WHERE target = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`).run(target, target, this.historyCap)
+  }
+
+  /**
+   * The last `limit` messages of a target, oldest first (newest last); with `before`, those
+   * that arrived before that message. Undefined when `before` is not in this target's history.
+   */
+  history (target: Uint8Array, limit: number, before?: Uint8Array): Message[] | undefined {
+    this.flush()
+    let rows: Row[]
+    if (before === undefined) {
+      rows = this.db.prepare('SELECT * FROM messages WHERE target = ? ORDER BY seq DESC LIMIT ?').all(target, limit) as unknown as Row[]
+    } else {
+      const anchor = this.db.prepare('SELECT seq FROM messages WHERE target = ? AND msg_id = ?').get(target, before) as { seq: number } | undefined
+      if (anchor === undefined) return undefined
+      rows = this.db.prepare('SELECT * FROM messages WHERE target = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(target, anchor.seq, limit) as unknown as Row[]
+    }
+    return rows.reverse().map(rowToMessage)
+  }
+
+  // ---- subscriptions ----------------------------------------------------------------------
+
+  subscriptions (): StoredSubscription[] {
+    return (this.db.prepare('SELECT target, kind, name FROM subscriptions ORDER BY created_at, name').all() as unknown as StoredSubscription[])
+  }
+
+  addSubscription (s: StoredSubscription): void {
+    this.db.prepare('INSERT OR IGNORE INTO subscriptions (target, kind, name, created_at) VALUES (?, ?, ?, ?)').run(s.target, s.kind, s.name, Date.now())
+  }
+
+  removeSubscription (target: Uint8Array): void {
+    this.db.prepare('DELETE FROM subscriptions WHERE target = ?').run(target)
+  }
+
+  // ---- settings ---------------------------------------------------------------------------
+
+  getSetting (key: string): string | undefined {
+    return (this.db.prepare('SELECT value FROM settings WHERE key = ?').get(key) as { value: string } | undefined)?.value
+  }
+
+  setSetting (key: string, value: string): void {
+    this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
+  }
+
+  close (): void {
+    if (this.closed) return
+    this.flush()
+    this.closed = true
+    this.db.close()
+  }
+}
+
+function rowToMessage (r: Row): Message {
+  const msg: TMsg = {
+    msgId: r.msg_id, target: r.target, payload: r.payload, ttl: r.ttl, hops: r.hops, kind: r.kind, replyTo: r.reply_to,
+    timestamp: r.timestamp, nonce: r.nonce, sender: r.sender, signature: r.signature
+  }
+  return toMessage(msg, { verified: r.verified === 1, receivedAt: r.received_at, targetName: r.target_name ?? undefined })
+}
