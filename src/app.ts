@@ -23,10 +23,14 @@ import { ChatService } from './chat/chat.ts'
 import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
 import { layer2Methods } from './rpc/extra.ts'
+import { Layer2 } from './layer2/layer2.ts'
+import { join } from 'node:path'
 
 export interface AppInit {
   /** Write human-readable logs to stderr (headless); the TUI shows them itself. */
   logToStderr: boolean
+  /** Receives warnings and errors as human-readable lines (the TUI's system buffer). */
+  onLog?: (line: string) => void
 }
 
 interface AppEvents {
@@ -44,6 +48,8 @@ export class App extends EventEmitter<AppEvents> {
   /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
   readonly notices: string[]
   rpc?: RpcServer
+  /** Balances, wallet and payment channels (DESIGN §8). */
+  layer2?: Layer2
   private stopped = false
 
   private constructor (config: NodeConfig, datadir: Datadir, node: TmsgNode, store: Store, log: Logger, notices: string[]) {
@@ -56,8 +62,10 @@ export class App extends EventEmitter<AppEvents> {
     this.notices = notices
     // Deliveries become Messages once, here: stored, then handed to every listener.
     node.on('delivery', d => {
-      const message = toMessage(d.msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: node.subscription(d.msg.target)?.short })
-      store.addMessage({ msg: d.msg, verified: d.verified, receivedAt: d.receivedAt, targetName: message.targetName })
+      const subscribed = node.subscription(d.msg.target)
+      const message = toMessage(d.msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: subscribed?.short })
+      // History is per subscribed target; replies to our own requests are answers, not history.
+      if (subscribed !== undefined) store.addMessage({ msg: d.msg, verified: d.verified, receivedAt: d.receivedAt, targetName: message.targetName })
       this.emit('message', message, d)
     })
     for (const s of store.subscriptions()) node.subscribe(targetFromStored(s.kind, s.name))
@@ -75,7 +83,7 @@ export class App extends EventEmitter<AppEvents> {
 
   static async start (config: NodeConfig, init: AppInit): Promise<App> {
     const datadir = prepareDatadir(config.datadir)
-    const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr })
+    const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr, sink: init.onLog })
     const identity = loadOrCreateIdentity(datadir.identityKey)
     const store = new Store(datadir.database)
     const notices: string[] = []
@@ -100,6 +108,14 @@ export class App extends EventEmitter<AppEvents> {
         throw err
       }
       const app = new App(config, datadir, node, store, log, notices)
+      app.layer2 = new Layer2({
+        node,
+        db: store.db,
+        log: log.child({ component: 'layer2' }),
+        ledgerPath: config.ledger ?? join(datadir.root, 'ledger.db'),
+        downloads: join(datadir.root, 'downloads')
+      })
+      await app.layer2.start()
       if (config.rpcPort !== 0) { // 0 = RPC off
         const rpcPort = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
         if (rpcPort !== config.rpcPort) notices.push(`RPC port ${config.rpcPort} is taken; using ${rpcPort}`)
@@ -140,6 +156,7 @@ export class App extends EventEmitter<AppEvents> {
     if (this.stopped) return
     this.stopped = true
     await this.rpc?.close()
+    await this.layer2?.stop()
     await this.node.stop()
     this.store.close()
     this.log.flush()

@@ -8,8 +8,8 @@
 import { createPrivateKey, createPublicKey, randomBytes, sign, verify } from 'node:crypto'
 import type { KeyObject } from 'node:crypto'
 import { closeSync, constants as fsConstants, openSync, readFileSync, statSync, writeSync, chmodSync } from 'node:fs'
-import { privateKeyFromRaw } from '@libp2p/crypto/keys'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { privateKeyFromRaw, publicKeyFromRaw } from '@libp2p/crypto/keys'
+import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
 import { PublicKey } from '@bsv/sdk'
 import { LRUCache } from 'lru-cache'
 import type { PeerId, PrivateKey as Libp2pPrivateKey } from '@libp2p/interface'
@@ -154,4 +154,9 @@ export function accountOf (publicKey: Uint8Array): string {
     accountCache.set(hex, account)
   }
   return account
+}
+
+/** The libp2p PeerId of a node whose key is this 33-byte secp256k1 public key. */
+export function peerIdOf (publicKey: Uint8Array): string {
+  return peerIdFromPublicKey(publicKeyFromRaw(publicKey)).toString()
 }

@@ -9,6 +9,7 @@ import { reportError } from './errors.ts'
 // Commands load what they need when they run: a client command has no use for libp2p, and
 // importing it would add most of a second to every `tmsg info`.
 const nodeCommand = async (): Promise<typeof import('./node-command.ts')> => await import('./node-command.ts')
+const chatCommand = async (): Promise<typeof import('./chat-command.ts')> => await import('./chat-command.ts')
 const clientCommands = async (): Promise<typeof import('./commands.ts')> => await import('./commands.ts')
 import { version } from '../version.ts'
 
@@ -46,13 +47,7 @@ export function buildProgram (): Command {
 
   withOptions(program.command('chat', { isDefault: true }), true)
     .description('terminal chat on an embedded node (headless when not on a terminal)')
-    .action(async (_opts, cmd: Command) => {
-      const config = resolveConfig(givenFlags(cmd))
-      if (process.stdout.isTTY !== true || process.stdin.isTTY !== true) {
-        process.stderr.write('tmsg: not a terminal, running headless (use `tmsg node` to do this on purpose)\n')
-      }
-      await (await nodeCommand()).runNode(config)
-    })
+    .action(async (_opts, cmd: Command) => { await (await chatCommand()).runChat(resolveConfig(givenFlags(cmd))) })
   const client = (name: string, description: string): Command =>
     withOptions(program.command(name), false).description(description).option('--json', 'machine-readable output')
 
@@ -74,10 +69,22 @@ export function buildProgram (): Command {
   return program
 }
 
+/**
+ * Lets settings come before the command, git-style (`tmsg --datadir d info`): commander only
+ * takes a subcommand's options after its name, so such a command is moved to the front.
+ */
+export function commandFirst (argv: readonly string[], commands: readonly string[]): string[] {
+  const takesValue = new Set(OPTIONS.filter(o => o.flag.includes('<')).map(o => o.flag.split(' ')[0]!))
+  let i = 0
+  while (i < argv.length && argv[i]!.startsWith('-')) i += takesValue.has(argv[i]!) ? 2 : 1
+  if (i === 0 || i >= argv.length || !commands.includes(argv[i]!)) return [...argv]
+  return [argv[i]!, ...argv.slice(0, i), ...argv.slice(i + 1)]
+}
+
 export async function main (argv: string[]): Promise<number> {
   const program = buildProgram()
   try {
-    await program.parseAsync(argv, { from: 'user' })
+    await program.parseAsync(commandFirst(argv, program.commands.map(c => c.name())), { from: 'user' })
     return 0
   } catch (err: unknown) {
     if (err instanceof CommanderError) return err.exitCode === 0 ? 0 : 2 // commander printed it already

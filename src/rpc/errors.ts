@@ -55,7 +55,8 @@ export function toRpcError (err: unknown): RpcError {
   if (err instanceof RpcError) return err
   if (err instanceof TargetSyntaxError) return new RpcError('InvalidParams', err.message, { name: err.name })
   if (err instanceof PayloadTooLargeError) return new RpcError('PayloadTooLarge', err.message, { name: err.name, size: err.size, max: err.max })
-  const e = err as { rpcCode?: ErrorName, name?: string, message?: string }
-  if (typeof e?.rpcCode === 'string' && e.rpcCode in ERROR_CODES) return new RpcError(e.rpcCode, e.message ?? e.rpcCode, { name: e.name ?? e.rpcCode })
+  // Domain errors of other layers say how they map, without this table knowing them.
+  const e = err as { rpcCode?: ErrorName, rpcData?: Record<string, unknown>, name?: string, message?: string }
+  if (typeof e?.rpcCode === 'string' && e.rpcCode in ERROR_CODES) return new RpcError(e.rpcCode, e.message ?? e.rpcCode, { name: e.name ?? e.rpcCode, ...e.rpcData })
   return new RpcError('InternalError', 'internal error', { name: 'InternalError' })
 }

@@ -47,6 +47,66 @@ export const MIGRATIONS: readonly Migration[] = [
         key   TEXT PRIMARY KEY,
         value TEXT NOT NULL
       );`
+  },
+  {
+    // Layer-2 (DESIGN §8): the wallet's coins, payment channels on both sides, offered services.
+    version: 2,
+    sql: `
+      CREATE TABLE wallet_utxos (
+        txid        TEXT    NOT NULL,
+        vout        INTEGER NOT NULL,
+        satoshis    INTEGER NOT NULL,
+        reserved_by TEXT,            -- a funding transaction not broadcast yet uses it
+        PRIMARY KEY (txid, vout)
+      );
+      CREATE TABLE channels (
+        id             TEXT PRIMARY KEY,  -- txid of the first funding transaction
+        role           TEXT    NOT NULL,  -- client | provider
+        service        TEXT    NOT NULL,
+        peer_id        TEXT    NOT NULL,
+        peer_key       BLOB    NOT NULL,
+        peer_account   TEXT    NOT NULL,
+        state          TEXT    NOT NULL,  -- opening | funding | open | closing | closed | refunded
+        expiry         INTEGER NOT NULL,  -- Unix seconds: the refunds' nLockTime
+        window_seconds INTEGER NOT NULL,  -- the refund window the channel was opened with
+        price_per_unit INTEGER NOT NULL,
+        unit           TEXT    NOT NULL,
+        fundings       TEXT    NOT NULL,  -- JSON [{txid, vout, satoshis}] confirmed funding outputs
+        funding_txs    TEXT    NOT NULL,  -- JSON [hex]: raw funding transactions (client re-broadcasts)
+        refunds        TEXT    NOT NULL,  -- JSON [hex]: fully signed refunds (client)
+        pending        TEXT,              -- JSON: a funding in progress (open or top-up)
+        sequence       INTEGER NOT NULL DEFAULT 0, -- last acknowledged (client) / accepted (provider)
+        paid           INTEGER NOT NULL DEFAULT 0,
+        last_update    BLOB,              -- provider: highest accepted update transaction
+        last_signatures TEXT,             -- provider: JSON [hex] the client's signatures on it
+        budget         INTEGER,
+        alerts         TEXT    NOT NULL DEFAULT '[]',
+        units_served   INTEGER NOT NULL DEFAULT 0, -- metered file: chunks served (provider) / received (client)
+        content_root   TEXT,              -- metered file: the merkle root committed in TERMS (client)
+        chunk_count    INTEGER,
+        close_txid     TEXT,
+        created_at     INTEGER NOT NULL,
+        updated_at     INTEGER NOT NULL
+      );
+      CREATE TABLE payments (              -- client: each payment as signed, before it is sent
+        channel_id TEXT    NOT NULL,
+        sequence   INTEGER NOT NULL,
+        paid       INTEGER NOT NULL,
+        update_tx  BLOB    NOT NULL,
+        signatures TEXT    NOT NULL,
+        acked      INTEGER NOT NULL DEFAULT 0, -- 0 not yet, 1 acknowledged, 2 refused (never sent again)
+        PRIMARY KEY (channel_id, sequence)
+      );
+      CREATE TABLE offers (
+        service        TEXT PRIMARY KEY,
+        price_per_unit INTEGER NOT NULL,
+        unit           TEXT    NOT NULL,
+        min_deposit    INTEGER NOT NULL,
+        window_seconds INTEGER NOT NULL,
+        file           TEXT,
+        active         INTEGER NOT NULL DEFAULT 1,
+        created_at     INTEGER NOT NULL
+      );`
   }
 ]
 
@@ -91,7 +151,7 @@ export class Store {
   private readonly insert: StatementSync
   private readonly pending: Pending[] = []
   private flushScheduled = false
-  private readonly sinceprune = new Map<string, number>()
+  private readonly sincePrune = new Map<string, number>()
   private closed = false
 
   constructor (path: string, opts: { historyPerTarget?: number } = {}) {
@@ -125,11 +185,11 @@ export class Store {
         this.insert.run(m.msgId, m.target, targetName ?? null, m.kind, m.payload, m.ttl, m.hops, m.replyTo, m.timestamp,
           m.nonce, m.sender, m.signature, verified ? 1 : 0, receivedAt)
         const key = Buffer.from(m.target).toString('hex')
-        const n = (this.sinceprune.get(key) ?? 0) + 1
-        this.sinceprune.set(key, n)
+        const n = (this.sincePrune.get(key) ?? 0) + 1
+        this.sincePrune.set(key, n)
         if (n >= PRUNE_EVERY) {
           this.prune(m.target)
-          this.sinceprune.set(key, 0)
+          this.sincePrune.set(key, 0)
         }
       }
     })

@@ -1,0 +1,35 @@
+/** What the layer-2 services share: the node, the key, the ledger, the wallet, channel state, events. */
+import type { EventEmitter } from 'node:events'
+import type { Transaction } from '@bsv/sdk'
+import type { Identity } from '../identity.ts'
+import type { TmsgNode } from '../node/node.ts'
+import type { Logger } from '../log.ts'
+import type { Target } from '../targets.ts'
+import type { Ledger } from './ledger.ts'
+import type { Wallet } from './wallet.ts'
+import type { Alert, ChannelRecord, ChannelStore } from './channel-store.ts'
+
+export interface Layer2Events {
+  /** A channel changed state (opened, settled, refunded, ...). */
+  channel: [ChannelRecord]
+  /** Provider side: a payment was banked. */
+  earned: [{ channelId: string, service: string, amount: number, paid: number }]
+  /** Client side: a budget threshold was crossed ("battery indicator"). */
+  alert: [{ channelId: string, alert: Alert, paid: number, budget: number }]
+}
+
+export interface Layer2Context {
+  node: TmsgNode
+  identity: Identity
+  ledger: Ledger
+  wallet: Wallet
+  channels: ChannelStore
+  log: Logger
+  events: EventEmitter<Layer2Events>
+  /** Unix seconds by the ledger clock (lock times are judged by it). */
+  now: () => number
+  /** Listens to a target for this run (derived from channel state, so not persisted). */
+  subscribe: (target: Target) => void
+  /** Broadcasts; a ledger refusal becomes ChannelError LEDGER_REJECTED. */
+  broadcast: (tx: Transaction) => Promise<string>
+}

@@ -1,0 +1,154 @@
+/**
+ * The local development ledger: a SQLite UTXO set that accepts a transaction only as a
+ * real node would — every input unspent, every script run by the SDK's `Spend` interpreter,
+ * no value created, and lock-time finality by its clock. Several nodes on one machine can
+ * share one file (`--ledger <path>`): SQLite serialises their writes.
+ */
+import { randomBytes } from 'node:crypto'
+import type { DatabaseSync } from 'node:sqlite'
+import { LockingScript, Transaction, UnlockingScript } from '@bsv/sdk'
+import { openDatabase, transaction } from '../store/sqlite.ts'
+import type { Migration } from '../store/sqlite.ts'
+import { FINAL_SEQUENCE, LOCKTIME_THRESHOLD, TX_VERSION, outputOf, validateInput } from './tx.ts'
+import { LedgerRejectedError } from './ledger.ts'
+import type { Ledger, LedgerOutput } from './ledger.ts'
+
+const MIGRATIONS: readonly Migration[] = [{
+  version: 1,
+  sql: `
+    CREATE TABLE outputs (
+      txid     TEXT    NOT NULL,
+      vout     INTEGER NOT NULL,
+      satoshis INTEGER NOT NULL,
+      script   TEXT    NOT NULL,
+      spent_by TEXT,
+      PRIMARY KEY (txid, vout)
+    );
+    CREATE INDEX outputs_unspent_by_script ON outputs (script) WHERE spent_by IS NULL;
+    CREATE TABLE transactions (txid TEXT PRIMARY KEY, raw BLOB NOT NULL, accepted_at INTEGER NOT NULL);
+    CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);`
+}]
+
+/** Ten minutes per virtual block, for height-based lock times. */
+const BLOCK_SECONDS = 600
+
+interface OutputRow { txid: string, vout: number, satoshis: number, script: string, spent_by: string | null }
+
+export class DevLedger implements Ledger {
+  readonly kind = 'dev' as const
+  readonly now: () => number
+  private readonly db: DatabaseSync
+  private readonly genesis: number
+
+  constructor (path: string, opts: { now?: () => number } = {}) {
+    this.now = opts.now ?? (() => Math.floor(Date.now() / 1000))
+    this.db = openDatabase(path, MIGRATIONS)
+    this.db.prepare('INSERT OR IGNORE INTO meta (key, value) VALUES (\'genesis\', ?)').run(String(this.now()))
+    this.genesis = Number((this.db.prepare('SELECT value FROM meta WHERE key = \'genesis\'').get() as { value: string }).value)
+  }
+
+  /** Virtual block height: one block per ten minutes of ledger clock since it was created. */
+  height (): number {
+    return Math.max(0, Math.floor((this.now() - this.genesis) / BLOCK_SECONDS))
+  }
+
+  async unspent (scriptHex: string): Promise<LedgerOutput[]> {
+    const rows = this.db.prepare('SELECT * FROM outputs WHERE script = ? AND spent_by IS NULL ORDER BY rowid').all(scriptHex) as unknown as OutputRow[]
+    return await Promise.resolve(rows.map(toOutput))
+  }
+
+  async output (txid: string, vout: number): Promise<LedgerOutput | undefined> {
+    const row = this.db.prepare('SELECT * FROM outputs WHERE txid = ? AND vout = ?').get(txid, vout) as OutputRow | undefined
+    return await Promise.resolve(row === undefined ? undefined : toOutput(row))
+  }
+
+  async broadcast (tx: Transaction): Promise<string> {
+    // Judge the bytes that would go on the wire, re-parsed: the SDK caches serialisations, so
+    // an object edited after it was serialised is not what it looks like.
+    return await Promise.resolve(this.accept(Transaction.fromBinary(tx.toBinary())))
+  }
+
+  /** Checks and applies in one write transaction, so two processes cannot both spend an output. */
+  private accept (tx: Transaction): string {
+    const txid = tx.id('hex')
+    return transaction(this.db, () => {
+      if (this.db.prepare('SELECT 1 FROM transactions WHERE txid = ?').get(txid) !== undefined) return txid
+      this.check(tx)
+      const spend = this.db.prepare('UPDATE outputs SET spent_by = ? WHERE txid = ? AND vout = ?')
+      for (const input of tx.inputs) spend.run(txid, input.sourceTXID!, input.sourceOutputIndex)
+      const add = this.db.prepare('INSERT INTO outputs (txid, vout, satoshis, script) VALUES (?, ?, ?, ?)')
+      tx.outputs.forEach((o, vout) => add.run(txid, vout, o.satoshis!, o.lockingScript.toHex()))
+      this.db.prepare('INSERT INTO transactions (txid, raw, accepted_at) VALUES (?, ?, ?)').run(txid, Uint8Array.from(tx.toBinary()), this.now())
+      return txid
+    })
+  }
+
+  private check (tx: Transaction): void {
+    if (tx.version < 1) throw new LedgerRejectedError('malformed', `version ${tx.version}`)
+    if (tx.inputs.length === 0 || tx.outputs.length === 0) throw new LedgerRejectedError('malformed', 'a transaction needs inputs and outputs')
+    const seen = new Set<string>()
+    let valueIn = 0
+    const sources: OutputRow[] = []
+    for (const input of tx.inputs) {
+      const key = `${input.sourceTXID ?? ''}:${input.sourceOutputIndex}`
+      if (seen.has(key)) throw new LedgerRejectedError('malformed', `input ${key} is spent twice in one transaction`)
+      seen.add(key)
+      const row = this.db.prepare('SELECT * FROM outputs WHERE txid = ? AND vout = ?').get(input.sourceTXID!, input.sourceOutputIndex) as OutputRow | undefined
+      if (row === undefined) throw new LedgerRejectedError('missing-input', `input ${key} does not exist`)
+      if (row.spent_by !== null) throw new LedgerRejectedError('double-spend', `input ${key} was already spent by ${row.spent_by}`)
+      valueIn += row.satoshis
+      sources.push(row)
+    }
+    let valueOut = 0
+    for (const o of tx.outputs) {
+      if (!Number.isSafeInteger(o.satoshis) || o.satoshis! < 0) throw new LedgerRejectedError('malformed', 'output amounts must be whole, non-negative satoshis')
+      valueOut += o.satoshis!
+    }
+    if (valueOut > valueIn) throw new LedgerRejectedError('value', `outputs (${valueOut}) exceed inputs (${valueIn})`)
+    if (!this.isFinal(tx)) {
+      const at = tx.lockTime >= LOCKTIME_THRESHOLD ? new Date(tx.lockTime * 1000).toISOString() : `height ${tx.lockTime}`
+      throw new LedgerRejectedError('non-final', `not final until ${at}`)
+    }
+    tx.inputs.forEach((_, i) => {
+      try {
+        validateInput(tx, i, { satoshis: sources[i]!.satoshis, lockingScript: LockingScript.fromHex(sources[i]!.script) })
+      } catch (err: unknown) {
+        throw new LedgerRejectedError('script', `input ${i}: ${(err as Error).message}`)
+      }
+    })
+  }
+
+  /** Bitcoin's IsFinalTx: lock time 0, or passed, or every input final. The SDK leaves this to us. */
+  private isFinal (tx: Transaction): boolean {
+    if (tx.lockTime === 0) return true
+    const limit = tx.lockTime < LOCKTIME_THRESHOLD ? this.height() : this.now()
+    if (tx.lockTime < limit) return true
+    return tx.inputs.every(i => (i.sequence ?? FINAL_SEQUENCE) === FINAL_SEQUENCE)
+  }
+
+  /** Test coins: a coinbase-like transaction paying `satoshis` to `scriptHex`. */
+  async mint (scriptHex: string, satoshis: number): Promise<string> {
+    if (!Number.isSafeInteger(satoshis) || satoshis <= 0) throw new RangeError('amount must be a positive number of satoshis')
+    const coinbase = new Transaction(TX_VERSION, [{
+      sourceTXID: '00'.repeat(32),
+      sourceOutputIndex: FINAL_SEQUENCE,
+      sequence: FINAL_SEQUENCE,
+      // Random coinbase data makes every mint a distinct transaction.
+      unlockingScript: new UnlockingScript([{ op: 16, data: [...randomBytes(16)] }])
+    }], [outputOf(satoshis, LockingScript.fromHex(scriptHex))], 0)
+    const txid = coinbase.id('hex')
+    transaction(this.db, () => {
+      this.db.prepare('INSERT INTO outputs (txid, vout, satoshis, script) VALUES (?, 0, ?, ?)').run(txid, satoshis, scriptHex)
+      this.db.prepare('INSERT INTO transactions (txid, raw, accepted_at) VALUES (?, ?, ?)').run(txid, Uint8Array.from(coinbase.toBinary()), this.now())
+    })
+    return await Promise.resolve(txid)
+  }
+
+  close (): void {
+    this.db.close()
+  }
+}
+
+function toOutput (r: OutputRow): LedgerOutput {
+  return { txid: r.txid, vout: r.vout, satoshis: r.satoshis, script: r.script, ...(r.spent_by !== null ? { spentBy: r.spent_by } : {}) }
+}

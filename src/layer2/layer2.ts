@@ -1,0 +1,121 @@
+/**
+ * Layer-2 on a running node: the ledger, the wallet, channels on both sides, balance
+ * queries, and the periodic care that settles and refunds channels on time.
+ */
+import { EventEmitter } from 'node:events'
+import type { DatabaseSync } from 'node:sqlite'
+import type { Transaction } from '@bsv/sdk'
+import type { TmsgNode, Delivery } from '../node/node.ts'
+import type { Logger } from '../log.ts'
+import type { Target } from '../targets.ts'
+import { accountTarget } from '../targets.ts'
+import { DevLedger } from './dev-ledger.ts'
+import { LedgerRejectedError } from './ledger.ts'
+import type { Ledger } from './ledger.ts'
+import { Wallet } from './wallet.ts'
+import { ChannelStore } from './channel-store.ts'
+import { ChannelError } from './errors.ts'
+import { Provider } from './provider.ts'
+import { ChannelClient } from './client.ts'
+import { BalanceService } from './balance.ts'
+import { serveChannels } from './stream.ts'
+import type { Layer2Context, Layer2Events } from './context.ts'
+
+export interface Layer2Init {
+  node: TmsgNode
+  db: DatabaseSync
+  log: Logger
+  /** The development ledger's file (shared by local nodes with --ledger). */
+  ledgerPath: string
+  /** Where metered files are written. */
+  downloads: string
+  /** How often channels are checked for settlement, refunds and unsent payments. @default 2 s */
+  maintainEveryMs?: number
+  /** Ledger clock in Unix seconds (tests). */
+  now?: () => number
+}
+
+export class Layer2 {
+  readonly events = new EventEmitter<Layer2Events>()
+  readonly ledger: Ledger
+  readonly wallet: Wallet
+  readonly channels: ChannelStore
+  readonly provider: Provider
+  readonly client: ChannelClient
+  readonly balance: BalanceService
+  private readonly node: TmsgNode
+  private readonly log: Logger
+  private readonly maintainEveryMs: number
+  private timer?: NodeJS.Timeout
+  private stopServing?: () => Promise<void>
+  private maintaining = false
+  private readonly onDelivery = (d: Delivery): void => {
+    this.provider.onDelivery(d)
+    this.balance.onDelivery(d)
+  }
+
+  constructor (init: Layer2Init) {
+    this.node = init.node
+    this.log = init.log
+    this.ledger = new DevLedger(init.ledgerPath, init.now === undefined ? {} : { now: init.now })
+    this.wallet = new Wallet(init.node.identity, this.ledger, init.db)
+    this.channels = new ChannelStore(init.db)
+    const ledger = this.ledger
+    const ctx: Layer2Context = {
+      node: init.node,
+      identity: init.node.identity,
+      ledger,
+      wallet: this.wallet,
+      channels: this.channels,
+      log: init.log,
+      events: this.events,
+      now: () => ledger.now(),
+      subscribe: (t: Target) => { init.node.subscribe(t) },
+      broadcast: async (tx: Transaction) => {
+        try {
+          return await ledger.broadcast(tx)
+        } catch (err: unknown) {
+          if (err instanceof LedgerRejectedError) throw new ChannelError('LEDGER_REJECTED', `ledger refused ${tx.id('hex')}: ${err.message}`)
+          throw err
+        }
+      }
+    }
+    this.provider = new Provider(ctx)
+    this.client = new ChannelClient(ctx, init.downloads)
+    this.balance = new BalanceService(ctx)
+    this.maintainEveryMs = init.maintainEveryMs ?? 2000
+  }
+
+  async start (): Promise<void> {
+    this.stopServing = await serveChannels(this.node.libp2p, async (peer, req) => await this.provider.handle(peer, req))
+    this.node.on('delivery', this.onDelivery)
+    this.provider.start()
+    // Hear balance requests about the accounts we hold channel state with.
+    for (const ch of this.channels.list('client')) this.node.subscribe(accountTarget(ch.peerAccount))
+    await this.wallet.sync()
+    await this.maintain()
+    this.timer = setInterval(() => { void this.maintain() }, this.maintainEveryMs)
+    this.timer.unref()
+  }
+
+  /** Finishes what a crash interrupted, settles what is due, refunds what expired. */
+  async maintain (): Promise<void> {
+    if (this.maintaining) return
+    this.maintaining = true
+    try {
+      await this.client.maintain()
+      await this.provider.settleDue()
+    } catch (err: unknown) {
+      this.log.error({ err }, 'layer-2 maintenance failed')
+    } finally {
+      this.maintaining = false
+    }
+  }
+
+  async stop (): Promise<void> {
+    clearInterval(this.timer)
+    this.node.off('delivery', this.onDelivery)
+    await this.stopServing?.().catch(() => {})
+    this.ledger.close()
+  }
+}

@@ -1,0 +1,314 @@
+/**
+ * The provider's side of payment channels (DESIGN §8): it offers services, answers TERMS
+ * requests, co-signs refunds, checks and banks payments, serves what was paid for, and
+ * settles the highest payment before the client's refund matures.
+ */
+import { readFileSync } from 'node:fs'
+import { resolve } from 'node:path'
+import type { Transaction } from '@bsv/sdk'
+import { accountOf, peerIdOf } from '../identity.ts'
+import { accountTarget } from '../targets.ts'
+import { Kind } from '../wire/tmsg.ts'
+import type { Delivery } from '../node/node.ts'
+import { ChannelError } from './errors.ts'
+import { channelScript, completeChannelTx, refundTx, signChannelTx } from './channel-tx.ts'
+import type { Parties } from './channel-tx.ts'
+import { checkPayment } from './checks.ts'
+import { settleMargin } from './channel-store.ts'
+import type { ChannelRecord, Offer } from './channel-store.ts'
+import { crashPoint } from './crash.ts'
+import { MerkleFile } from './merkle.ts'
+import { decodeTermsRequest, encodeTerms, serviceTarget } from './terms.ts'
+import { TX_VERSION, txBytes, txFromBytes } from './tx.ts'
+import type { Outpoint } from './tx.ts'
+import type { ChannelRequest, ChannelResponse, OpenChannelMsg, PaymentMsg, TopUpMsg } from './stream.ts'
+import type { Layer2Context } from './context.ts'
+
+/** How far the client's refund lock time may differ from now + window (clocks differ). */
+const EXPIRY_SLACK_SECONDS = 120
+
+export function partiesOf (ch: Pick<ChannelRecord, 'peerKey' | 'peerAccount'>, own: { publicKey: Uint8Array, account: string }, role: 'client' | 'provider'): Parties {
+  return role === 'provider'
+    ? { clientKey: ch.peerKey, providerKey: own.publicKey, clientAddress: ch.peerAccount, providerAddress: own.account }
+    : { clientKey: own.publicKey, providerKey: ch.peerKey, clientAddress: own.account, providerAddress: ch.peerAccount }
+}
+
+export interface OfferInput {
+  service: string
+  pricePerUnit: number
+  unit: string
+  minDeposit: number
+  windowSeconds?: number
+  file?: string
+  active?: boolean
+}
+
+export class Provider {
+  private readonly ctx: Layer2Context
+  private readonly files = new Map<string, MerkleFile>()
+
+  constructor (ctx: Layer2Context) {
+    this.ctx = ctx
+  }
+
+  start (): void {
+    this.ctx.subscribe(serviceTarget())
+    for (const o of this.ctx.channels.offers()) this.activate(o)
+    for (const ch of this.ctx.channels.list('provider')) this.ctx.subscribe(accountTarget(ch.peerAccount))
+  }
+
+  // ---- offers and terms -------------------------------------------------------------------
+
+  offer (input: OfferInput): Offer & { contentRoot?: string } {
+    const o: Offer = {
+      service: input.service,
+      pricePerUnit: input.pricePerUnit,
+      unit: input.unit,
+      minDeposit: input.minDeposit,
+      windowSeconds: input.windowSeconds ?? 24 * 3600,
+      ...(input.file !== undefined ? { file: resolve(input.file) } : {}),
+      active: input.active ?? true
+    }
+    const file = o.file !== undefined ? this.load(o.file) : undefined // fails before saving if unreadable
+    this.ctx.channels.saveOffer(o)
+    this.activate(o)
+    return { ...o, ...(file !== undefined ? { contentRoot: file.root.toString('hex') } : {}) }
+  }
+
+  private activate (o: Offer): void {
+    if (!o.active) return
+    if (o.file !== undefined && !this.files.has(o.service)) {
+      try {
+        this.files.set(o.service, this.load(o.file))
+      } catch (err: unknown) {
+        this.ctx.log.error({ service: o.service, err }, 'offered file cannot be read: service not announced')
+        return
+      }
+    }
+    this.ctx.subscribe(serviceTarget(o.service))
+  }
+
+  private load (path: string): MerkleFile {
+    try {
+      return new MerkleFile(readFileSync(path))
+    } catch (err: unknown) {
+      throw new ChannelError('UNKNOWN_SERVICE', `cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`)
+    }
+  }
+
+  private activeOffer (service: string): Offer {
+    const o = this.ctx.channels.offers().find(x => x.service === service && x.active)
+    if (o === undefined) throw new ChannelError('UNKNOWN_SERVICE', `no active service "${service}" here`)
+    return o
+  }
+
+  /** A TERMS_REQUEST hit: answer with the terms of each matching active service. */
+  onDelivery (d: Delivery): void {
+    if (d.msg.kind !== Kind.TERMS_REQUEST || d.from === 'self') return
+    let wanted: { service?: string }
+    try {
+      wanted = decodeTermsRequest(d.msg.payload)
+    } catch {
+      return
+    }
+    for (const o of this.ctx.channels.offers()) {
+      if (!o.active || (wanted.service !== undefined && wanted.service !== o.service)) continue
+      const file = this.files.get(o.service)
+      const payload = encodeTerms({
+        service: o.service,
+        pricePerUnit: o.pricePerUnit,
+        unit: o.unit,
+        minDeposit: o.minDeposit,
+        windowSeconds: o.windowSeconds,
+        providerKey: this.ctx.identity.publicKey,
+        addresses: this.ctx.node.addresses(),
+        ...(file !== undefined ? { contentRoot: file.root.toString('hex'), chunkCount: file.chunks.length, chunkSize: file.chunkSize, contentSize: file.size } : {})
+      })
+      this.ctx.node.send({ target: d.msg.msgId, replyTo: d.msg.msgId, kind: Kind.TERMS, payload })
+    }
+  }
+
+  /** Running earnings per service: what clients have paid into open and settled channels. */
+  earnings (): Array<{ service: string, active: boolean, channels: number, earned: number }> {
+    const chans = this.ctx.channels.list('provider')
+    return this.ctx.channels.offers().map(o => {
+      const mine = chans.filter(c => c.service === o.service && c.state !== 'failed')
+      return { service: o.service, active: o.active, channels: mine.length, earned: mine.reduce((s, c) => s + c.paid, 0) }
+    })
+  }
+
+  // ---- the channel protocol ---------------------------------------------------------------
+
+  async handle (peerId: string, req: ChannelRequest): Promise<ChannelResponse> {
+    if ('open' in req) return this.open(peerId, req.open)
+    if ('funded' in req) return await this.funded(peerId, req.funded.channelId, req.funded.fundingTxid)
+    if ('pay' in req) return this.pay(peerId, req.pay)
+    if ('topup' in req) return this.topUp(peerId, req.topup)
+    if ('chunk' in req) return this.chunk(peerId, req.chunk.channelId, req.chunk.index)
+    return await this.close(peerId, req.close.channelId)
+  }
+
+  private channel (peerId: string, id: string): ChannelRecord {
+    const ch = this.ctx.channels.get(id)
+    if (ch === undefined || ch.role !== 'provider' || ch.peerId !== peerId) throw new ChannelError('UNKNOWN_CHANNEL', `no channel ${id} with you here`)
+    return ch
+  }
+
+  /**
+   * Checks a funding/refund pair and returns the provider's refund signature. The funding
+   * must pay `OP_2 <client> <us> OP_2 OP_CHECKMULTISIG` at output 0; the refund must return
+   * exactly that output, less its fee, to the client, not before `expiry`.
+   */
+  private signRefund (fundingBytes: Uint8Array, refundBytes: Uint8Array, parties: Parties, expiryRange: [number, number], minDeposit: number): { funding: Transaction, outpoint: Outpoint, expiry: number, signature: Uint8Array } {
+    let funding: Transaction
+    let refund: Transaction
+    try {
+      funding = txFromBytes(fundingBytes)
+      refund = txFromBytes(refundBytes)
+    } catch {
+      throw new ChannelError('BAD_MESSAGE', 'funding or refund is not a transaction')
+    }
+    const out = funding.outputs[0]
+    if (funding.version !== TX_VERSION || out === undefined || out.lockingScript.toHex() !== channelScript(parties).toHex()) {
+      throw new ChannelError('BAD_FUNDING', 'funding must be version 1 and pay the 2-of-2 script of your key and mine at output 0')
+    }
+    if (out.satoshis! < minDeposit) throw new ChannelError('BELOW_MIN_DEPOSIT', `deposit ${out.satoshis} is below the minimum of ${minDeposit}`)
+    const outpoint = { txid: funding.id('hex'), vout: 0, satoshis: out.satoshis! }
+    const expiry = refund.lockTime
+    if (expiry < expiryRange[0] || expiry > expiryRange[1]) {
+      throw new ChannelError('BAD_REFUND', `refund lock time ${expiry} is outside ${expiryRange[0]}..${expiryRange[1]}`)
+    }
+    const expected = refundTx([outpoint], parties.clientAddress, expiry)
+    const same = refund.version === TX_VERSION && refund.inputs.length === 1 && refund.inputs[0]!.sourceTXID === outpoint.txid &&
+      refund.inputs[0]!.sourceOutputIndex === 0 && refund.inputs[0]!.sequence === 0 && refund.outputs.length === 1 &&
+      refund.outputs[0]!.satoshis === expected.outputs[0]!.satoshis && refund.outputs[0]!.lockingScript.toHex() === expected.outputs[0]!.lockingScript.toHex()
+    if (!same) throw new ChannelError('BAD_REFUND', 'refund must spend the funding output alone (nSequence 0) and return it, less its fee, to the client')
+    const [signature] = signChannelTx(expected, [outpoint], parties, this.ctx.identity)
+    return { funding, outpoint, expiry, signature: signature! }
+  }
+
+  private open (peerId: string, m: OpenChannelMsg): ChannelResponse {
+    const offer = this.activeOffer(m.service)
+    if (m.clientKey.length !== 33 || peerIdOf(m.clientKey) !== peerId) {
+      throw new ChannelError('BAD_FUNDING', 'the channel key must be the key of the connection that opens it')
+    }
+    const parties: Parties = { clientKey: m.clientKey, providerKey: this.ctx.identity.publicKey, clientAddress: accountOf(m.clientKey), providerAddress: this.ctx.identity.account }
+    const now = this.ctx.now()
+    const window: [number, number] = [now + offer.windowSeconds - EXPIRY_SLACK_SECONDS, now + offer.windowSeconds + EXPIRY_SLACK_SECONDS]
+    const { funding, outpoint, expiry, signature } = this.signRefund(m.fundingTx, m.refundTx, parties, window, offer.minDeposit)
+    const existing = this.ctx.channels.get(outpoint.txid)
+    if (existing === undefined) {
+      this.ctx.channels.insert({
+        id: outpoint.txid, role: 'provider', service: offer.service, peerId, peerKey: m.clientKey, peerAccount: parties.clientAddress,
+        state: 'opening', expiry, windowSeconds: offer.windowSeconds, pricePerUnit: offer.pricePerUnit, unit: offer.unit,
+        fundings: [], fundingTxs: [Buffer.from(txBytes(funding)).toString('hex')], refunds: [],
+        pending: { fundingTx: Buffer.from(txBytes(funding)).toString('hex'), refundTx: Buffer.from(m.refundTx).toString('hex'), clientRefundSig: '' },
+        sequence: 0, paid: 0, alerts: [], unitsServed: 0, createdAt: Date.now(), updatedAt: Date.now()
+      })
+    } else if (existing.peerId !== peerId || existing.state !== 'opening') {
+      throw new ChannelError('BAD_FUNDING', `channel ${outpoint.txid} already exists`)
+    }
+    this.ctx.subscribe(accountTarget(parties.clientAddress))
+    crashPoint('provider:refund-signed')
+    return { refund: { channelId: outpoint.txid, signature } }
+  }
+
+  /** The client says a funding is on the ledger: check it there, then open (or grow) the channel. */
+  private async funded (peerId: string, id: string, fundingTxid: string): Promise<ChannelResponse> {
+    const ch = this.channel(peerId, id)
+    const ready = (c: ChannelRecord): ChannelResponse => ({ ready: { channelId: c.id, deposit: c.fundings.reduce((s, f) => s + f.satoshis, 0), expiry: c.expiry } })
+    if (ch.fundings.some(f => f.txid === fundingTxid)) return ready(ch) // said twice (after a crash): same answer
+    if (ch.pending === undefined || txFromBytes(Buffer.from(ch.pending.fundingTx, 'hex')).id('hex') !== fundingTxid) {
+      throw new ChannelError('NOT_FUNDED', `no funding ${fundingTxid} in progress on channel ${id}`)
+    }
+    const expected = txFromBytes(Buffer.from(ch.pending.fundingTx, 'hex')).outputs[0]!
+    const onLedger = await this.ctx.ledger.output(fundingTxid, 0)
+    if (onLedger === undefined || onLedger.spentBy !== undefined || onLedger.satoshis !== expected.satoshis || onLedger.script !== expected.lockingScript.toHex()) {
+      throw new ChannelError('NOT_FUNDED', `funding ${fundingTxid} is not an unspent output on the ledger`)
+    }
+    const fundings = [...ch.fundings, { txid: fundingTxid, vout: 0, satoshis: onLedger.satoshis }]
+    const fundingTxs = ch.state === 'opening' ? ch.fundingTxs : [...ch.fundingTxs, ch.pending.fundingTx]
+    this.ctx.channels.update(id, { state: 'open', fundings, fundingTxs, pending: undefined })
+    crashPoint('provider:open-persisted')
+    this.ctx.events.emit('channel', this.ctx.channels.get(id)!)
+    return ready(this.ctx.channels.get(id)!)
+  }
+
+  private topUp (peerId: string, m: TopUpMsg): ChannelResponse {
+    const ch = this.channel(peerId, m.channelId)
+    if (ch.state !== 'open') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
+    const parties = partiesOf(ch, this.ctx.identity, 'provider')
+    // A top-up refund matures with the channel: same lock time exactly.
+    const { funding, signature } = this.signRefund(m.fundingTx, m.refundTx, parties, [ch.expiry, ch.expiry], 1)
+    this.ctx.channels.update(ch.id, { pending: { fundingTx: Buffer.from(txBytes(funding)).toString('hex'), refundTx: Buffer.from(m.refundTx).toString('hex'), clientRefundSig: '' } })
+    return { refund: { channelId: ch.id, signature } }
+  }
+
+  private pay (peerId: string, m: PaymentMsg): ChannelResponse {
+    const ch = this.channel(peerId, m.channelId)
+    if (ch.state !== 'open') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
+    const ack = { ack: { channelId: ch.id, sequence: m.sequence, paid: m.cumulativePaid } }
+    // The same payment again (the client crashed before it saw our ack): acknowledge again.
+    if (m.sequence === ch.sequence && m.cumulativePaid === ch.paid && ch.lastUpdate !== undefined && Buffer.compare(Buffer.from(ch.lastUpdate), Buffer.from(m.updateTx)) === 0) return ack
+    let tx: Transaction
+    try {
+      tx = txFromBytes(m.updateTx)
+    } catch {
+      throw new ChannelError('BAD_MESSAGE', 'update is not a transaction')
+    }
+    checkPayment({ fundings: ch.fundings, parties: partiesOf(ch, this.ctx.identity, 'provider'), sequence: ch.sequence, paid: ch.paid, expiry: ch.expiry },
+      { sequence: m.sequence, paid: m.cumulativePaid, tx, signatures: m.signatures }, this.ctx.now(), settleMargin(ch))
+    this.ctx.channels.update(ch.id, {
+      sequence: m.sequence,
+      paid: m.cumulativePaid,
+      lastUpdate: m.updateTx,
+      lastSignatures: m.signatures.map(s => Buffer.from(s).toString('hex'))
+    })
+    crashPoint('provider:payment-persisted')
+    this.ctx.events.emit('earned', { channelId: ch.id, service: ch.service, amount: m.cumulativePaid - ch.paid, paid: m.cumulativePaid })
+    return ack
+  }
+
+  private chunk (peerId: string, id: string, index: number): ChannelResponse {
+    const ch = this.channel(peerId, id)
+    if (ch.state !== 'open') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
+    const file = this.files.get(ch.service)
+    if (file === undefined) throw new ChannelError('UNKNOWN_SERVICE', `service ${ch.service} serves no file`)
+    if (!Number.isInteger(index) || index < 0 || index >= file.chunks.length) throw new ChannelError('NO_SUCH_CHUNK', `chunk ${index} of ${file.chunks.length}`)
+    const paidUnits = ch.pricePerUnit === 0 ? Infinity : Math.floor(ch.paid / ch.pricePerUnit)
+    if (ch.unitsServed >= paidUnits) throw new ChannelError('NOT_PAID', `${ch.unitsServed} chunks served, ${paidUnits} paid for: pay first`)
+    this.ctx.channels.update(ch.id, { unitsServed: ch.unitsServed + 1 })
+    return { chunk: { index, data: file.chunks[index]!, proof: file.proof(index) } }
+  }
+
+  private async close (peerId: string, id: string): Promise<ChannelResponse> {
+    const ch = this.channel(peerId, id)
+    const txid = await this.settle(ch)
+    return { closed: { channelId: ch.id, txid, paid: ch.paid } }
+  }
+
+  /** Countersigns the highest payment and broadcasts it. Idempotent once settled. */
+  async settle (ch: ChannelRecord): Promise<string> {
+    if (ch.state === 'closed' && ch.closeTxid !== undefined) return ch.closeTxid
+    if (ch.state !== 'open' && ch.state !== 'closing') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
+    if (ch.lastUpdate === undefined || ch.lastSignatures === undefined) throw new ChannelError('NOTHING_TO_SETTLE', 'nothing was paid: the client\'s refund returns the deposit at expiry')
+    const parties = partiesOf(ch, this.ctx.identity, 'provider')
+    const update = txFromBytes(ch.lastUpdate)
+    const settlement = completeChannelTx(update, ch.fundings, parties, ch.lastSignatures.map(s => Buffer.from(s, 'hex')),
+      signChannelTx(update, ch.fundings, parties, this.ctx.identity))
+    const txid = await this.ctx.broadcast(settlement)
+    this.ctx.channels.update(ch.id, { state: 'closed', closeTxid: txid })
+    this.ctx.log.info({ channel: ch.id, paid: ch.paid, txid }, 'channel settled')
+    this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
+    return txid
+  }
+
+  /** Settles every open channel that is within its margin of expiry (called periodically). */
+  async settleDue (): Promise<void> {
+    const now = this.ctx.now()
+    for (const ch of this.ctx.channels.list('provider')) {
+      if (ch.state !== 'open' || now < ch.expiry - settleMargin(ch) || ch.lastUpdate === undefined) continue
+      await this.settle(ch).catch((err: unknown) => { this.ctx.log.error({ channel: ch.id, err }, 'settlement failed') })
+    }
+  }
+}
