@@ -10,6 +10,7 @@ import type { LogLevel } from './config.ts'
 export type Logger = PinoLogger
 
 const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' }
+const LEVEL_RANK: Record<Exclude<LogLevel, 'silent'>, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60 }
 
 /** Formats one pino JSON line as `HH:MM:SS.mmm LEVEL [component] msg key=value…`. */
 export function humanLine (json: string): string {
@@ -32,6 +33,8 @@ export interface LoggerInit {
   dir?: string
   /** Also write human-readable lines to stderr. */
   stderr: boolean
+  /** Human-readable warnings and errors, for a UI that shows them itself (the chat UI). */
+  sink?: (line: string) => void
 }
 
 export function createLogger (init: LoggerInit): Logger {
@@ -42,6 +45,10 @@ export function createLogger (init: LoggerInit): Logger {
       level: init.level === 'silent' ? 'fatal' : init.level,
       stream: { write: (line: string) => { process.stderr.write(humanLine(line)) } }
     })
+  }
+  const sink = init.sink
+  if (sink !== undefined && init.level !== 'silent') {
+    streams.push({ level: LEVEL_RANK[init.level] > LEVEL_RANK.warn ? init.level : 'warn', stream: { write: (line: string) => { sink(humanLine(line)) } } })
   }
   if (streams.length === 0 || init.level === 'silent') return pino({ level: 'silent' })
   return pino({ level: init.level, base: undefined }, pino.multistream(streams))

@@ -2,6 +2,7 @@
  * Chat on top of the node: rooms are channel targets, direct messages go to nick targets,
  * and every message is a signed CHAT TMsg carrying `Chat { nick, text, action }`.
  */
+import { EventEmitter } from 'node:events'
 import { channelTarget, nickTarget, parseTarget, TargetSyntaxError } from '../targets.ts'
 import type { Target } from '../targets.ts'
 import { Kind } from '../wire/tmsg.ts'
@@ -20,12 +21,20 @@ export interface ChatHost {
   setSetting: (key: string, value: string) => void
 }
 
-export class ChatService {
+/** Changes, whoever made them (RPC or the chat UI), so every front end can follow. */
+interface ChatEvents {
+  join: [Target]
+  part: [Target]
+  nick: [string]
+}
+
+export class ChatService extends EventEmitter<ChatEvents> {
   private readonly host: ChatHost
   private currentNick: string | undefined
 
   /** `nick` from the command line wins over the one saved by an earlier `chat_nick`. */
   constructor (host: ChatHost, nick?: string) {
+    super()
     this.host = host
     const initial = nick ?? host.getSetting('nick')
     if (initial !== undefined) this.setNick(initial, nick === undefined)
@@ -42,16 +51,21 @@ export class ChatService {
     this.currentNick = nick.startsWith('@') ? nick.slice(1) : nick
     this.host.subscribe(next, false)
     if (persist) this.host.setSetting('nick', this.currentNick)
+    this.emit('nick', this.currentNick)
   }
 
   join (room: string): Target {
     const t = channelTarget(room)
     this.host.subscribe(t)
+    this.emit('join', t)
     return t
   }
 
   part (room: string): boolean {
-    return this.host.unsubscribe(channelTarget(room))
+    const t = channelTarget(room)
+    const left = this.host.unsubscribe(t)
+    if (left) this.emit('part', t)
+    return left
   }
 
   rooms (): Target[] {
