@@ -33,6 +33,8 @@ export interface ChannelRecord {
   peerId: string
   peerKey: Uint8Array
   peerAccount: string
+  /** Multiaddrs of the provider (client side): a restarted node must find it again. */
+  peerAddresses: string[]
   state: ChannelState
   expiry: number
   windowSeconds: number
@@ -85,7 +87,7 @@ export interface Offer {
 }
 
 interface ChannelRow {
-  id: string, role: Role, service: string, peer_id: string, peer_key: Uint8Array, peer_account: string, state: ChannelState
+  id: string, role: Role, service: string, peer_id: string, peer_key: Uint8Array, peer_account: string, peer_addresses: string, state: ChannelState
   expiry: number, window_seconds: number, price_per_unit: number, unit: string, fundings: string, funding_txs: string, refunds: string, pending: string | null
   sequence: number, paid: number, last_update: Uint8Array | null, last_signatures: string | null, budget: number | null
   alerts: string, units_served: number, content_root: string | null, chunk_count: number | null, close_txid: string | null
@@ -100,6 +102,7 @@ function fromRow (r: ChannelRow): ChannelRecord {
     peerId: r.peer_id,
     peerKey: r.peer_key,
     peerAccount: r.peer_account,
+    peerAddresses: JSON.parse(r.peer_addresses) as string[],
     state: r.state,
     expiry: r.expiry,
     windowSeconds: r.window_seconds,
@@ -125,14 +128,14 @@ function fromRow (r: ChannelRow): ChannelRecord {
 }
 
 const COLUMNS: Record<keyof Omit<ChannelRecord, 'id' | 'createdAt'>, string> = {
-  role: 'role', service: 'service', peerId: 'peer_id', peerKey: 'peer_key', peerAccount: 'peer_account', state: 'state',
+  role: 'role', service: 'service', peerId: 'peer_id', peerKey: 'peer_key', peerAccount: 'peer_account', peerAddresses: 'peer_addresses', state: 'state',
   expiry: 'expiry', windowSeconds: 'window_seconds', pricePerUnit: 'price_per_unit', unit: 'unit', fundings: 'fundings', fundingTxs: 'funding_txs',
   refunds: 'refunds', pending: 'pending', sequence: 'sequence', paid: 'paid', lastUpdate: 'last_update',
   lastSignatures: 'last_signatures', budget: 'budget', alerts: 'alerts', unitsServed: 'units_served', contentRoot: 'content_root',
   chunkCount: 'chunk_count', closeTxid: 'close_txid',
   updatedAt: 'updated_at'
 }
-const JSON_FIELDS = new Set(['fundings', 'fundingTxs', 'refunds', 'pending', 'lastSignatures', 'alerts'])
+const JSON_FIELDS = new Set(['peerAddresses', 'fundings', 'fundingTxs', 'refunds', 'pending', 'lastSignatures', 'alerts'])
 
 type SqlValue = string | number | Uint8Array | null
 

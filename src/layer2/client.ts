@@ -102,10 +102,10 @@ export class ChannelClient {
     return found
   }
 
-  private link (ch: Pick<ChannelRecord, 'peerId'>, addresses: string[] = []): ChannelLink {
+  private link (ch: Pick<ChannelRecord, 'peerId' | 'peerAddresses'>): ChannelLink {
     let l = this.links.get(ch.peerId)
     if (l === undefined) {
-      l = new ChannelLink(this.ctx.node.libp2p, ch.peerId, addresses)
+      l = new ChannelLink(this.ctx.node.libp2p, ch.peerId, ch.peerAddresses)
       this.links.set(ch.peerId, l)
     }
     return l
@@ -146,7 +146,7 @@ export class ChannelClient {
     const id = fundings[0]!.txid
     const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
     this.ctx.channels.insert({
-      id, role: 'client', service, peerId: t.provider, peerKey: t.providerKey, peerAccount: parties.providerAddress, state: 'opening',
+      id, role: 'client', service, peerId: t.provider, peerKey: t.providerKey, peerAccount: parties.providerAddress, peerAddresses: t.addresses, state: 'opening',
       expiry, windowSeconds: t.windowSeconds, pricePerUnit: t.pricePerUnit, unit: t.unit, fundings: [], fundingTxs: [], refunds: [],
       pending: { fundingTx: hex(txBytes(funding)), refundTx: hex(txBytes(refund)), clientRefundSig: hex(clientSig!) },
       sequence: 0, paid: 0, budget: budget ?? maxPayable(fundings, parties), alerts: [], unitsServed: 0,
@@ -156,7 +156,7 @@ export class ChannelClient {
     crashPoint('client:opening-persisted')
     this.opening.add(id)
     try {
-      const link = this.link({ peerId: t.provider }, t.addresses)
+      const link = this.link({ peerId: t.provider, peerAddresses: t.addresses })
       let providerSig: Uint8Array
       try {
         const r = await link.request({ open: { service, fundingTx: txBytes(funding), refundTx: txBytes(refund), clientKey: this.ctx.identity.publicKey } })

@@ -199,7 +199,7 @@ export class Provider {
     const existing = this.ctx.channels.get(outpoint.txid)
     if (existing === undefined) {
       this.ctx.channels.insert({
-        id: outpoint.txid, role: 'provider', service: offer.service, peerId, peerKey: m.clientKey, peerAccount: parties.clientAddress,
+        id: outpoint.txid, role: 'provider', service: offer.service, peerId, peerKey: m.clientKey, peerAccount: parties.clientAddress, peerAddresses: [],
         state: 'opening', expiry, windowSeconds: offer.windowSeconds, pricePerUnit: offer.pricePerUnit, unit: offer.unit,
         fundings: [], fundingTxs: [Buffer.from(txBytes(funding)).toString('hex')], refunds: [],
         pending: { fundingTx: Buffer.from(txBytes(funding)).toString('hex'), refundTx: Buffer.from(m.refundTx).toString('hex'), clientRefundSig: '' },

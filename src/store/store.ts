@@ -66,6 +66,7 @@ export const MIGRATIONS: readonly Migration[] = [
         peer_id        TEXT    NOT NULL,
         peer_key       BLOB    NOT NULL,
         peer_account   TEXT    NOT NULL,
+        peer_addresses TEXT    NOT NULL DEFAULT '[]', -- JSON: where to reach the provider after a restart
         state          TEXT    NOT NULL,  -- opening | funding | open | closing | closed | refunded
         expiry         INTEGER NOT NULL,  -- Unix seconds: the refunds' nLockTime
         window_seconds INTEGER NOT NULL,  -- the refund window the channel was opened with

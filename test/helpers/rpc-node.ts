@@ -20,9 +20,9 @@ export interface RpcNode {
   stop: (signal?: NodeJS.Signals) => Promise<number | null>
 }
 
-export async function startRpcNode (args: string[] = [], datadir = tempDatadir(), port?: number): Promise<RpcNode> {
+export async function startRpcNode (args: string[] = [], datadir = tempDatadir(), port?: number, env: NodeJS.ProcessEnv = {}): Promise<RpcNode> {
   const rpcPort = port ?? await freePort()
-  const proc = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(rpcPort), ...args])
+  const proc = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(rpcPort), ...args], env)
   const ready = await proc.ready
   const secret = readFileSync(join(datadir, 'rpc.cookie'), 'utf8').trim().split(':')[1]!
   const http = jayson.Client.http({ host: '127.0.0.1', port: rpcPort, headers: { authorization: `Bearer ${secret}` } })
