@@ -23,6 +23,7 @@ import { SeenCache } from '../src/flood/seen-cache.ts'
 import type { WorkerReply, WorkerRequest } from './worker.ts'
 import { BENCH_FLOOD } from './common.ts'
 import { rawDataText } from '../src/rpc/ws.ts'
+import { layer2Bench } from './layer2.ts'
 import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -290,6 +291,15 @@ async function notificationLatency (count: number): Promise<{ local: { p50: numb
   return { local, oneHop }
 }
 
+function printLayer2 (l: Awaited<ReturnType<typeof layer2Bench>>): void {
+  row('payment channels (provider checks + persist)', ['payments/s'])
+  row('  one channel, accepted by the provider', [fmt(l.acceptOne)])
+  row('  ten channels interleaved', [fmt(l.acceptTen)])
+  row('  end to end: sign, persist, send, check, ack', [fmt(l.endToEnd)])
+  row('balance query round trip, 3 hops', ['p50', 'p99'])
+  row('', [fmt(l.balanceRttP50, 2) + ' ms', fmt(l.balanceRttP99, 2) + ' ms'])
+}
+
 function codec (): Record<string, string> {
   const id = Identity.generate()
   const msgs = Array.from({ length: 2000 }, () => buildTMsg({ target: randomBytes(16), payload: randomBytes(100), kind: Kind.CHAT, signer: id }))
@@ -338,6 +348,11 @@ function row (label: string, values: Array<string | number>): void {
 const fmt = (n: number, d = 0): string => Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a'
 
 const only = process.argv.find(a => a.startsWith('--only='))?.slice(7)
+if (only === 'layer2') {
+  const l = await layer2Bench(2000)
+  printLayer2(l)
+  process.exit(0)
+}
 if (only === 'rpc') {
   const t = await rpcThroughput(3)
   row('RPC over HTTP keep-alive, 16 in flight', ['calls/s'])
@@ -404,4 +419,6 @@ const nl = await notificationLatency(quick ? 100 : 300)
 row('msg_send → WebSocket notification', ['p50', 'p99'])
 row('  on the same node', [fmt(nl.local.p50, 2) + ' ms', fmt(nl.local.p99, 2) + ' ms'])
 row('  one hop away', [fmt(nl.oneHop.p50, 2) + ' ms', fmt(nl.oneHop.p99, 2) + ' ms'])
+console.log('')
+printLayer2(await layer2Bench(quick ? 500 : 2000))
 process.exit(0)
