@@ -114,3 +114,104 @@ export function formatHit (m: Record<string, unknown>): string {
   const body = m.encoding === 'utf8' ? cleanLine(String(m.payload)) : `(${String(m.kind)}, ${Buffer.from(String(m.payload), 'base64').length} bytes base64)`
   return `${time} ${where} [${String(m.kind)}] ${who}: ${body}${mark}`
 }
+
+// ---- layer-2 ----------------------------------------------------------------------------
+
+const sat = (n: number): string => `${n.toLocaleString('en-US')} sat`
+
+interface BalanceAnswer { account: string, balance: number, asOf: number, status: string, responder: string, responderAccount: string, verified: boolean, channels: Array<{ id: string, state: string, deposit: number, paid: number, sequence: number }> }
+
+export async function balanceCommand (config: NodeConfig, account: string, timeoutMs: number, o: ClientOptions): Promise<void> {
+  const answers = await client(config).call<BalanceAnswer[]>('balance_query', { account, timeoutMs })
+  if (o.json) return printJson(answers)
+  if (answers.length === 0) return out(`no answer about ${account} within ${timeoutMs} ms`)
+  for (const a of answers) {
+    const who = a.verified ? 'the owner, verified' : `a claim by ${a.responderAccount}`
+    out(a.status === 'ok' ? `${a.account}: ${sat(a.balance)} (${who})` : `${a.account}: channel state only (${who})`)
+    for (const c of a.channels) out(`  channel ${c.id.slice(0, 16)}… ${c.state}: deposit ${sat(c.deposit)}, paid ${sat(c.paid)} (#${c.sequence})`)
+  }
+}
+
+export async function walletCommand (config: NodeConfig, faucet: number | undefined, o: ClientOptions): Promise<void> {
+  const c = client(config)
+  if (faucet !== undefined) {
+    const r = await c.call<{ txid: string }>('wallet_faucet', { amount: faucet })
+    if (!o.json) out(`minted ${sat(faucet)} in ${r.txid}`)
+  }
+  const w = await c.call<{ account: string, balance: number, utxos: number, reserved: number }>('wallet_balance')
+  if (o.json) return printJson(w)
+  out(`${w.account}: ${sat(w.balance)} in ${w.utxos} coin${w.utxos === 1 ? '' : 's'}${w.reserved > 0 ? `, ${sat(w.reserved)} reserved by fundings in progress` : ''}`)
+}
+
+interface ChannelStatus { channelId: string, role: string, state: string, service: string, peer: string, deposit: number, paid: number, sequence: number, expiry: number, pricePerUnit: number, unit: string, budget?: number, remaining: number, alerts: string[] }
+
+/** A battery-style gauge of what is left of the budget: `[██████░░░░] 60%`. */
+export function battery (paid: number, budget: number, width = 10): string {
+  const left = budget <= 0 ? 0 : Math.max(0, Math.min(1, (budget - paid) / budget))
+  const full = Math.round(left * width)
+  return `[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${Math.round(left * 100)}%`
+}
+
+export function formatChannel (c: ChannelStatus): string {
+  const head = `${c.channelId.slice(0, 16)}… ${c.role === 'client' ? '→' : '←'} ${c.service} ${c.state}`
+  const money = `paid ${sat(c.paid)} of ${sat(c.deposit)} (#${c.sequence}), ${c.pricePerUnit} sat/${c.unit}`
+  const gauge = c.role === 'client' && c.budget !== undefined ? ` ${battery(c.paid, c.budget)}` : ''
+  const alerts = c.alerts.length > 0 ? ` ⚠ ${c.alerts.join(' ')}` : ''
+  return `${head}: ${money}${gauge}${alerts}, expires ${new Date(c.expiry * 1000).toISOString().slice(0, 16).replace('T', ' ')}`
+}
+
+/** `tmsg channel <action> …`: thin wrappers over the channel_* methods. */
+export async function channelCommand (config: NodeConfig, action: string, args: string[], opts: { budget?: number, json: boolean }): Promise<void> {
+  const c = client(config)
+  const num = (s: string | undefined, what: string): number => {
+    const n = Number(s)
+    if (s === undefined || !Number.isSafeInteger(n) || n < 0) throw new UsageError(`${what} must be a whole number of satoshis, got ${s ?? 'nothing'}`)
+    return n
+  }
+  const need = (n: number, usage: string): void => { if (args.length < n) throw new UsageError(`usage: tmsg channel ${usage}`) }
+  let r: unknown
+  switch (action) {
+    case 'list':
+      r = await c.call<ChannelStatus[]>('channel_list')
+      if (!opts.json) { const list = r as ChannelStatus[]; out(list.length === 0 ? 'no channels' : list.map(formatChannel).join('\n')); return }
+      break
+    case 'status':
+      need(1, 'status <channelId>')
+      r = await c.call<ChannelStatus>('channel_status', { channelId: args[0] })
+      if (!opts.json) { out(formatChannel(r as ChannelStatus)); return }
+      break
+    case 'terms':
+      r = await c.call('channel_terms', args[0] === undefined ? {} : { service: args[0] })
+      break
+    case 'offer':
+      need(4, 'offer <service> <pricePerUnit> <unit> <minDeposit> [windowSeconds] [file]')
+      r = await c.call('channel_offer', { service: args[0], pricePerUnit: num(args[1], 'price'), unit: args[2], minDeposit: num(args[3], 'minimum deposit'), ...(args[4] !== undefined ? { windowSeconds: num(args[4], 'window') } : {}), ...(args[5] !== undefined ? { file: args[5] } : {}) })
+      break
+    case 'offers':
+      r = await c.call('channel_offers')
+      break
+    case 'open':
+      need(3, 'open <provider> <service> <deposit> [--budget n]')
+      r = await c.call('channel_open', { provider: args[0], service: args[1], deposit: num(args[2], 'deposit'), ...(opts.budget !== undefined ? { budget: opts.budget } : {}) })
+      break
+    case 'pay':
+      need(2, 'pay <channelId> <amount>')
+      r = await c.call('channel_pay', { channelId: args[0], amount: num(args[1], 'amount') })
+      break
+    case 'topup':
+      need(2, 'topup <channelId> <amount>')
+      r = await c.call('channel_topup', { channelId: args[0], amount: num(args[1], 'amount') })
+      break
+    case 'fetch':
+      need(1, 'fetch <channelId> [chunks]')
+      r = await c.call('channel_fetch', { channelId: args[0], ...(args[1] !== undefined ? { chunks: num(args[1], 'chunks') } : {}) })
+      break
+    case 'close':
+      need(1, 'close <channelId>')
+      r = await c.call('channel_close', { channelId: args[0] })
+      break
+    default:
+      throw new UsageError(`unknown channel action "${action}": list, status, terms, offer, offers, open, pay, topup, fetch, close`)
+  }
+  printJson(r)
+}

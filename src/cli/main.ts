@@ -66,6 +66,24 @@ export function buildProgram (): Command {
   client('watch', 'print hits as they arrive (all, or those of the given targets)')
     .argument('[targets...]')
     .action(async (targets: string[], o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).watchCommand(resolveConfig(givenFlags(cmd)), targets, { json: o.json === true }) })
+  client('balance', 'ask the network for an account\'s balance (answers signed by its owner are verified)')
+    .argument('<account>', 'a BSV address, or acct:<address>')
+    .option('--timeout <ms>', 'how long to collect answers', '3000')
+    .action(async (account: string, o: { json?: boolean, timeout: string }, cmd: Command) => {
+      await (await clientCommands()).balanceCommand(resolveConfig(givenFlags(cmd)), account, Number(o.timeout), { json: o.json === true })
+    })
+  client('wallet', 'this node\'s coins on the ledger')
+    .option('--faucet <amount>', 'development ledger: mint this many satoshis first')
+    .action(async (o: { json?: boolean, faucet?: string }, cmd: Command) => {
+      await (await clientCommands()).walletCommand(resolveConfig(givenFlags(cmd)), o.faucet === undefined ? undefined : Number(o.faucet), { json: o.json === true })
+    })
+  client('channel', 'payment channels: list, status, terms, offer, offers, open, pay, topup, fetch, close')
+    .argument('<action>')
+    .argument('[args...]')
+    .option('--budget <sats>', 'open: stop paying at this total (default: the deposit)')
+    .action(async (action: string, args: string[], o: { json?: boolean, budget?: string }, cmd: Command) => {
+      await (await clientCommands()).channelCommand(resolveConfig(givenFlags(cmd)), action, args, { json: o.json === true, ...(o.budget !== undefined ? { budget: Number(o.budget) } : {}) })
+    })
   return program
 }
 
