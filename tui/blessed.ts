@@ -149,6 +149,11 @@ export function setLines (box: Box, lines: string[]): void {
   box.setContent(lines.join('\n'))
 }
 
+/** Colours the terminal has (8, 16, 256…), from its terminfo entry. */
+export function colourCount (screen: Screen): number {
+  return (screen as unknown as { tput: { colors: number } }).tput.colors
+}
+
 export function screenSize (screen: Screen): { width: number, height: number } {
   return { width: Number(screen.width), height: Number(screen.height) }
 }

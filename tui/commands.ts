@@ -187,9 +187,25 @@ export class CommandTable {
 }
 
 function unknownCommand (name: string, known: string[]): string {
-  const close = known.filter(k => name !== '' && (k.startsWith(name.slice(0, 2)) || name.startsWith(k)))
-  const hint = close.length > 0 ? ` Did you mean ${close.slice(0, 3).map(c => '/' + c).join(', ')}?` : ''
+  const close = known
+    .map(k => ({ k, d: k.startsWith(name) ? 0 : editDistance(name, k) }))
+    .filter(x => name !== '' && x.k.length > 1 && x.d <= 2)
+    .sort((a, b) => a.d - b.d || a.k.localeCompare(b.k))
+  const hint = close.length > 0 ? ` Did you mean ${close.slice(0, 3).map(c => '/' + c.k).join(', ')}?` : ''
   return `/${name}: no such command.${hint} /help lists them.`
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from a to b: typos are one or two. */
+function editDistance (a: string, b: string): number {
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => i === 0 ? j : j === 0 ? i : 0))
+  for (let i = 1; i <= a.length; i++) {
+    for (let j = 1; j <= b.length; j++) {
+      const row = d[i]!
+      row[j] = Math.min(d[i - 1]![j]! + 1, row[j - 1]! + 1, d[i - 1]![j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1))
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1)
+    }
+  }
+  return d[a.length]![b.length]!
 }
 
 /** An error as one line for the buffer: its message, which every tmsg error writes for people. */
@@ -324,8 +340,10 @@ export const CORE_COMMANDS: CommandDef[] = [
       ctx.print(`${peers.length} peer${peers.length === 1 ? '' : 's'}:`)
       for (const p of peers) {
         const rtt = ctx.peerRtt(p.peerId)
-        const role = p.neighbour ? `in ${p.messagesIn} out ${p.messagesOut}` : 'not a tmsg node'
-        ctx.print(`  ${p.peerId} ${p.direction} ${p.addresses[0] ?? ''} ${rtt === undefined ? '' : `rtt ${Math.round(rtt)} ms `}${role}`)
+        const address = (p.addresses[0] ?? '').replace(`/p2p/${p.peerId}`, '')
+        const traffic = p.neighbour ? `${p.messagesIn} messages in, ${p.messagesOut} out` : 'not a tmsg node'
+        ctx.print(`  ${p.peerId}`)
+        ctx.print(`    ${p.direction} ${address} · ${rtt === undefined ? 'rtt unknown' : `rtt ${Math.round(rtt)} ms`} · ${traffic}`)
       }
     }
   },

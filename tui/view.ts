@@ -9,7 +9,7 @@
  * Every piece of text goes through `styled`, which escapes blessed tags: nothing a peer
  * typed can become markup.
  */
-import { createBox, displayWidth, placeBox, render, screenSize, setLines, styled } from './blessed.ts'
+import { colourCount, createBox, displayWidth, placeBox, render, screenSize, setLines, styled } from './blessed.ts'
 import type { Box, Screen, TextStyle } from './blessed.ts'
 import { clipSegments, clock, fit, segmentsWidth, truncate } from './format.ts'
 import type { Role, Segment, StyledLine } from './format.ts'
@@ -22,19 +22,28 @@ import { NICK_COLOURS, shortAccount } from './nicks.ts'
 const NICK_PALETTE = ['cyan', 'green', 'yellow', 'magenta', 'blue', 'light-cyan', 'light-green', 'light-yellow', 'light-magenta', 'light-blue']
 if (NICK_PALETTE.length !== NICK_COLOURS) throw new Error('NICK_PALETTE must have NICK_COLOURS entries')
 
-const THEME: Record<Role, TextStyle | undefined> = {
-  text: undefined,
-  time: { fg: 'grey' },
-  nick: undefined, // from the palette
-  own: { bold: true },
-  mention: { fg: 'black', bg: 'yellow', bold: true },
-  unverified: { fg: 'red', bold: true },
-  notice: { fg: 'cyan' },
-  warn: { fg: 'yellow' },
-  error: { fg: 'light-red', bold: true },
-  day: { fg: 'grey' },
-  dim: { fg: 'grey' },
-  current: { inverse: true, bold: true }
+type Theme = Record<Role, TextStyle | undefined>
+
+/**
+ * Colours by role. Grey is bright black: a terminal with 8 colours (TERM=screen, the linux
+ * console) has no bright colours and would draw it black, so there muted text is plain.
+ */
+function themeFor (colours: number): Theme {
+  const muted: TextStyle | undefined = colours >= 16 ? { fg: 'grey' } : undefined
+  return {
+    text: undefined,
+    time: muted,
+    nick: undefined, // from the palette
+    own: { bold: true },
+    mention: { fg: 'black', bg: 'yellow', bold: true },
+    unverified: { fg: 'red', bold: true },
+    notice: { fg: 'cyan' },
+    warn: { fg: 'yellow' },
+    error: { fg: 'light-red', bold: true },
+    day: muted,
+    dim: muted,
+    current: { inverse: true, bold: true }
+  }
 }
 
 const BAR: TextStyle = { fg: 'white', bg: 'blue' }
@@ -45,12 +54,7 @@ const BAR_ROLES: Partial<Record<Role, TextStyle>> = {
   own: { fg: 'white', bg: 'blue', bold: true }
 }
 
-function styleOf (s: Segment): TextStyle | undefined {
-  if (s.role === 'nick') return { fg: NICK_PALETTE[(s.colour ?? 0) % NICK_PALETTE.length] }
-  return THEME[s.role]
-}
-
-function tagged (line: StyledLine, styles: (s: Segment) => TextStyle | undefined = styleOf): string {
+function tagged (line: StyledLine, styles: (s: Segment) => TextStyle | undefined): string {
   return line.map(s => styled(s.text, styles(s))).join('')
 }
 
@@ -122,9 +126,11 @@ export class ChatView {
   private readonly status: Box
   private readonly input: Box
   private listWidth = 0
+  private readonly theme: Theme
 
   constructor (screen: Screen) {
     this.screen = screen
+    this.theme = themeFor(colourCount(screen))
     this.title = createBox(screen, BAR)
     this.rooms = createBox(screen)
     this.chat = createBox(screen)
@@ -158,13 +164,13 @@ export class ChatView {
       const lines: string[] = []
       for (let r = 0; r < rows; r++) {
         const b = model.buffers[first + r]
-        const row = b === undefined ? ' '.repeat(this.listWidth - 1) : tagged(roomRow(b, first + r + 1, b === model.current, this.listWidth - 1), roomStyle)
-        lines.push(row + styled('│', THEME.dim))
+        const row = b === undefined ? ' '.repeat(this.listWidth - 2) : tagged(roomRow(b, first + r + 1, b === model.current, this.listWidth - 2), s => this.roomStyle(s))
+        lines.push(row + ' ' + styled('│', this.theme.dim))
       }
       setLines(this.rooms, lines)
     }
 
-    setLines(this.chat, view.lines.map(l => tagged(clipSegments(l, pane.width, displayWidth))))
+    setLines(this.chat, view.lines.map(l => tagged(clipSegments(l, pane.width, displayWidth), seg => this.chatStyle(seg))))
 
     const status = clipSegments(statusLine(model, info, view.more), width, displayWidth)
     setLines(this.status, [tagged(status, s => BAR_ROLES[s.role] ?? BAR) + styled(' '.repeat(Math.max(0, width - segmentsWidth(status, displayWidth))), BAR)])
@@ -172,13 +178,18 @@ export class ChatView {
     const prompt = truncate(inputPrompt(model), Math.floor(width / 2), displayWidth)
     const promptWidth = displayWidth(prompt)
     const { text, cursorCol } = input.viewport(width - promptWidth, displayWidth)
-    setLines(this.input, [styled(prompt, THEME.dim) + styled(text, undefined)])
+    setLines(this.input, [styled(prompt, this.theme.dim) + styled(text, undefined)])
 
     render(this.screen, { row: height - 1, col: promptWidth + cursorCol })
   }
-}
 
-/** The room list marks mentions in magenta rather than the chat pane's yellow block. */
-function roomStyle (s: Segment): TextStyle | undefined {
-  return s.role === 'mention' ? { fg: 'magenta', bold: true } : THEME[s.role]
+  private chatStyle (s: Segment): TextStyle | undefined {
+    if (s.role === 'nick') return { fg: NICK_PALETTE[(s.colour ?? 0) % NICK_PALETTE.length] }
+    return this.theme[s.role]
+  }
+
+  /** The room list marks mentions in magenta rather than the chat pane's yellow block. */
+  private roomStyle (s: Segment): TextStyle | undefined {
+    return s.role === 'mention' ? { fg: 'magenta', bold: true } : this.theme[s.role]
+  }
 }
