@@ -2,6 +2,7 @@
  * `tmsg chat` (the default command, and `npm start`): the terminal chat UI on an embedded
  * node — the same App the RPC serves. Off a terminal it runs headless like `tmsg node`.
  */
+import { format } from 'node:util'
 import { startApp } from '../app.ts'
 import type { NodeConfig } from '../config.ts'
 import { runNode } from './node-command.ts'
@@ -35,11 +36,41 @@ export async function runChat (config: NodeConfig): Promise<void> {
   }
   showLog = line => { tui.log(line) }
   for (const line of early.splice(0)) tui.log(line)
+  const restoreOutput = divertOutput(line => { tui.log(line) })
   const quit = (): void => { tui.quit() }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, quit)
   await tui.closed
+  restoreOutput()
   // The terminal is restored by now; what is left is saying goodbye to the peers.
   const force = setTimeout(() => { process.exit(0) }, STOP_TIMEOUT_MS)
   force.unref()
   await app.stop()
+}
+
+/**
+ * While the UI owns the terminal, whatever else would print there (a library's console.log,
+ * a Node warning, DEBUG output on stderr) goes to the UI's system buffer instead of through
+ * the middle of the screen. Returns the function that puts things back.
+ */
+function divertOutput (show: (line: string) => void): () => void {
+  const lines = (text: string): void => { for (const l of text.split('\n')) if (l.trim() !== '') show(l) }
+  // Saved as property descriptors, so putting them back restores exactly what was there
+  // (stderr's write lives on its prototype; console's methods are its own).
+  const targets: Array<[object, string]> = [[process.stderr, 'write'], [console, 'log'], [console, 'info'], [console, 'debug']]
+  const saved = targets.map(([o, k]) => Object.getOwnPropertyDescriptor(o, k))
+  const stderrWrite = (chunk: string | Uint8Array, ...rest: unknown[]): boolean => {
+    lines(typeof chunk === 'string' ? chunk : Buffer.from(chunk).toString('utf8'))
+    const done = rest.find(r => typeof r === 'function') as (() => void) | undefined
+    if (done !== undefined) queueMicrotask(done)
+    return true
+  }
+  Object.defineProperty(process.stderr, 'write', { value: stderrWrite, configurable: true, writable: true })
+  for (const [o, k] of targets.slice(1)) Object.defineProperty(o, k, { value: (...args: unknown[]) => { lines(format(...args)) }, configurable: true, writable: true })
+  return () => {
+    targets.forEach(([o, k], i) => {
+      const d = saved[i]
+      if (d === undefined) Reflect.deleteProperty(o, k)
+      else Object.defineProperty(o, k, d)
+    })
+  }
 }

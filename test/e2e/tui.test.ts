@@ -4,7 +4,7 @@
  * the terminal as it was found.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { readFileSync } from 'node:fs'
+import { readFileSync, writeFileSync } from 'node:fs'
 import { createServer } from 'node:net'
 import type { Server } from 'node:net'
 import { join } from 'node:path'
@@ -119,18 +119,28 @@ describe(`chat UI in a real terminal${HAVE_TMUX ? '' : ' (skipped: tmux is not i
     await waitFor(async () => (await bob.call<any[]>('peers_list')).length === 0, 'bob to see alice leave', 15_000)
   })
 
-  it('Ctrl+C and SIGTERM quit cleanly too', async () => {
-    const pane = tmux.start('carol', chatCommand(tempDatadir(), ['--port', '0', '--rpc-port', '0', '--nick', 'carol']))
+  it('shows stray console output and warnings in the system buffer, not over the screen; Ctrl+C quits', async () => {
+    // Something in the process (a dependency, Node itself) prints while the UI runs.
+    const stray = join(tempDatadir(), 'stray.mjs')
+    writeFileSync(stray, "process.on('SIGUSR2', () => { console.log('STRAY LOG'); process.stderr.write('STRAY STDERR\\n'); process.emitWarning('STRAY WARNING') })\n")
+    const datadir = tempDatadir()
+    const pane = tmux.start('carol', chatCommand(datadir, ['--port', '0', '--rpc-port', '0', '--nick', 'carol']), { env: { NODE_OPTIONS: `--import=${stray}` } })
     await pane.waitFor('[#lobby]')
+    process.kill(childOf(panePid(tmux, 'carol'), datadir), 'SIGUSR2')
+    pane.keys('M-1')
+    await pane.waitFor(/-!- STRAY LOG\n.*-!- STRAY STDERR\n.*-!- \(node:\d+\) Warning: STRAY WARNING/)
+    const rows = pane.capture().split('\n')
+    expect(rows[0]).toMatch(/^ tmsg — node events/)
+    expect(rows[39]).toMatch(/^\[tmsg\]/)
     pane.keys('C-c')
     await pane.waitFor(SANE_EXIT)
+  })
 
+  it('SIGTERM quits cleanly too', async () => {
     const datadir = tempDatadir()
     const dave = tmux.start('dave', chatCommand(datadir, ['--port', '0', '--rpc-port', '0', '--nick', 'dave']))
     await dave.waitFor('[#lobby]')
-    const pid = Number(tmux.run(['display-message', '-p', '-t', 'dave', '#{pane_pid}']).trim())
-    const child = childOf(pid, datadir)
-    process.kill(child, 'SIGTERM')
+    process.kill(childOf(panePid(tmux, 'dave'), datadir), 'SIGTERM')
     await dave.waitFor(SANE_EXIT)
     expect(dave.format('#{alternate_on} #{cursor_flag}')).toBe('0 1')
   })
@@ -159,6 +169,10 @@ describe('tmsg chat without a terminal', () => {
     expect(await stopProcess(p)).toBe(0)
   })
 })
+
+function panePid (tmux: TmuxServer, name: string): number {
+  return Number(tmux.run(['display-message', '-p', '-t', name, '#{pane_pid}']).trim())
+}
 
 /** The node process the pane's shell started, found by its (unique) datadir. */
 function childOf (shellPid: number, datadir: string): number {
