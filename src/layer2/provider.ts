@@ -303,10 +303,17 @@ export class Provider {
     return txid
   }
 
-  /** Settles every open channel that is within its margin of expiry (called periodically). */
+  /**
+   * Settles every open channel that is within its margin of expiry, and forgets opens whose
+   * funding never came (called periodically).
+   */
   async settleDue (): Promise<void> {
     const now = this.ctx.now()
     for (const ch of this.ctx.channels.list('provider')) {
+      if (ch.state === 'opening' && now > ch.expiry) {
+        this.ctx.channels.update(ch.id, { state: 'failed', pending: undefined })
+        continue
+      }
       if (ch.state !== 'open' || now < ch.expiry - settleMargin(ch) || ch.lastUpdate === undefined) continue
       await this.settle(ch).catch((err: unknown) => { this.ctx.log.error({ channel: ch.id, err }, 'settlement failed') })
     }
