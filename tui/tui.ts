@@ -38,8 +38,6 @@ export interface TuiOptions extends ScreenInit {
   commands?: CommandDef[]
   /** OS user name the default nick is made from. @default os.userInfo().username */
   username?: string
-  /** Log lines (warnings, errors) from before the UI existed. */
-  earlyLog?: string[]
   now?: () => number
 }
 
@@ -92,7 +90,7 @@ export class Tui {
     // and one that is in both is shown once (the model drops repeated msgIds).
     this.listen()
     for (const room of app.chat.rooms()) this.openRoom(room)
-    this.welcome(chosenNick, opts.earlyLog ?? [])
+    this.welcome(chosenNick)
     this.model.switchTo(1)
 
     this.screen = createScreen({ ...opts, title: 'tmsg' })
@@ -177,7 +175,7 @@ export class Tui {
     return this.model.loadHistory(room.short, 'room', this.app.store.history(room.id, HISTORY_ON_START) ?? [])
   }
 
-  private welcome (chosenNick: boolean, earlyLog: string[]): void {
+  private welcome (chosenNick: boolean): void {
     const { app, model } = this
     const node = app.node
     model.notice(`tmsg ${version} — nick ${app.chat.nick ?? '(none)'}, account ${node.identity.account}`)
@@ -188,7 +186,6 @@ export class Tui {
     model.notice(app.config.mdns ? 'Looking for peers on the LAN (mDNS).' : 'mDNS is off: /connect <multiaddr> reaches a peer.')
     for (const b of app.config.bootstrap) model.notice(`Keeping ${b} connected.`)
     for (const n of app.notices) model.notice(n, 'warn')
-    for (const l of earlyLog) this.logLine(l)
     model.notice('/help lists commands and keys; Alt+1 comes back here.')
     const first = model.buffers[1]
     if (first !== undefined) for (const n of app.notices) model.notice(n, 'warn', first)
@@ -197,8 +194,11 @@ export class Tui {
   private logLine (line: string): void {
     // humanLine(): "HH:MM:SS.mmm LEVEL [component] message key=value…"
     const m = /^\S+ (TRACE|DEBUG|INFO|WARN|ERROR|FATAL) ([\s\S]*)$/.exec(line.trim())
+    const text = m === null ? line : m[2]!
+    // App.start also logs its notices (for headless runs); the welcome has shown them.
+    if (this.app.notices.includes(text)) return
     const level: NoticeLevel = m === null ? 'warn' : m[1] === 'WARN' ? 'warn' : m[1] === 'ERROR' || m[1] === 'FATAL' ? 'error' : 'info'
-    this.model.notice(m === null ? line : m[2]!, level)
+    this.model.notice(text, level)
   }
 
   private peerCount (): number {

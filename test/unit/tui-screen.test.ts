@@ -245,6 +245,12 @@ describe('chat UI on fake streams', () => {
 
     const second = await startUi({ datadir, before: app => { app.notices.push('P2P port 4004 is taken; using 4005') } })
     await second.waitFor('P2P port 4004 is taken; using 4005') // in the first room, not only in the system buffer
+    // The same notice arriving again through the log sink (as App.start logs it) is not repeated;
+    // other warnings and errors from the log are shown.
+    second.tui.log('10:11:12.131 WARN P2P port 4004 is taken; using 4005')
+    second.tui.log('10:11:12.132 ERROR [rpc] the socket went away')
+    expect(second.tui.model.system.entries.filter(e => e.text === 'P2P port 4004 is taken; using 4005')).toHaveLength(1)
+    expect(second.tui.model.system.entries.at(-1)).toMatchObject({ type: 'notice', level: 'error', text: '[rpc] the socket went away' })
     second.type(ALT('3'))
     await second.waitFor('<alice> remember me')
     expect(second.app.chat.rooms().map(r => r.short)).toEqual(['#lobby', '#keep'])
