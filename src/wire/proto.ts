@@ -4,15 +4,16 @@
  * protobufjs's Reader/Writer and tested for byte-equality against these reflected types; the
  * small application payloads (Chat, layer-2 records) use the reflected types directly.
  */
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import protobuf from 'protobufjs'
+import { PACKAGE_ROOT } from '../package-root.ts'
 
 // uint64 fields (timestamps, satoshi amounts) are read as plain numbers, not Long objects:
 // every value this protocol carries fits in 2^53, and numbers avoid an allocation per field.
 protobuf.util.Long = null as unknown as typeof protobuf.util.Long
 protobuf.configure()
 
-export const PROTO_DIR = fileURLToPath(new URL('../../proto/', import.meta.url))
+export const PROTO_DIR = join(PACKAGE_ROOT, 'proto') + '/'
 
 /** Loads a schema file from `proto/` (cached by protobufjs per Root). */
 export function loadSchema (file: string): protobuf.Root {
