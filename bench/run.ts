@@ -157,6 +157,30 @@ async function signed (router: RouterName, seconds: number): Promise<{ rate: num
   return { rate: (seen - before) / ((t1 - t0) / 1000), signPerSec: sent / (signedIn / 1000) }
 }
 
+/** Sends `n` timestamped messages from `first` and measures their arrival at `last`. */
+async function measureChain (first: TmsgNode, last: TmsgNode, n: number): Promise<{ p50: number, p99: number, received: number }> {
+  const target = rawTarget(randomBytes(16))
+  last.subscribe(target)
+  const lat: number[] = []
+  let arrived = 0
+  last.on('delivery', d => {
+    arrived++
+    const sentAt = Number(Buffer.from(d.msg.payload).toString())
+    if (Number.isFinite(sentAt) && sentAt > 0) lat.push(performance.now() - sentAt)
+  })
+  await warmUp(first, target.id, () => arrived)
+  lat.length = 0
+  for (let i = 0; i < n; i++) {
+    first.send({ target: target.id, kind: Kind.DATA, payload: Buffer.from(String(performance.now())) })
+    await sleep(5)
+  }
+  const deadline = Date.now() + 5000
+  while (lat.length < n && Date.now() < deadline) await sleep(20)
+  lat.sort((x, y) => x - y)
+  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), received: lat.length }
+}
+
+/** A 5-hop chain whose four relays run in their own processes. */
 async function latency (router: RouterName, n: number): Promise<{ p50: number, p99: number, received: number }> {
   const relays = [new Worker(router), new Worker(router), new Worker(router), new Worker(router)]
   const addrs = await Promise.all(relays.map(async r => (await r.ready).addr))
@@ -164,52 +188,18 @@ async function latency (router: RouterName, n: number): Promise<{ p50: number, p
   for (let i = 0; i < 3; i++) await relays[i]!.request({ type: 'connect', addr: addrs[i + 1]! })
   await first.connect(addrs[0]!)
   await last.connect(addrs[3]!)
-  const target = rawTarget(randomBytes(16))
-  last.subscribe(target)
-  const lat: number[] = []
-  let arrived = 0
-  last.on('delivery', d => {
-    arrived++
-    const sentAt = Number(Buffer.from(d.msg.payload).toString())
-    if (Number.isFinite(sentAt) && sentAt > 0) lat.push(performance.now() - sentAt)
-  })
-  await warmUp(first, target.id, () => arrived)
-  lat.length = 0
-  for (let i = 0; i < n; i++) {
-    first.send({ target: target.id, kind: Kind.DATA, payload: Buffer.from(String(performance.now())) })
-    await sleep(5)
-  }
-  const deadline = Date.now() + 5000
-  while (lat.length < n && Date.now() < deadline) await sleep(20)
-  await Promise.all([first.stop(), last.stop(), ...relays.map(async r => { await r.stop() })])
-  lat.sort((x, y) => x - y)
-  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), received: lat.length }
+  const r = await measureChain(first, last, n)
+  await Promise.all([first.stop(), last.stop(), ...relays.map(async w => { await w.stop() })])
+  return r
 }
 
+/** The same chain with all six nodes in this process: less scheduling noise, no parallelism. */
 async function latencyInProcess (router: RouterName, n: number): Promise<{ p50: number, p99: number, received: number }> {
   const nodes = await Promise.all(Array.from({ length: 6 }, async () => await localNode(router)))
   for (let i = 0; i < 5; i++) await nodes[i]!.connect(nodes[i + 1]!.dialableAddress())
-  const [first, last] = [nodes[0]!, nodes[5]!]
-  const target = rawTarget(randomBytes(16))
-  last.subscribe(target)
-  const lat: number[] = []
-  let arrived = 0
-  last.on('delivery', d => {
-    arrived++
-    const sentAt = Number(Buffer.from(d.msg.payload).toString())
-    if (Number.isFinite(sentAt) && sentAt > 0) lat.push(performance.now() - sentAt)
-  })
-  await warmUp(first, target.id, () => arrived)
-  lat.length = 0
-  for (let i = 0; i < n; i++) {
-    first.send({ target: target.id, kind: Kind.DATA, payload: Buffer.from(String(performance.now())) })
-    await sleep(5)
-  }
-  const deadline = Date.now() + 5000
-  while (lat.length < n && Date.now() < deadline) await sleep(20)
+  const r = await measureChain(nodes[0]!, nodes[5]!, n)
   await Promise.all(nodes.map(async x => { await x.stop() }))
-  lat.sort((x, y) => x - y)
-  return { p50: percentile(lat, 0.5), p99: percentile(lat, 0.99), received: lat.length }
+  return r
 }
 
 /** A `tmsg node` process with RPC on a free port, and a keep-alive JSON-RPC caller for it. */

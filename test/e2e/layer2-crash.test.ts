@@ -45,6 +45,13 @@ async function pair (crash: { provider?: string, client?: string } = {}, windowS
   return { ledger, provider, client, providerArgs, clientArgs }
 }
 
+/** Stops a node cleanly and starts it again on its datadir, armed to kill itself at `point`. */
+async function rearm (n: RpcNode, args: string[], point: string): Promise<RpcNode> {
+  await n.stop()
+  running.splice(running.indexOf(n), 1)
+  return await start(args, n.datadir, n.port, { TMSG_CRASH_AT: point })
+}
+
 /** Kills nothing: waits for the process that crashed itself, then starts it again on its datadir. */
 async function restart (n: RpcNode, args: string[]): Promise<RpcNode> {
   await n.proc.exited
@@ -106,10 +113,7 @@ describe('crash safety of payment channels', () => {
     const p = await pair()
     const id = await open(p)
     await p.client.call('channel_pay', { channelId: id, amount: 1000 })
-    // Restart the client armed to die right after persisting the next payment.
-    await p.client.stop()
-    running.splice(running.indexOf(p.client), 1)
-    const armed = await start(p.clientArgs, p.client.datadir, p.client.port, { TMSG_CRASH_AT: 'client:payment-persisted' })
+    const armed = await rearm(p.client, p.clientArgs, 'client:payment-persisted')
     await expectCrash(armed.call('channel_pay', { channelId: id, amount: 2500 }), armed)
     expect(signedPayments(armed)).toEqual([{ sequence: 1, paid: 1000 }, { sequence: 2, paid: 3500 }])
     const client = await restart(armed, p.clientArgs)
@@ -122,9 +126,7 @@ describe('crash safety of payment channels', () => {
   it('client killed during a top-up with its refund secured: the top-up completes after restart', async () => {
     const p = await pair()
     const id = await open(p)
-    await p.client.stop()
-    running.splice(running.indexOf(p.client), 1)
-    const armed = await start(p.clientArgs, p.client.datadir, p.client.port, { TMSG_CRASH_AT: 'client:topup-refund-persisted' })
+    const armed = await rearm(p.client, p.clientArgs, 'client:topup-refund-persisted')
     await expectCrash(armed.call('channel_topup', { channelId: id, amount: 5000 }), armed)
     const client = await restart(armed, p.clientArgs)
     await waitFor(async () => (await channelOf(client)).deposit === 25_000, 'the top-up to complete', 20_000)
@@ -155,9 +157,7 @@ describe('crash safety of payment channels', () => {
     const p = await pair()
     const id = await open(p)
     await p.client.call('channel_pay', { channelId: id, amount: 1000 })
-    await p.provider.stop()
-    running.splice(running.indexOf(p.provider), 1)
-    const armed = await start(p.providerArgs, p.provider.datadir, p.provider.port, { TMSG_CRASH_AT: 'provider:payment-persisted' })
+    const armed = await rearm(p.provider, p.providerArgs, 'provider:payment-persisted')
     await waitFor(async () => (await p.client.call<any[]>('peers_list')).some(x => x.peerId === armed.ready.peerId && x.neighbour), 'reconnection', 30_000)
     await expect(p.client.call('channel_pay', { channelId: id, amount: 4000 })).rejects.toBeDefined()
     expect(await armed.proc.exited).toBe(null)
