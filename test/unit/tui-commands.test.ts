@@ -1,5 +1,6 @@
 /** The one command table: parsing, usage errors, /help generated from it, extra commands. */
 import { describe, expect, it } from 'vitest'
+import { readFileSync } from 'node:fs'
 import { bindArgs, CommandError, CommandTable, CORE_COMMANDS, DuplicateCommandError, parseInput } from '../../tui/commands.ts'
 import type { CommandContext, CommandDef } from '../../tui/commands.ts'
 import { ChatModel } from '../../tui/model.ts'
@@ -74,6 +75,12 @@ describe('the command table', () => {
     const { ctx, printed } = context(table)
     await table.run(ctx, 'balance', '1Boat  for the record')
     expect(printed).toEqual([['info', 'balance of 1Boat (for the record)']])
+  })
+
+  it('is what the README\'s chat section lists', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8')
+    const section = readme.slice(readme.indexOf('## Chat in the terminal'), readme.indexOf('## Running a node'))
+    for (const c of CORE_COMMANDS) expect(section, `README lists /${c.name}`).toContain('`/' + c.name)
   })
 
   it('refuses a name or alias that is taken, or not a command name', () => {
