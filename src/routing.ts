@@ -74,4 +74,9 @@ export interface Router {
   stats: () => RouterStats
   neighbourStats: () => NeighbourStats[]
   isBanned: (peerId: string) => boolean
+  /**
+   * True when this node has neighbours but none of them could queue `bytes` more of its own
+   * messages: the sender should slow down rather than have its messages refused.
+   */
+  backlogged: (bytes: number) => boolean
 }

@@ -36,6 +36,11 @@ export class OutboundQueue {
     return this.count
   }
 
+  /** True when own messages and replies of `bytes` more would be refused. */
+  priorityFull (bytes: number): boolean {
+    return this.priorityBytes + bytes > this.limits.maxPriorityBytes
+  }
+
   /**
    * Queues an own message or a reply. Returns the number of broadcasts evicted to make room,
    * or -1 when it is refused because own messages and replies alone exceed their cap.

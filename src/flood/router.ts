@@ -342,6 +342,12 @@ export class FloodRouter implements Router {
     return { neighbours: count }
   }
 
+  backlogged (bytes: number): boolean {
+    if (this.neighbours.size === 0) return false
+    for (const n of this.neighbours.values()) if (!n.queue.priorityFull(bytes)) return false
+    return true
+  }
+
   /** Queues an own message or a reply; false if the neighbour's priority queue is full. */
   private queuePriority (n: Neighbour, bytes: Uint8Array): boolean {
     const evicted = n.queue.pushPriority(bytes)

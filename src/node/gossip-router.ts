@@ -116,6 +116,11 @@ export class GossipRouter implements Router {
     return { neighbours: peers }
   }
 
+  /** Gossipsub buffers internally without telling: never reported. */
+  backlogged (_bytes: number): boolean {
+    return false
+  }
+
   isBanned (peerId: string): boolean {
     return this.penalties.isBanned(peerId, this.components.now())
   }

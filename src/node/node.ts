@@ -33,6 +33,14 @@ import type { Target } from '../targets.ts'
 import { createLogger } from '../log.ts'
 import type { Logger } from '../log.ts'
 
+/** Every neighbour's queue for this node's own messages is full: the caller should slow down. */
+export class BackpressureError extends Error {
+  static name = 'BackpressureError'
+  override name = 'BackpressureError'
+  /** For the RPC layer: −32005 rate limited. */
+  readonly rpcCode = 'RateLimited'
+}
+
 export interface NodeOptions {
   identity: Identity
   /** @default 'flood' */
@@ -277,6 +285,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     if (payload.length > this.maxPayload) throw new PayloadTooLargeError(payload.length, this.maxPayload)
     const ttl = o.ttl ?? this.defaultTtl
     if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_PLUS_HOPS) throw new RangeError(`ttl must be an integer 1-${MAX_TTL_PLUS_HOPS}`)
+    // Own messages are never dropped once queued, so refuse before: the caller can retry later.
+    if (this.router.backlogged(payload.length + 256)) throw new BackpressureError('every neighbour\'s outbound queue is full: slow down and retry')
     const msg = buildTMsg({ target: o.target, payload, kind: o.kind, ttl, replyTo: o.replyTo, timestamp: this.now(), signer: this.identity })
     const { neighbours } = this.router.publish(msg)
     if (this.isSubscribed(msg.target)) {

@@ -189,6 +189,24 @@ describe('outbound flow control', () => {
     expect(h.router.stats().drops.queueOverflow).toBe(2)
   })
 
+  it('reports backlog only when no neighbour can take more own messages', () => {
+    const one = encodeTMsg(umsg()).length
+    const h = new Harness({ queue: { maxBytes: one * 100, maxPriorityBytes: one * 3 } })
+    const [a, b] = h.connect('A', 'B')
+    a!.accept = false
+    b!.accept = false
+    expect(h.router.backlogged(one)).toBe(false)
+    h.router.publish(umsg())
+    h.flush() // written, and now both links wait for a drain
+    for (let i = 0; i < 3; i++) h.router.publish(umsg()) // these three fill both queues
+    h.flush()
+    expect(h.router.backlogged(one)).toBe(true)
+    b!.accept = true
+    h.router.drained('B')
+    h.flush()
+    expect(h.router.backlogged(one)).toBe(false) // one neighbour drained: sending is useful again
+  })
+
   it('refuses a broadcast that travelled further than everything queued', () => {
     const one = encodeTMsg(umsg()).length
     const h = new Harness({ queue: { maxBytes: one * 2 + 4, maxPriorityBytes: one * 100 } })
