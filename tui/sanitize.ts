@@ -1,8 +1,8 @@
 /**
  * Peer text on its way to the screen. `cleanLine` (src/text.ts) already removes escape
- * sequences and control characters; the terminal adds two more ways to spoil a screen:
- * stacks of combining marks that paint over the lines above ("zalgo"), and sheer length that
- * makes every render slow. Blessed tags (`{red-bg}`) are escaped by the view, where the text
+ * sequences and control characters; the terminal adds more ways to spoil a screen: stacks
+ * of combining marks that paint over the lines above ("zalgo"), invisible characters that
+ * throw columns out of line, and sheer length that makes every render slow. Blessed tags (`{red-bg}`) are escaped by the view, where the text
  * meets the tag parser, so this text is still the literal one.
  */
 import { cleanLine } from '../src/text.ts'
@@ -13,10 +13,14 @@ export const MAX_DISPLAY_CHARS = 2000
 const MAX_COMBINING = 2
 
 const COMBINING = /\p{M}/u
+// Invisible format characters (zero-width space, soft hyphen, BOM…) take no column in a
+// terminal but a cell in blessed, which would shift the rest of the line. The zero-width
+// joiner stays: it holds emoji sequences together, and blessed keeps it in its emoji's cell.
+const INVISIBLE = /(?!\u200d)\p{Cf}/gu
 
 /** One display-safe line of at most `max` code points, with a note of what was cut. */
 export function displayText (raw: string, max = MAX_DISPLAY_CHARS): string {
-  const line = cleanLine(raw)
+  const line = cleanLine(raw).replace(INVISIBLE, '')
   const out: string[] = []
   let marks = 0
   let kept = 0

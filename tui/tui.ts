@@ -76,11 +76,11 @@ export class Tui {
     this.table = new CommandTable(CORE_COMMANDS)
     for (const def of [...extraCommands, ...(opts.commands ?? [])]) this.table.register(def)
     const account = app.node.identity.account
-    let chosenNick = false
+    let derivedNick = false
     if (app.chat.nick === undefined) {
       // Not persisted: a nick the user never chose should follow their user name, not stick.
       app.chat.setNick(defaultNick(opts.username ?? osUser(), account), false)
-      chosenNick = true
+      derivedNick = true
     }
     if (app.chat.rooms().length === 0) app.chat.join(DEFAULT_ROOM)
     this.model = new ChatModel({ measure: displayWidth, account, nick: app.chat.nick, now: this.now })
@@ -90,7 +90,7 @@ export class Tui {
     // and one that is in both is shown once (the model drops repeated msgIds).
     this.listen()
     for (const room of app.chat.rooms()) this.openRoom(room)
-    this.welcome(chosenNick)
+    this.welcome(derivedNick)
     this.model.switchTo(1)
 
     this.screen = createScreen({ ...opts, title: 'tmsg' })
@@ -175,11 +175,11 @@ export class Tui {
     return this.model.loadHistory(room.short, 'room', this.app.store.history(room.id, HISTORY_ON_START) ?? [])
   }
 
-  private welcome (chosenNick: boolean): void {
+  private welcome (derivedNick: boolean): void {
     const { app, model } = this
     const node = app.node
     model.notice(`tmsg ${version} — nick ${app.chat.nick ?? '(none)'}, account ${node.identity.account}`)
-    if (chosenNick) model.notice(`Your nick comes from your user name; /nick <name> chooses one (and remembers it).`)
+    if (derivedNick) model.notice(`Your nick comes from your user name; /nick <name> chooses one (and remembers it).`)
     model.notice(`Peer id ${node.peerId}`)
     for (const a of node.addresses()) model.notice(`Listening on ${a}`)
     model.notice(app.rpcUrl === undefined ? 'JSON-RPC is off.' : `JSON-RPC on ${app.rpcUrl} (cookie in ${app.datadir.rpcCookie})`)

@@ -39,6 +39,15 @@ export async function runChat (config: NodeConfig): Promise<void> {
   const restoreOutput = divertOutput(line => { tui.log(line) })
   const quit = (): void => { tui.quit() }
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(signal, quit)
+  // A bug must not leave the terminal in raw mode on the alternate screen, nor die silently
+  // into the diverted stderr: give the terminal back, then say what happened.
+  process.on('uncaughtException', err => {
+    restoreOutput()
+    tui.quit()
+    app.log.fatal({ err }, 'chat UI crashed')
+    process.stderr.write(`tmsg: the chat UI crashed: ${err.stack ?? err.message}\n`)
+    process.exit(1)
+  })
   await tui.closed
   restoreOutput()
   // The terminal is restored by now; what is left is saying goodbye to the peers.

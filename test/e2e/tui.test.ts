@@ -145,6 +145,18 @@ describe(`chat UI in a real terminal${HAVE_TMUX ? '' : ' (skipped: tmux is not i
     expect(dave.format('#{alternate_on} #{cursor_flag}')).toBe('0 1')
   })
 
+  it('a crash still hands the terminal back, and says why', async () => {
+    const bug = join(tempDatadir(), 'bug.mjs')
+    writeFileSync(bug, "process.on('SIGUSR2', () => { setTimeout(() => { throw new Error('a bug in the UI') }) })\n")
+    const datadir = tempDatadir()
+    const pane = tmux.start('frank', chatCommand(datadir, ['--port', '0', '--rpc-port', '0']), { env: { NODE_OPTIONS: `--import=${bug}` } })
+    await pane.waitFor('[#lobby]')
+    process.kill(childOf(panePid(tmux, 'frank'), datadir), 'SIGUSR2')
+    await pane.waitFor(/tmsg: the chat UI crashed: Error: a bug in the UI\n/)
+    await pane.waitFor(/EXIT=1\n\s*icanon echo\s*\n/)
+    expect(pane.format('#{alternate_on} #{cursor_flag}')).toBe('0 1')
+  })
+
   it('reports a startup error as one line, without taking over the screen', async () => {
     const taken: Server = createServer()
     await new Promise<void>(resolve => taken.listen(0, '127.0.0.1', resolve))

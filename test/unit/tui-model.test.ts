@@ -234,10 +234,10 @@ describe('lines as the chat pane shows them', () => {
     const m = model()
     m.setPane(80, 100)
     m.receive(chat({ text: 'a\u001b[2J\u001b]0;PWNED\u0007b\u0007c\r\nd\u202ee{red-bg}x{/red-bg}', nick: 'eve' }))
-    m.receive(chat({ text: 'z' + '\u0301'.repeat(50) + 'z', nick: 'eve' }))
+    m.receive(chat({ text: 'z' + '\u0301'.repeat(50) + 'z\u200b\u00ad\ufeff👨\u200d👩', nick: 'eve' }))
     m.receive(chat({ text: 'A'.repeat(10_240), nick: 'eve' }))
     const b = m.find('#lobby')!
-    expect(b.entries.map(e => e.text).slice(0, 2)).toEqual(['abc de{red-bg}x{/red-bg}', 'z\u0301\u0301z'])
+    expect(b.entries.map(e => e.text).slice(0, 2)).toEqual(['abc de{red-bg}x{/red-bg}', 'z\u0301\u0301z👨\u200d👩'])
     const long = b.entries[2]!.text
     expect(long).toMatch(/^A{2000} … \(8240 more characters not shown\)$/)
     expect(screen(m, b).join('\n')).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/)
