@@ -185,6 +185,8 @@ export class Tui {
     model.notice(app.rpcUrl === undefined ? 'JSON-RPC is off.' : `JSON-RPC on ${app.rpcUrl} (cookie in ${app.datadir.rpcCookie})`)
     model.notice(app.config.mdns ? 'Looking for peers on the LAN (mDNS).' : 'mDNS is off: /connect <multiaddr> reaches a peer.')
     for (const b of app.config.bootstrap) model.notice(`Keeping ${b} connected.`)
+    // Peers that connected while the node was starting; later ones arrive as events.
+    for (const p of node.peers()) model.notice(`Peer ${shortPeer(p.peerId)} connected.`)
     for (const n of app.notices) model.notice(n, 'warn')
     model.notice('/help lists commands and keys; Alt+1 comes back here.')
     const first = model.buffers[1]

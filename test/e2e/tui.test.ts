@@ -39,12 +39,13 @@ describe(`chat UI in a real terminal${HAVE_TMUX ? '' : ' (skipped: tmux is not i
     const rpcPort = await freePort()
     alice = tmux.start('alice', chatCommand(aliceDir, ['--port', '0', '--rpc-port', String(rpcPort), '--nick', 'alice', '--bootstrap', bob.ready.p2p]))
     await alice.waitFor('[#lobby]')
-    // The flood reaches bob once each side knows the other speaks tmsg.
-    await waitFor(async () => (await bob.call<any[]>('peers_list')).some(p => p.neighbour === true), 'alice and bob to be neighbours', 15_000)
-    await alice.waitFor(/\[1 peer/)
     const secret = readFileSync(join(aliceDir, 'rpc.cookie'), 'utf8').trim().split(':')[1]!
     aliceRpc = await openWs({ port: rpcPort, secret } as RpcNode)
     await aliceRpc.request('msg_subscribe', { targets: ['#lobby'] })
+    // The flood reaches the other side once each knows the other speaks tmsg.
+    const neighbours = (peers: any[]): boolean => peers.some(p => p.neighbour === true)
+    await waitFor(async () => neighbours(await bob.call<any[]>('peers_list')) && neighbours((await aliceRpc.request('peers_list')).result), 'alice and bob to be neighbours', 15_000)
+    await alice.waitFor(/\[1 peer/)
   })
 
   afterAll(async () => {
@@ -109,6 +110,18 @@ describe(`chat UI in a real terminal${HAVE_TMUX ? '' : ' (skipped: tmux is not i
     alice.keys('Up')
     await alice.waitFor('[#lobby] /names')
     alice.keys('C-u')
+  })
+
+  it('relayouts when the terminal is resized', async () => {
+    tmux.run(['resize-window', '-t', 'alice', '-x', '56', '-y', '16'])
+    await waitFor(() => alice.capture().split('\n').filter(r => r !== '').at(-1)?.startsWith('[#lobby]') === true && !alice.capture().includes(' 1 tmsg'), 'the narrow layout (no room list)')
+    const rows = alice.capture().replace(/\n$/, '').split('\n')
+    expect(rows).toHaveLength(16)
+    expect(rows[0]).toMatch(/^ #lobby — room/)
+    expect(rows[14]).toMatch(/^\[\d\d:\d\d\] \[alice\(/)
+    expect(rows.every(r => [...r].length <= 56)).toBe(true)
+    tmux.run(['resize-window', '-t', 'alice', '-x', '120', '-y', '40'])
+    await alice.waitFor(' 1 tmsg')
   })
 
   it('/quit stops the node, exits 0 and leaves the terminal sane', async () => {

@@ -35,10 +35,10 @@ interface Ui {
 const running: Ui[] = []
 afterEach(async () => { await Promise.all(running.splice(0).map(async u => { await u.stop() })) })
 
-async function startUi (opts: { datadir?: string, cols?: number, rows?: number, flags?: Partial<Record<keyof NodeConfig, unknown>>, tui?: TuiOptions, before?: (app: App) => void } = {}): Promise<Ui> {
+async function startUi (opts: { datadir?: string, cols?: number, rows?: number, flags?: Partial<Record<keyof NodeConfig, unknown>>, tui?: TuiOptions, before?: (app: App) => void | Promise<void> } = {}): Promise<Ui> {
   const config = resolveConfig({ datadir: opts.datadir ?? tempDatadir(), host: '127.0.0.1', port: 0, rpcPort: 0, mdns: false, nick: 'alice', ...opts.flags }, {})
   const app = await App.start(config, { logToStderr: false })
-  opts.before?.(app)
+  await opts.before?.(app)
   const input = new PassThrough() as FakeInput
   input.isTTY = true
   input.isRaw = false
@@ -285,6 +285,18 @@ describe('chat UI on fake streams', () => {
       await other.stop()
     }
     await ui.waitFor(`Peer …${other.node.peerId.slice(-6)} disconnected (0 connected).`)
+  })
+
+  it('lists the peers that connected while the node was starting', async () => {
+    const other = await App.start(resolveConfig({ datadir: tempDatadir(), host: '127.0.0.1', port: 0, rpcPort: 0, mdns: false }, {}), { logToStderr: false })
+    try {
+      const ui = await startUi({ before: async app => { await app.node.connect(other.node.dialableAddress()) } })
+      ui.type(ALT('1'))
+      await ui.waitFor(`Peer …${other.node.peerId.slice(-6)} connected.`)
+      await ui.waitFor('[1 peer')
+    } finally {
+      await other.stop()
+    }
   })
 
   it('quits on /quit and hands the terminal back', async () => {
