@@ -8,6 +8,7 @@
  */
 import type { App } from '../src/app.ts'
 import { nickTarget, parseTarget } from '../src/targets.ts'
+import { RECENTLY_MS } from './model.ts'
 import type { ChatBuffer, ChatModel } from './model.ts'
 import type { NoticeLevel } from './format.ts'
 import type { ArgKind } from './input.ts'
@@ -241,9 +242,6 @@ function ago (ms: number): string {
   return `${Math.floor(s / 3600)} h ago`
 }
 
-/** /names looks this far back: a flooded room has no member list, only people heard. */
-export const NAMES_WINDOW_MS = 24 * 3600_000
-
 export const CORE_COMMANDS: CommandDef[] = [
   {
     name: 'join',
@@ -318,7 +316,7 @@ export const CORE_COMMANDS: CommandDef[] = [
     help: 'A flooded room has no member list: anyone may listen without a word. This lists the\nnicks heard here (from the history too), most recent first.',
     run: (ctx) => {
       const b = ctx.model.find(conversation(ctx, '/names'))!
-      const heard = ctx.model.heardSince(b, ctx.now() - NAMES_WINDOW_MS)
+      const heard = ctx.model.heardSince(b, ctx.now() - RECENTLY_MS)
       if (heard.length === 0) {
         ctx.print(`Nobody heard in ${b.name} in the last 24 hours.`)
         return

@@ -1,9 +1,18 @@
 /**
  * Slash commands contributed by layers above chat (layer-2: /balance, /pay, /channels,
- * /offer), registered after the core ones. Like `src/rpc/extra.ts` for RPC methods: the
- * layer adds its definitions here and the core command table stays untouched. Each entry is
- * a `CommandDef` (see commands.ts): its `args` syntax and `summary` appear in /help, its
- * handler gets `ctx.app` (the embedded node) and `ctx.print` for output, and may be async.
+ * /offer), registered after the core ones — like `src/rpc/extra.ts` for RPC methods: the
+ * layer lists its definitions here and the core command table stays untouched.
+ *
+ * A `CommandDef` (commands.ts) gives `name`, `args` syntax (`<required> [optional] <rest...>`,
+ * checked before the handler runs), a one-line `summary` (and optional `help`) for /help,
+ * optionally `complete` for Tab, and `run(ctx, args)`, which may be async. `ctx.app` is the
+ * embedded App (so `ctx.app.layer2`), `ctx.print(text, 'info' | 'warn' | 'error')` writes to
+ * the buffer the command was typed in; a thrown error becomes a red line there. E.g.:
+ *
+ *     {
+ *       name: 'balance', args: '<account>', summary: 'ask the network for a balance',
+ *       run: async (ctx, { account }) => { ctx.print(`…`) }
+ *     }
  */
 import type { CommandDef } from './commands.ts'
 

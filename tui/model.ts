@@ -19,6 +19,11 @@ export const SYSTEM_BUFFER = 'tmsg'
 export const MAX_ENTRIES = 3000
 /** Nicks remembered per buffer for /names and completion. */
 const MAX_HEARD = 1000
+/**
+ * "Recently heard", for /names and the title bar: a flooded room has no member list (anyone
+ * may listen without a word), only people who spoke.
+ */
+export const RECENTLY_MS = 24 * 3600_000
 
 /** How much a buffer wants attention, lowest to highest (the room list colours it). */
 export const Activity = { none: 0, events: 1, messages: 2, highlight: 3 } as const

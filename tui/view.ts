@@ -13,7 +13,7 @@ import { colourCount, createBox, displayWidth, placeBox, render, screenSize, set
 import type { Box, Screen, TextStyle } from './blessed.ts'
 import { clipSegments, clock, fit, segmentsWidth, truncate } from './format.ts'
 import type { Role, Segment, StyledLine } from './format.ts'
-import { Activity } from './model.ts'
+import { Activity, RECENTLY_MS } from './model.ts'
 import type { ChatBuffer, ChatModel } from './model.ts'
 import type { InputLine } from './input.ts'
 import { NICK_COLOURS, shortAccount } from './nicks.ts'
@@ -67,7 +67,7 @@ export interface StatusInfo {
 }
 
 /** Columns of the room list, separator included; 0 hides it. */
-export function roomListWidth (screenWidth: number): number {
+function roomListWidth (screenWidth: number): number {
   if (screenWidth < 60) return 0
   return Math.max(14, Math.min(24, Math.round(screenWidth * 0.16)))
 }
@@ -82,7 +82,7 @@ function roomRow (b: ChatBuffer, number: number, current: boolean, width: number
   return [{ text, role: current ? 'current' : ACTIVITY_ROLE[b.activity] ?? 'text' }]
 }
 
-export function statusLine (model: ChatModel, info: StatusInfo, more: number): StyledLine {
+function statusLine (model: ChatModel, info: StatusInfo, more: number): StyledLine {
   const b = model.current
   const open: Segment = { text: '[', role: 'dim' }
   const close: Segment = { text: '] ', role: 'dim' }
@@ -105,16 +105,16 @@ export function statusLine (model: ChatModel, info: StatusInfo, more: number): S
   return line
 }
 
-export function titleLine (model: ChatModel, now: number): string {
+function titleLine (model: ChatModel, now: number): string {
   const b = model.current
   switch (b.kind) {
     case 'system': return 'tmsg — node events and command output · /help for commands'
-    case 'room': return `${b.name} — room · ${model.heardSince(b, now - 24 * 3600_000).length} heard in the last 24 h · /names`
+    case 'room': return `${b.name} — room · ${model.heardSince(b, now - RECENTLY_MS).length} heard in the last 24 h · /names`
     case 'query': return `${b.name} — direct messages (signed; shown to whoever listens to ${b.name})`
   }
 }
 
-export function inputPrompt (model: ChatModel): string {
+function inputPrompt (model: ChatModel): string {
   return `[${model.current.name}] `
 }
 
