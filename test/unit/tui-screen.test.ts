@@ -230,6 +230,13 @@ describe('chat UI on fake streams', () => {
     expect(rows.every(r => r.length === 40)).toBe(true)
     expect(rows[11]).toMatch(/^\[#lobby\]/)
     expect(rows.join('\n')).toContain('              ') // continuation lines indented under the text
+    // Absurdly small still draws (and typing still works).
+    ui.output.columns = 12
+    ui.output.rows = 4
+    ui.output.emit('resize')
+    ui.type('x')
+    await waitFor(() => ui.rows().length === 4 && ui.rows()[3]!.trimEnd().endsWith('x'), 'the tiny layout')
+    expect(ui.rows().every(r => r.length === 12)).toBe(true)
   })
 
   it('reloads the history of joined rooms on start, and shows port notices', async () => {
