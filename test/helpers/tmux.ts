@@ -4,6 +4,7 @@
  */
 import { execFileSync, spawnSync } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
+import { rmSync } from 'node:fs'
 import { waitFor } from './wait.ts'
 
 export function tmuxAvailable (): boolean {
@@ -30,8 +31,11 @@ export class TmuxServer {
     return new TmuxPane(this, name)
   }
 
+  /** Ends the server and removes its socket file (tmux leaves it behind). */
   kill (): void {
+    const path = spawnSync('tmux', ['-L', this.socket, 'display-message', '-p', '#{socket_path}'], { encoding: 'utf8' }).stdout.trim()
     spawnSync('tmux', ['-L', this.socket, 'kill-server'], { stdio: 'ignore' })
+    if (path.endsWith(`/${this.socket}`)) rmSync(path, { force: true })
   }
 }
 
