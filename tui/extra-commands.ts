@@ -15,5 +15,6 @@
  *     }
  */
 import type { CommandDef } from './commands.ts'
+import { LAYER2_COMMANDS } from './layer2-commands.ts'
 
-export const extraCommands: CommandDef[] = []
+export const extraCommands: CommandDef[] = [...LAYER2_COMMANDS]

@@ -25,6 +25,8 @@ import { actionFor } from './keys.ts'
 import type { Action } from './keys.ts'
 import { RttMonitor } from './rtt.ts'
 import { defaultNick } from './nicks.ts'
+import { battery } from '../src/layer2/budget.ts'
+import type { Layer2 } from '../src/layer2/layer2.ts'
 
 /** The room a first start joins. */
 export const DEFAULT_ROOM = '#lobby'
@@ -66,6 +68,8 @@ export class Tui {
   private ticker: NodeJS.Timeout | undefined
   private lastRender = 0
   private lastStatus = ''
+  /** The client channel last paid through (its battery is in the status bar). */
+  private lastChannel: string | undefined
   private stopping = false
   private resolveClosed!: () => void
 
@@ -158,6 +162,37 @@ export class Tui {
       this.rtt.forget(peerId)
       this.model.notice(`Peer ${shortPeer(peerId)} disconnected (${this.peerCount()} connected).`)
     })
+    if (app.layer2 !== undefined) this.listenLayer2(app.layer2.events, on)
+  }
+
+  /** Payment channels: budget warnings, state changes, earnings — in the system buffer and status bar. */
+  private listenLayer2 (events: Layer2['events'], on: <E extends Record<keyof E, unknown[]>, K extends keyof E & string>(emitter: EventEmitter<E>, event: K, f: (...a: E[K]) => void) => void): void {
+    on(events, 'alert', ({ channelId, alert, paid, budget }) => {
+      this.lastChannel = channelId
+      const text = alert === 'exhausted'
+        ? `Channel ${channelId.slice(0, 10)}: budget reached (${paid} of ${budget} sat paid) ${battery(paid, budget)}: payments past it are refused.`
+        : `Channel ${channelId.slice(0, 10)}: ${alert === 'warn-80' ? '80' : '95'}% of the ${budget} sat budget spent ${battery(paid, budget)}.`
+      this.model.notice(text, 'warn')
+      if (this.model.current.kind !== 'system') this.model.notice(text, 'warn', this.model.current)
+    })
+    on(events, 'channel', ch => {
+      if (ch.role === 'client' && ch.state === 'open') this.lastChannel = ch.id
+      this.model.notice(`Channel ${ch.id.slice(0, 10)} (${ch.role === 'client' ? 'to' : 'from'} ${ch.role === 'client' ? ch.service : ch.peerAccount}) is ${ch.state}.`)
+    })
+    on(events, 'earned', ({ service }) => { this.earnedSince.add(service) })
+    on(events, 'paid', ({ channelId }) => { this.lastChannel = channelId })
+  }
+
+  /** Services that earned since the last summary: one line per second at most, not one per payment. */
+  private readonly earnedSince = new Set<string>()
+
+  private summariseEarnings (): void {
+    if (this.earnedSince.size === 0 || this.app.layer2 === undefined) return
+    for (const e of this.app.layer2.provider.earnings().filter(x => this.earnedSince.has(x.service))) {
+      this.model.notice(`Earnings: ${e.service} has earned ${e.earned} sat over ${e.channels} channel(s).`)
+    }
+    this.earnedSince.clear()
+    this.scheduleRender()
   }
 
   /** Runs an event handler; whatever goes wrong is shown, and the UI carries on. */
@@ -300,7 +335,15 @@ export class Tui {
   // ---- drawing ----------------------------------------------------------------------------
 
   private status (): StatusInfo {
-    return { now: this.now(), peers: this.peerCount(), rttMs: this.rtt.average() }
+    return { now: this.now(), peers: this.peerCount(), rttMs: this.rtt.average(), ...this.battery() }
+  }
+
+  /** The client channel paid through last, while it is open, as a battery. */
+  private battery (): Pick<StatusInfo, 'battery'> {
+    const l2 = this.app.layer2
+    const ch = this.lastChannel === undefined ? undefined : l2?.channels.get(this.lastChannel)
+    if (ch === undefined || ch.state !== 'open' || ch.budget === undefined) return {}
+    return { battery: { text: `${ch.service} ${battery(ch.paid, ch.budget, 6)}`, low: ch.paid >= 0.8 * ch.budget } }
   }
 
   private scheduleRender (): void {
@@ -325,12 +368,13 @@ export class Tui {
 
   /** Once a second: redraw only if the clock's minute, the peer count or the RTT changed. */
   private tick (): void {
+    this.summariseEarnings()
     if (statusKey(this.status()) !== this.lastStatus) this.scheduleRender()
   }
 }
 
 function statusKey (s: StatusInfo): string {
-  return `${Math.floor(s.now / 60_000)} ${s.peers} ${s.rttMs === undefined ? '' : Math.round(s.rttMs)}`
+  return `${Math.floor(s.now / 60_000)} ${s.peers} ${s.rttMs === undefined ? '' : Math.round(s.rttMs)} ${s.battery?.text ?? ''}`
 }
 
 function shortPeer (peerId: string): string {

@@ -64,6 +64,8 @@ export interface StatusInfo {
   peers: number
   /** Mean round trip to the peers, when known. */
   rttMs?: number
+  /** The budget of the channel last paid through, as a battery (layer-2). */
+  battery?: { text: string, low: boolean }
 }
 
 /** Columns of the room list, separator included; 0 hides it. */
@@ -93,6 +95,7 @@ function statusLine (model: ChatModel, info: StatusInfo, more: number): StyledLi
     open, { text: `${model.currentNumber}:${b.name}`, role: 'text' }, close,
     open, { text: peers, role: info.peers === 0 ? 'warn' : 'text' }, close
   ]
+  if (info.battery !== undefined) line.push(open, { text: info.battery.text, role: info.battery.low ? 'warn' : 'text' }, close)
   const active = model.active()
   if (active.length > 0) {
     line.push(open, { text: 'Act: ', role: 'text' })

@@ -7,6 +7,7 @@ import { parseTarget } from '../targets.ts'
 import { cleanLine } from '../text.ts'
 import { findEndpoint, RpcClient } from './client.ts'
 import { UsageError } from './errors.ts'
+import { battery } from '../layer2/budget.ts'
 
 export interface ClientOptions {
   json: boolean
@@ -144,13 +145,6 @@ export async function walletCommand (config: NodeConfig, faucet: number | undefi
 }
 
 interface ChannelStatus { channelId: string, role: string, state: string, service: string, peer: string, deposit: number, paid: number, sequence: number, expiry: number, pricePerUnit: number, unit: string, budget?: number, remaining: number, alerts: string[] }
-
-/** A battery-style gauge of what is left of the budget: `[██████░░░░] 60%`. */
-export function battery (paid: number, budget: number, width = 10): string {
-  const left = budget <= 0 ? 0 : Math.max(0, Math.min(1, (budget - paid) / budget))
-  const full = Math.round(left * width)
-  return `[${'█'.repeat(full)}${'░'.repeat(width - full)}] ${Math.round(left * 100)}%`
-}
 
 export function formatChannel (c: ChannelStatus): string {
   const head = `${c.channelId.slice(0, 16)}… ${c.role === 'client' ? '→' : '←'} ${c.service} ${c.state}`

@@ -19,6 +19,7 @@ import type { Parties } from './channel-tx.ts'
 import { settleMargin } from './channel-store.ts'
 import type { Alert, ChannelRecord } from './channel-store.ts'
 import { crashPoint } from './crash.ts'
+import { alertsAt } from './budget.ts'
 import { verifyChunk } from './merkle.ts'
 import { collectReplies } from './replies.ts'
 import { ChannelLink } from './stream.ts'
@@ -57,8 +58,6 @@ export interface FetchResult {
   path: string
   complete: boolean
 }
-
-const THRESHOLDS: Array<[number, Alert]> = [[0.8, 'warn-80'], [0.95, 'warn-95']]
 
 export class ChannelClient {
   private readonly ctx: Layer2Context
@@ -270,9 +269,9 @@ export class ChannelClient {
       this.ctx.channels.markAcked(ch.id, p.sequence)
       this.ctx.channels.update(ch.id, { sequence: p.sequence, paid: p.paid })
     })
+    this.ctx.events.emit('paid', { channelId: ch.id, sequence: p.sequence, paid: p.paid })
     const budget = ch.budget ?? maxPayable(ch.fundings, this.parties(ch))
-    for (const [share, alert] of THRESHOLDS) if (p.paid >= share * budget) this.raise(this.mine(ch.id), alert, budget)
-    if (p.paid >= budget) this.raise(this.mine(ch.id), 'exhausted', budget)
+    for (const alert of alertsAt(p.paid, budget)) this.raise(this.mine(ch.id), alert, budget)
   }
 
   /** A payment signed before a crash and never acknowledged goes out again, unchanged. */

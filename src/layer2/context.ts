@@ -14,6 +14,8 @@ export interface Layer2Events {
   channel: [ChannelRecord]
   /** Provider side: a payment was banked. */
   earned: [{ channelId: string, service: string, amount: number, paid: number }]
+  /** Client side: a payment was acknowledged. */
+  paid: [{ channelId: string, sequence: number, paid: number }]
   /** Client side: a budget threshold was crossed ("battery indicator"). */
   alert: [{ channelId: string, alert: Alert, paid: number, budget: number }]
 }

@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
 import { runTmsg } from '../helpers/proc.ts'
-import { battery } from '../../src/cli/commands.ts'
+import { battery } from '../../src/layer2/budget.ts'
 
 describe('tmsg wallet / balance / channel', () => {
   let node: RpcNode

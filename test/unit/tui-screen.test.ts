@@ -317,3 +317,36 @@ describe('chat UI on fake streams', () => {
     expect(tail).toContain('\u001b[?25h') // cursor shown again
   })
 })
+
+describe('layer-2 in the chat', () => {
+  it('offers, finds, opens, pays with a battery in the status bar, and shows earnings', async () => {
+    const ledger = join(tempDatadir(), 'ledger.db')
+    // Wide enough that no line of interest wraps.
+    const provider = await startUi({ cols: 180, flags: { ledger, nick: 'prov' } })
+    const client = await startUi({ cols: 180, flags: { ledger }, before: async app => { await app.node.connect(provider.app.node.dialableAddress()) } })
+    await client.waitFor('[1 peer')
+    provider.type('/offer compute 10 op 1000' + ENTER)
+    await provider.waitFor('Offering compute at 10 sat/op, deposit ≥ 1,000 sat.')
+    client.type('/wallet 100000' + ENTER)
+    await client.waitFor('Minted 100,000 sat')
+    client.type('/terms compute' + ENTER)
+    const account = provider.app.node.identity.account
+    await client.waitFor(`compute by ${account}: 10 sat/op`)
+    client.type(`/open ${account} compute 20000 1000` + ENTER)
+    await client.waitFor(/Channel [0-9a-f]{10} is open: 20,000 sat deposited/, 15_000)
+    const id = client.app.layer2!.client.list()[0]!.channelId
+    client.type(`/pay ${id.slice(0, 6)} 850` + ENTER)
+    await client.waitFor('Paid 850 sat in total')
+    await client.waitFor('80% of the 1000 sat budget spent [██░░░░░░░░] 15%')
+    await client.waitFor('[compute [█░░░░░] 15%]') // the status bar's battery
+    client.type(`/pay ${id.slice(0, 6)} 200` + ENTER)
+    await client.waitFor('budget reached (850 of 1000 sat paid)')
+    await client.waitFor('paying 200 would pass the budget of 1000 (paid 850)')
+    client.type('/channels' + ENTER)
+    await client.waitFor(`${id.slice(0, 10)} → compute open: paid 850 sat of 20,000 sat [██░░░░░░░░] 15% budget reached`)
+    provider.type('/offer' + ENTER)
+    await provider.waitFor('compute: offered, 1 channel(s), earned 850 sat')
+    client.type('/pay zz 1' + ENTER)
+    await client.waitFor('no channel zz: /channels lists them')
+  })
+})
