@@ -3,7 +3,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
 import { runTmsg } from '../helpers/proc.ts'
-import { battery } from '../../src/layer2/budget.ts'
 
 describe('tmsg wallet / balance / channel', () => {
   let node: RpcNode
@@ -33,9 +32,4 @@ describe('tmsg wallet / balance / channel', () => {
     expect((await tmsg('channel', 'dance')).stderr).toMatch(/unknown channel action "dance"/)
   })
 
-  it('draws the budget as a battery', () => {
-    expect(battery(0, 1000)).toBe('[██████████] 100%')
-    expect(battery(800, 1000)).toBe('[██░░░░░░░░] 20%')
-    expect(battery(1000, 1000)).toBe('[░░░░░░░░░░] 0%')
-  })
 })
