@@ -31,5 +31,4 @@ describe('tmsg wallet / balance / channel', () => {
     expect([r.code, r.stderr.trim()]).toEqual([2, 'tmsg: usage: tmsg channel pay <channelId> <amount>'])
     expect((await tmsg('channel', 'dance')).stderr).toMatch(/unknown channel action "dance"/)
   })
-
 })
