@@ -9,7 +9,6 @@
  */
 import { hash } from 'node:crypto'
 import { Utils } from '@bsv/sdk'
-import { TARGET_LENGTH } from './wire/constants.ts'
 
 export type TargetKind = 'channel' | 'nick' | 'account' | 'raw'
 
@@ -102,6 +101,3 @@ export function parseTarget (text: string): Target {
   throw new TargetSyntaxError(`"${text}" is not a target: use #room, @nick, acct:<address> or 32 hex characters`)
 }
 
-export function isTargetId (b: Uint8Array): boolean {
-  return b.length === TARGET_LENGTH
-}

@@ -145,10 +145,6 @@ export class FloodRouter implements Router {
     if (n.queue.length > 0) this.markDirty(n)
   }
 
-  hasNeighbour (peerId: string): boolean {
-    return this.neighbours.has(peerId)
-  }
-
   /**
    * Forgets a neighbour and drops its queue; reverse paths through it fall back to flooding.
    * With `link`, only if that is still the neighbour's link: a stream closing late must not

@@ -43,9 +43,3 @@ export class LedgerRejectedError extends Error {
     this.reason = reason
   }
 }
-
-/** This ledger cannot do that (e.g. mint on a real network). */
-export class LedgerUnsupportedError extends Error {
-  static name = 'LedgerUnsupportedError'
-  override name = 'LedgerUnsupportedError'
-}

@@ -7,7 +7,7 @@
  * client's refund, and every transaction the development ledger accepts).
  */
 import { createHash } from 'node:crypto'
-import { LockingScript, OP, P2PKH, Spend, Transaction, TransactionSignature, UnlockingScript, Utils } from '@bsv/sdk'
+import { LockingScript, OP, P2PKH, Spend, Transaction, TransactionSignature, UnlockingScript } from '@bsv/sdk'
 import type { TransactionInput, TransactionOutput } from '@bsv/sdk'
 import { verifySignature } from '../identity.ts'
 import type { Signer } from '../wire/build.ts'
@@ -127,16 +127,7 @@ export function txBytes (tx: Transaction): Uint8Array {
   return Uint8Array.from(tx.toBinary())
 }
 
-export function scriptHex (s: LockingScript): string {
-  return s.toHex()
-}
 
-export function addressOfScript (s: LockingScript): string | undefined {
-  const c = s.chunks
-  if (c.length === 5 && c[0]?.op === OP.OP_DUP && c[1]?.op === OP.OP_HASH160 && c[2]?.data?.length === 20 &&
-    c[3]?.op === OP.OP_EQUALVERIFY && c[4]?.op === OP.OP_CHECKSIG) return Utils.toBase58Check(c[2].data, [0])
-  return undefined
-}
 
 /** Serialized size of a transaction once its unlocking scripts have the given lengths. */
 export function sizeWith (tx: Transaction, unlockLengths: number[]): number {
