@@ -22,7 +22,6 @@ import type { Message } from './message.ts'
 import { ChatService } from './chat/chat.ts'
 import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
-import { layer2Methods } from './rpc/extra.ts'
 import { Layer2 } from './layer2/layer2.ts'
 import { join } from 'node:path'
 
@@ -119,7 +118,7 @@ export class App extends EventEmitter<AppEvents> {
       if (config.rpcPort !== 0) { // 0 = RPC off
         const rpcPort = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
         if (rpcPort !== config.rpcPort) notices.push(`RPC port ${config.rpcPort} is taken; using ${rpcPort}`)
-        app.rpc = await startRpcServer(app, { host: config.rpcHost, port: rpcPort, allowRemote: config.rpcAllowRemote, cookiePath: datadir.rpcCookie, urlPath: datadir.rpcUrl, methods: layer2Methods })
+        app.rpc = await startRpcServer(app, { host: config.rpcHost, port: rpcPort, allowRemote: config.rpcAllowRemote, cookiePath: datadir.rpcCookie, urlPath: datadir.rpcUrl })
       }
       for (const n of notices) log.warn(n)
       return app
@@ -170,9 +169,4 @@ function targetFromStored (kind: TargetKind, name: string): Target {
     case 'account': return accountTarget(name)
     case 'raw': return rawTarget(name)
   }
-}
-
-/** Starts the whole process; kept as a function for the commands. */
-export async function startApp (config: NodeConfig, init: AppInit): Promise<App> {
-  return await App.start(config, init)
 }

@@ -127,9 +127,8 @@ const path: Parse<string> = raw => resolve(str(raw))
 export const DEFAULT_P2P_PORT = 4004
 export const DEFAULT_RPC_PORT = 4003
 
-export function defaultDatadir (env: NodeJS.ProcessEnv = process.env): string {
-  return env.TMSG_DATADIR !== undefined && env.TMSG_DATADIR !== '' ? resolve(env.TMSG_DATADIR) : join(homedir(), '.tmsg')
-}
+/** Where a node keeps its state when no --datadir / TMSG_DATADIR / config file says otherwise. */
+export const DEFAULT_DATADIR = join(homedir(), '.tmsg')
 
 /** Every setting. The datadir and config file are resolved first, then the rest. */
 export const OPTIONS: OptionSpec[] = [
@@ -174,7 +173,7 @@ export function resolveConfig (flags: Partial<Record<keyof NodeConfig, unknown>>
   const explicitConfig = pick(specOf('config'), {}) as string | undefined
   filePath = explicitConfig ?? ''
   const fileFromExplicit = explicitConfig !== undefined ? readConfigFile(explicitConfig) : {}
-  const datadir = (pick(specOf('datadir'), fileFromExplicit) as string | undefined) ?? defaultDatadir({})
+  const datadir = (pick(specOf('datadir'), fileFromExplicit) as string | undefined) ?? DEFAULT_DATADIR
   const configPath = explicitConfig ?? join(datadir, 'config.json')
   const file = explicitConfig !== undefined ? fileFromExplicit : existsSync(configPath) ? readConfigFile(configPath) : {}
   filePath = configPath

@@ -1,6 +1,6 @@
 /**
  * Slash commands contributed by layers above chat (layer-2: /balance, /pay, /channels,
- * /offer), registered after the core ones — like `src/rpc/extra.ts` for RPC methods: the
+ * /offer), registered after the core ones — as `src/rpc/api.ts` does for RPC methods: the
  * layer lists its definitions here and the core command table stays untouched.
  *
  * A `CommandDef` (commands.ts) gives `name`, `args` syntax (`<required> [optional] <rest...>`,

@@ -6,11 +6,10 @@
 import type { App } from '../src/app.ts'
 import type { Layer2 } from '../src/layer2/layer2.ts'
 import type { ChannelStatus } from '../src/layer2/client.ts'
-import { battery } from '../src/layer2/budget.ts'
+import { battery, sats as sat } from '../src/layer2/budget.ts'
 import { CommandError } from './commands.ts'
 import type { CommandDef } from './commands.ts'
 
-const sat = (n: number): string => `${n.toLocaleString('en-US')} sat`
 const duration = (s: number): string => s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : s < 172_800 ? `${Math.round(s / 3600)} h` : `${Math.round(s / 86400)} days`
 
 function layer2 (app: App): Layer2 {

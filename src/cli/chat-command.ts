@@ -3,7 +3,7 @@
  * node — the same App the RPC serves. Off a terminal it runs headless like `tmsg node`.
  */
 import { format } from 'node:util'
-import { startApp } from '../app.ts'
+import { App } from '../app.ts'
 import type { NodeConfig } from '../config.ts'
 import { runNode } from './node-command.ts'
 
@@ -25,7 +25,7 @@ export async function runChat (config: NodeConfig): Promise<void> {
   let showLog = (line: string): void => { early.push(line) }
   // Anything wrong with the settings, the datadir or the ports fails here, before the screen
   // is taken over, and is reported as one line by main().
-  const app = await startApp(config, { logToStderr: false, onLog: line => { showLog(line) } })
+  const app = await App.start(config, { logToStderr: false, onLog: line => { showLog(line) } })
   let tui: import('../../tui/tui.ts').Tui
   try {
     const { startTui } = await import('../../tui/tui.ts')

@@ -7,7 +7,7 @@ import { parseTarget } from '../targets.ts'
 import { cleanLine } from '../text.ts'
 import { findEndpoint, RpcClient } from './client.ts'
 import { UsageError } from './errors.ts'
-import { battery } from '../layer2/budget.ts'
+import { battery, sats as sat } from '../layer2/budget.ts'
 
 export interface ClientOptions {
   json: boolean
@@ -118,7 +118,6 @@ export function formatHit (m: Record<string, unknown>): string {
 
 // ---- layer-2 ----------------------------------------------------------------------------
 
-const sat = (n: number): string => `${n.toLocaleString('en-US')} sat`
 
 interface BalanceAnswer { account: string, balance: number, asOf: number, status: string, responder: string, responderAccount: string, verified: boolean, channels: Array<{ id: string, state: string, deposit: number, paid: number, sequence: number }> }
 

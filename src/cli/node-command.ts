@@ -1,6 +1,5 @@
 /** `tmsg node`: a headless node (DESIGN §7). */
-import { startApp } from '../app.ts'
-import type { App } from '../app.ts'
+import { App } from '../app.ts'
 import type { NodeConfig } from '../config.ts'
 
 /** The first stdout line, once the node is ready. */
@@ -10,7 +9,7 @@ export function readyLine (app: App): string {
 }
 
 export async function runNode (config: NodeConfig): Promise<void> {
-  const app = await startApp(config, { logToStderr: true })
+  const app = await App.start(config, { logToStderr: true })
   // Handlers first: a script may signal the moment it reads the ready line, and a signal
   // that arrives before Node has a listener kills the process with the default action.
   const stopped = stopOnSignal(app)

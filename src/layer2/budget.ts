@@ -14,6 +14,11 @@ export function alertsAt (paid: number, budget: number): Alert[] {
   return out
 }
 
+/** An amount as people read it: `25,000 sat`. */
+export function sats (n: number): string {
+  return `${n.toLocaleString('en-US')} sat`
+}
+
 /** What is left, as a gauge: `[██████░░░░] 60%`. */
 export function battery (paid: number, budget: number, width = 10): string {
   const left = budget <= 0 ? 0 : Math.max(0, Math.min(1, (budget - paid) / budget))

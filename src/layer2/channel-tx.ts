@@ -42,21 +42,27 @@ export function refundTx (fundings: readonly Outpoint[], clientAddress: string, 
   return tx
 }
 
-/** The fee of an update spending `inputs` funding outputs (always priced with both outputs). */
-export function updateFee (inputs: number, p: Parties): number {
-  const probe = new Transaction(TX_VERSION, Array.from({ length: inputs }, () => inputOf({ txid: '00'.repeat(32), vout: 0, satoshis: 0 }, 0)),
-    [outputOf(0, p2pkhLock(p.providerAddress)), outputOf(0, p2pkhLock(p.clientAddress))], 0)
-  return fee(sizeWith(probe, Array.from({ length: inputs }, () => MULTISIG_UNLOCK_MAX)))
+/** Bytes of a P2PKH output: 8 (value) + 1 (script length) + 25 (script), whatever the address. */
+const P2PKH_OUTPUT_SIZE = 8 + 1 + 25
+
+/**
+ * The fee of an update spending `inputs` funding outputs, always priced with both outputs:
+ * it depends on nothing else, so both sides derive the same number without building anything.
+ */
+export function updateFee (inputs: number): number {
+  const varint = (n: number): number => n < 0xfd ? 1 : 3
+  const input = 32 + 4 + 4 + varint(MULTISIG_UNLOCK_MAX) + MULTISIG_UNLOCK_MAX
+  return fee(4 + varint(inputs) + inputs * input + 1 + 2 * P2PKH_OUTPUT_SIZE + 4)
 }
 
 /** The most the client can pay: the deposit less the update's fee. */
-export function maxPayable (fundings: readonly Outpoint[], p: Parties): number {
-  return depositOf(fundings) - updateFee(fundings.length, p)
+export function maxPayable (fundings: readonly Outpoint[]): number {
+  return depositOf(fundings) - updateFee(fundings.length)
 }
 
 export function updateTx (fundings: readonly Outpoint[], p: Parties, paid: number, sequence: number): Transaction {
   if (!Number.isInteger(sequence) || sequence < 1 || sequence >= FINAL_SEQUENCE) throw new RangeError('sequence must be 1..2^32-2')
-  const change = depositOf(fundings) - paid - updateFee(fundings.length, p)
+  const change = maxPayable(fundings) - paid
   if (paid < 1 || change < 0) throw new RangeError(`cannot pay ${paid} from ${depositOf(fundings)}`)
   const outputs = [outputOf(paid, p2pkhLock(p.providerAddress))]
   if (change > 0) outputs.push(outputOf(change, p2pkhLock(p.clientAddress)))

@@ -45,7 +45,7 @@ export function checkPayment (ch: ChannelView, pay: PaymentClaim, nowSeconds: nu
     throw new ChannelError('BAD_SEQUENCE', `update inputs must carry nSequence ${pay.sequence}`)
   }
   if (pay.paid <= ch.paid) throw new ChannelError('AMOUNT_NOT_INCREASING', `cumulative ${pay.paid} is not above the last accepted ${ch.paid}`)
-  const max = maxPayable(ch.fundings, ch.parties)
+  const max = maxPayable(ch.fundings)
   if (pay.paid > max) throw new ChannelError('OVER_DEPOSIT', `cumulative ${pay.paid} exceeds what the deposit can pay (${max})`)
   const expected = updateTx(ch.fundings, ch.parties, pay.paid, pay.sequence)
   const outputsMatch = tx.outputs.length === expected.outputs.length && expected.outputs.every((o, i) =>

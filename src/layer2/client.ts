@@ -26,6 +26,8 @@ import { ChannelLink } from './stream.ts'
 import { decodeTerms, encodeTermsRequest, serviceTarget } from './terms.ts'
 import type { ServiceTerms } from './terms.ts'
 import { txBytes, txFromBytes } from './tx.ts'
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 import { partiesOf } from './provider.ts'
 import type { Layer2Context } from './context.ts'
 
@@ -143,12 +145,11 @@ export class ChannelClient {
     const refund = refundTx(fundings, this.ctx.identity.account, expiry)
     const [clientSig] = signChannelTx(refund, fundings, parties, this.ctx.identity)
     const id = fundings[0]!.txid
-    const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
     this.ctx.channels.insert({
       id, role: 'client', service, peerId: t.provider, peerKey: t.providerKey, peerAccount: parties.providerAddress, peerAddresses: t.addresses, state: 'opening',
       expiry, windowSeconds: t.windowSeconds, pricePerUnit: t.pricePerUnit, unit: t.unit, fundings: [], fundingTxs: [], refunds: [],
       pending: { fundingTx: hex(txBytes(funding)), refundTx: hex(txBytes(refund)), clientRefundSig: hex(clientSig!) },
-      sequence: 0, paid: 0, budget: budget ?? maxPayable(fundings, parties), alerts: [], unitsServed: 0,
+      sequence: 0, paid: 0, budget: budget ?? maxPayable(fundings), alerts: [], unitsServed: 0,
       ...(t.contentRoot !== undefined ? { contentRoot: t.contentRoot, chunkCount: t.chunkCount } : {}),
       createdAt: Date.now(), updatedAt: Date.now()
     })
@@ -165,7 +166,7 @@ export class ChannelClient {
         this.abandon(id, funding.id('hex'))
         throw err
       }
-      this.secureRefundThenFund(id, fundings, parties, providerSig, 'client:refund-persisted')
+      this.secureRefund(id, fundings, parties, providerSig, 'client:refund-persisted')
     } finally {
       this.opening.delete(id)
     }
@@ -174,10 +175,10 @@ export class ChannelClient {
 
   /**
    * The heart of the safety argument: check the provider's refund signature by running the
-   * complete refund through the script interpreter, persist the refund, and only then
-   * broadcast the funding.
+   * complete refund through the script interpreter and persist the refund. Only a pending
+   * funding whose refund is secured this way is ever broadcast (broadcastPendingFunding).
    */
-  private secureRefundThenFund (id: string, fundings: ChannelRecord['fundings'], parties: Parties, providerSig: Uint8Array, point: 'client:refund-persisted' | 'client:topup-refund-persisted'): void {
+  private secureRefund (id: string, fundings: ChannelRecord['fundings'], parties: Parties, providerSig: Uint8Array, point: 'client:refund-persisted' | 'client:topup-refund-persisted'): void {
     const ch = this.mine(id)
     const pending = ch.pending!
     const unsigned = txFromBytes(Buffer.from(pending.refundTx, 'hex'))
@@ -238,13 +239,13 @@ export class ChannelClient {
     if (ch.state !== 'open') throw new ChannelError('NOT_OPEN', `channel ${id} is ${ch.state}`)
     if (this.ctx.now() + settleMargin(ch) >= ch.expiry) throw new ChannelError('EXPIRED', `channel ${id} is at the end of its window (expiry ${new Date(ch.expiry * 1000).toISOString()})`)
     const parties = this.parties(ch)
-    const budget = ch.budget ?? maxPayable(ch.fundings, parties)
+    const budget = ch.budget ?? maxPayable(ch.fundings)
     const paid = ch.paid + amount
     if (paid > budget) {
       this.raise(ch, 'exhausted', budget)
       throw new ChannelError('BUDGET_EXHAUSTED', `paying ${amount} would pass the budget of ${budget} (paid ${ch.paid})`)
     }
-    if (paid > maxPayable(ch.fundings, parties)) throw new ChannelError('INSUFFICIENT_FUNDS', `the channel holds ${maxPayable(ch.fundings, parties) - ch.paid} more: top it up`)
+    if (paid > maxPayable(ch.fundings)) throw new ChannelError('INSUFFICIENT_FUNDS', `the channel holds ${maxPayable(ch.fundings) - ch.paid} more: top it up`)
     const sequence = Math.max(ch.sequence, this.ctx.channels.lastSignedSequence(id)) + 1
     const update = updateTx(ch.fundings, parties, paid, sequence)
     const signatures = signChannelTx(update, ch.fundings, parties, this.ctx.identity).map(s => Buffer.from(s).toString('hex'))
@@ -252,7 +253,7 @@ export class ChannelClient {
     crashPoint('client:payment-persisted')
     await this.send(ch, { sequence, paid, updateTx: txBytes(update), signatures })
     const after = this.mine(id)
-    return { sequence: after.sequence, paid: after.paid, remaining: Math.min(budget, maxPayable(after.fundings, parties)) - after.paid }
+    return { sequence: after.sequence, paid: after.paid, remaining: Math.min(budget, maxPayable(after.fundings)) - after.paid }
   }
 
   /** Sends a persisted payment; records the ack, or that it was refused (never to be sent again). */
@@ -270,7 +271,7 @@ export class ChannelClient {
       this.ctx.channels.update(ch.id, { sequence: p.sequence, paid: p.paid })
     })
     this.ctx.events.emit('paid', { channelId: ch.id, sequence: p.sequence, paid: p.paid })
-    const budget = ch.budget ?? maxPayable(ch.fundings, this.parties(ch))
+    const budget = ch.budget ?? maxPayable(ch.fundings)
     for (const alert of alertsAt(p.paid, budget)) this.raise(this.mine(ch.id), alert, budget)
   }
 
@@ -298,8 +299,7 @@ export class ChannelClient {
       const added = [{ txid: funding.id('hex'), vout: 0, satoshis: amount }]
       const refund = refundTx(added, this.ctx.identity.account, ch.expiry)
       const [clientSig] = signChannelTx(refund, added, parties, this.ctx.identity)
-      const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
-      this.ctx.channels.update(id, { pending: { fundingTx: hex(txBytes(funding)), refundTx: hex(txBytes(refund)), clientRefundSig: hex(clientSig!) } })
+        this.ctx.channels.update(id, { pending: { fundingTx: hex(txBytes(funding)), refundTx: hex(txBytes(refund)), clientRefundSig: hex(clientSig!) } })
       let providerSig: Uint8Array
       try {
         const r = await this.link(ch).request({ topup: { channelId: id, fundingTx: txBytes(funding), refundTx: txBytes(refund) } })
@@ -310,7 +310,7 @@ export class ChannelClient {
         this.ctx.channels.update(id, { pending: undefined })
         throw err
       }
-      this.secureRefundThenFund(id, added, parties, providerSig, 'client:topup-refund-persisted')
+      this.secureRefund(id, added, parties, providerSig, 'client:topup-refund-persisted')
       await this.broadcastPendingFunding(this.mine(id))
       return { deposit: depositOf(this.mine(id).fundings) }
     })
@@ -379,12 +379,11 @@ export class ChannelClient {
   }
 
   private closedResult (ch: ChannelRecord): { txid: string, paid: number, refunded: number } {
-    const deposit = depositOf(ch.fundings)
     if (ch.state === 'refunded') {
       const refunded = ch.refunds.reduce((s, r) => s + txFromBytes(Buffer.from(r, 'hex')).outputs[0]!.satoshis!, 0)
       return { txid: ch.closeTxid ?? '', paid: 0, refunded }
     }
-    return { txid: ch.closeTxid ?? '', paid: ch.paid, refunded: deposit - ch.paid - (deposit - maxPayable(ch.fundings, this.parties(ch))) }
+    return { txid: ch.closeTxid ?? '', paid: ch.paid, refunded: maxPayable(ch.fundings) - ch.paid }
   }
 
   /** Broadcasts the refund(s) of an expired channel. */
@@ -448,18 +447,17 @@ export class ChannelClient {
   status (id: string): ChannelStatus {
     const ch = this.ctx.channels.get(id)
     if (ch === undefined) throw new ChannelError('UNKNOWN_CHANNEL', `no channel ${id}`)
-    return statusOf(ch, this.ctx.identity)
+    return statusOf(ch)
   }
 
   list (): ChannelStatus[] {
-    return this.ctx.channels.list().map(ch => statusOf(ch, this.ctx.identity))
+    return this.ctx.channels.list().map(ch => statusOf(ch))
   }
 }
 
-export function statusOf (ch: ChannelRecord, own: { publicKey: Uint8Array, account: string }): ChannelStatus {
-  const parties = partiesOf(ch, own, ch.role)
+export function statusOf (ch: ChannelRecord): ChannelStatus {
   const deposit = depositOf(ch.fundings)
-  const max = ch.fundings.length === 0 ? 0 : maxPayable(ch.fundings, parties)
+  const max = ch.fundings.length === 0 ? 0 : maxPayable(ch.fundings)
   return {
     channelId: ch.id,
     role: ch.role,

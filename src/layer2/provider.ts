@@ -218,16 +218,17 @@ export class Provider {
     const ch = this.channel(peerId, id)
     const ready = (c: ChannelRecord): ChannelResponse => ({ ready: { channelId: c.id, deposit: c.fundings.reduce((s, f) => s + f.satoshis, 0), expiry: c.expiry } })
     if (ch.fundings.some(f => f.txid === fundingTxid)) return ready(ch) // said twice (after a crash): same answer
-    if (ch.pending === undefined || txFromBytes(Buffer.from(ch.pending.fundingTx, 'hex')).id('hex') !== fundingTxid) {
+    const pending = ch.pending === undefined ? undefined : txFromBytes(Buffer.from(ch.pending.fundingTx, 'hex'))
+    if (pending === undefined || pending.id('hex') !== fundingTxid) {
       throw new ChannelError('NOT_FUNDED', `no funding ${fundingTxid} in progress on channel ${id}`)
     }
-    const expected = txFromBytes(Buffer.from(ch.pending.fundingTx, 'hex')).outputs[0]!
+    const expected = pending.outputs[0]!
     const onLedger = await this.ctx.ledger.output(fundingTxid, 0)
     if (onLedger === undefined || onLedger.spentBy !== undefined || onLedger.satoshis !== expected.satoshis || onLedger.script !== expected.lockingScript.toHex()) {
       throw new ChannelError('NOT_FUNDED', `funding ${fundingTxid} is not an unspent output on the ledger`)
     }
     const fundings = [...ch.fundings, { txid: fundingTxid, vout: 0, satoshis: onLedger.satoshis }]
-    const fundingTxs = ch.state === 'opening' ? ch.fundingTxs : [...ch.fundingTxs, ch.pending.fundingTx]
+    const fundingTxs = ch.state === 'opening' ? ch.fundingTxs : [...ch.fundingTxs, ch.pending!.fundingTx]
     this.ctx.channels.update(id, { state: 'open', fundings, fundingTxs, pending: undefined })
     crashPoint('provider:open-persisted')
     this.ctx.events.emit('channel', this.ctx.channels.get(id)!)

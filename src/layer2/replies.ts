@@ -7,17 +7,14 @@ import { toHex } from '../wire/tmsg.ts'
 
 export async function collectReplies (node: TmsgNode, kind: number, timeoutMs: number, send: () => SendResult): Promise<Delivery[]> {
   const replies: Delivery[] = []
-  let requestId: string | undefined
-  const early: Delivery[] = []
+  // Replies arrive from the network, so never before send() has returned the request's id.
+  let requestId = ''
   const onDelivery = (d: Delivery): void => {
-    if (d.msg.kind !== kind || d.msg.replyTo.length === 0) return
-    if (requestId === undefined) early.push(d) // a reply cannot beat its request, but be exact
-    else if (toHex(d.msg.replyTo) === requestId) replies.push(d)
+    if (d.msg.kind === kind && toHex(d.msg.replyTo) === requestId) replies.push(d)
   }
   node.on('delivery', onDelivery)
   try {
     requestId = send().msgId
-    replies.push(...early.filter(d => toHex(d.msg.replyTo) === requestId))
     await new Promise(resolve => setTimeout(resolve, timeoutMs))
   } finally {
     node.off('delivery', onDelivery)

@@ -3,6 +3,7 @@
  * amounts are integer satoshis; a provider is named by PeerId or account.
  */
 import { z } from 'zod'
+import { defineMethod } from '../rpc/methods.ts'
 import type { MethodDef, RpcContext } from '../rpc/methods.ts'
 import { RpcError } from '../rpc/errors.ts'
 import type { Layer2 } from './layer2.ts'
@@ -16,10 +17,6 @@ function layer2 (ctx: RpcContext): Layer2 {
   return ctx.app.layer2
 }
 
-function method<P extends z.ZodType> (def: MethodDef<P>): MethodDef {
-  return def
-}
-
 const ChannelStatusSchema = z.object({
   channelId: z.string(), role: z.enum(['client', 'provider']), state: z.string(), service: z.string(), peer: z.string(), peerAccount: z.string(),
   deposit: z.number().int(), paid: z.number().int(), sequence: z.number().int(), expiry: z.number().int(), pricePerUnit: z.number().int(),
@@ -28,7 +25,7 @@ const ChannelStatusSchema = z.object({
 }).meta({ id: 'ChannelStatus' })
 
 export const LAYER2_METHODS: MethodDef[] = [
-  method({
+  defineMethod({
     name: 'balance_query',
     summary: 'Floods a balance request to acct:<account> and collects the signed answers until the timeout.',
     params: z.strictObject({ account: z.string().min(26).max(40), timeoutMs }),
@@ -39,21 +36,21 @@ export const LAYER2_METHODS: MethodDef[] = [
     })),
     handler: async ({ account, timeoutMs }, ctx) => await layer2(ctx).balance.query(account.replace(/^acct:/, ''), timeoutMs)
   }),
-  method({
+  defineMethod({
     name: 'wallet_balance',
     summary: 'This node\'s spendable P2PKH coins on the ledger.',
     params: z.strictObject({}),
     result: z.object({ account: z.string(), balance: z.number().int(), utxos: z.number().int(), reserved: z.number().int() }),
     handler: async (_p, ctx) => await layer2(ctx).wallet.balance()
   }),
-  method({
+  defineMethod({
     name: 'wallet_faucet',
     summary: 'Development ledger only: mints test coins to this node\'s wallet.',
     params: z.strictObject({ amount: sats.max(1e10) }),
     result: z.object({ txid: z.string(), amount: z.number().int() }),
     handler: async ({ amount }, ctx) => ({ txid: await layer2(ctx).wallet.faucet(amount), amount })
   }),
-  method({
+  defineMethod({
     name: 'channel_offer',
     summary: 'Offers a service paid through channels (optionally a metered file); active: false stops offering it.',
     params: z.strictObject({
@@ -71,14 +68,14 @@ export const LAYER2_METHODS: MethodDef[] = [
       return { service: o.service, active: o.active, ...(o.contentRoot !== undefined ? { contentRoot: o.contentRoot } : {}) }
     }
   }),
-  method({
+  defineMethod({
     name: 'channel_offers',
     summary: 'This node\'s offered services with their running earnings.',
     params: z.strictObject({}),
     result: z.array(z.object({ service: z.string(), active: z.boolean(), channels: z.number().int(), earned: z.number().int() })),
     handler: (_p, ctx) => layer2(ctx).provider.earnings()
   }),
-  method({
+  defineMethod({
     name: 'channel_terms',
     summary: 'Floods a terms request (for one service, or any) and collects providers\' signed terms.',
     params: z.strictObject({ service: z.string().min(1).max(64).optional(), timeoutMs }),
@@ -89,49 +86,49 @@ export const LAYER2_METHODS: MethodDef[] = [
     handler: async ({ service, timeoutMs }, ctx) => (await layer2(ctx).client.terms(service, timeoutMs))
       .map(({ providerKey: _k, chunkCount: _c, chunkSize: _s, contentSize: _z, ...t }) => t)
   }),
-  method({
+  defineMethod({
     name: 'channel_open',
     summary: 'Opens a refund-backed channel to a provider: funding and refund signed, refund secured before the funding is broadcast.',
     params: z.strictObject({ provider: z.string().min(1).max(100), service: z.string().min(1).max(64), deposit: sats, budget: sats.optional() }),
     result: z.object({ channelId: z.string(), state: z.string(), deposit: z.number().int(), expiry: z.number().int() }),
     handler: async ({ provider, service, deposit, budget }, ctx) => await layer2(ctx).client.open(provider, service, deposit, budget)
   }),
-  method({
+  defineMethod({
     name: 'channel_pay',
     summary: 'Pays `amount` more through a channel: a signed update, persisted before it is sent.',
     params: z.strictObject({ channelId, amount: sats }),
     result: z.object({ sequence: z.number().int(), paid: z.number().int(), remaining: z.number().int() }),
     handler: async ({ channelId, amount }, ctx) => await layer2(ctx).client.pay(channelId, amount)
   }),
-  method({
+  defineMethod({
     name: 'channel_topup',
     summary: 'Adds a second funding output to a channel (its own refund secured first).',
     params: z.strictObject({ channelId, amount: sats }),
     result: z.object({ deposit: z.number().int() }),
     handler: async ({ channelId, amount }, ctx) => await layer2(ctx).client.topUp(channelId, amount)
   }),
-  method({
+  defineMethod({
     name: 'channel_fetch',
     summary: 'Buys a metered file chunk by chunk, checking each against the committed root, until done or out of budget.',
     params: z.strictObject({ channelId, chunks: z.number().int().min(1).max(1_000_000).optional() }),
     result: z.object({ received: z.number().int(), verified: z.boolean(), paid: z.number().int(), stoppedBy: z.enum(['budget', 'deposit', 'expiry']).optional(), path: z.string(), complete: z.boolean() }),
     handler: async ({ channelId, chunks }, ctx) => await layer2(ctx).client.fetch(channelId, chunks)
   }),
-  method({
+  defineMethod({
     name: 'channel_status',
     summary: 'One channel: state, deposit, paid, budget and its alerts.',
     params: z.strictObject({ channelId }),
     result: ChannelStatusSchema,
     handler: ({ channelId }, ctx) => layer2(ctx).client.status(channelId)
   }),
-  method({
+  defineMethod({
     name: 'channel_list',
     summary: 'Every channel of this node, as client or provider.',
     params: z.strictObject({}),
     result: z.array(ChannelStatusSchema),
     handler: (_p, ctx) => layer2(ctx).client.list()
   }),
-  method({
+  defineMethod({
     name: 'channel_close',
     summary: 'Settles a channel: the provider countersigns the highest payment and broadcasts it.',
     params: z.strictObject({ channelId }),

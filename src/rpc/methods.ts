@@ -34,7 +34,8 @@ export interface MethodDef<P extends z.ZodType = z.ZodType> {
   handler: (params: z.infer<P>, ctx: RpcContext) => unknown
 }
 
-function method<P extends z.ZodType> (def: MethodDef<P>): MethodDef {
+/** Types a method's handler by its params schema, then files it in the common table type. */
+export function defineMethod<P extends z.ZodType> (def: MethodDef<P>): MethodDef {
   return def
 }
 
@@ -87,7 +88,7 @@ function targetParam (text: string): ReturnType<typeof parseTarget> {
 }
 
 export const METHODS: MethodDef[] = [
-  method({
+  defineMethod({
     name: 'node_info',
     summary: 'Who this node is and where it listens.',
     params: noParams,
@@ -102,7 +103,7 @@ export const METHODS: MethodDef[] = [
       uptimeMs: app.node.uptimeMs
     })
   }),
-  method({
+  defineMethod({
     name: 'node_stats',
     summary: 'Router counters since start: received, delivered, forwarded, drops by reason.',
     params: noParams,
@@ -114,14 +115,14 @@ export const METHODS: MethodDef[] = [
     }),
     handler: (_p, { app }) => app.node.stats()
   }),
-  method({
+  defineMethod({
     name: 'peers_list',
     summary: 'Connected peers, with flood traffic counters and queued bytes.',
     params: noParams,
     result: z.array(PeerSchema),
     handler: (_p, { app }) => app.node.peers()
   }),
-  method({
+  defineMethod({
     name: 'peers_connect',
     summary: 'Dials a peer by multiaddr, waits until it is a neighbour, and keeps it connected (redialled if it goes away).',
     params: z.strictObject({ address: z.string().min(1).max(500).describe('multiaddr, e.g. /ip4/192.168.1.5/tcp/4004/p2p/16Uiu2…') }),
@@ -141,7 +142,7 @@ export const METHODS: MethodDef[] = [
       return { peerId }
     }
   }),
-  method({
+  defineMethod({
     name: 'peers_disconnect',
     summary: 'Closes the connections to a peer and stops redialling it.',
     params: z.strictObject({ peerId: z.string().min(1).max(200) }),
@@ -153,7 +154,7 @@ export const METHODS: MethodDef[] = [
       return true
     }
   }),
-  method({
+  defineMethod({
     name: 'msg_send',
     summary: 'Floods a signed message to any target.',
     params: z.strictObject({
@@ -170,21 +171,21 @@ export const METHODS: MethodDef[] = [
       return { msgId }
     }
   }),
-  method({
+  defineMethod({
     name: 'chat_send',
     summary: 'Sends a chat line to a #room or an @nick, signed, with this node\'s nick.',
     params: z.strictObject({ to: targetText, text: z.string().min(1).max(8_000), action: z.boolean().default(false) }),
     result: msgIdResult,
     handler: ({ to, text, action }, { app }) => ({ msgId: app.chat.send(to, text, action).msgId })
   }),
-  method({
+  defineMethod({
     name: 'chat_join',
     summary: 'Joins a room: listens to it from now on, also after a restart.',
     params: z.strictObject({ room: z.string().min(1).max(60) }),
     result: z.literal(true),
     handler: ({ room }, { app }) => { app.chat.join(room); return true }
   }),
-  method({
+  defineMethod({
     name: 'chat_part',
     summary: 'Leaves a room.',
     params: z.strictObject({ room: z.string().min(1).max(60) }),
@@ -194,21 +195,21 @@ export const METHODS: MethodDef[] = [
       return true
     }
   }),
-  method({
+  defineMethod({
     name: 'chat_nick',
     summary: 'Sets this node\'s nick (and listens to @nick); remembered across restarts.',
     params: z.strictObject({ nick: z.string().min(1).max(40) }),
     result: z.literal(true),
     handler: ({ nick }, { app }) => { app.chat.setNick(nick); return true }
   }),
-  method({
+  defineMethod({
     name: 'targets_subscribe',
     summary: 'Listens to any target (delivered as hits, kept in the history).',
     params: z.strictObject({ target: targetText }),
     result: z.literal(true),
     handler: ({ target }, { app }) => { app.subscribe(targetParam(target)); return true }
   }),
-  method({
+  defineMethod({
     name: 'targets_unsubscribe',
     summary: 'Stops listening to a target.',
     params: z.strictObject({ target: targetText }),
@@ -218,14 +219,14 @@ export const METHODS: MethodDef[] = [
       return true
     }
   }),
-  method({
+  defineMethod({
     name: 'targets_list',
     summary: 'Every target this node listens to, by name (hex for raw targets).',
     params: noParams,
     result: z.array(z.string()),
     handler: (_p, { app }) => app.node.subscriptions().map(t => t.short)
   }),
-  method({
+  defineMethod({
     name: 'msg_history',
     summary: 'Stored messages of a target, newest last.',
     params: z.strictObject({
@@ -240,7 +241,7 @@ export const METHODS: MethodDef[] = [
       return rows
     }
   }),
-  method({
+  defineMethod({
     name: 'msg_subscribe',
     summary: 'WebSocket only: pushes every hit (or those of the given targets) as msg_subscription notifications.',
     params: z.strictObject({ targets: z.array(targetText).max(1000).optional() }),
@@ -248,7 +249,7 @@ export const METHODS: MethodDef[] = [
     websocketOnly: true,
     handler: ({ targets }, { session }) => session!.subscribe(targets === undefined ? undefined : new Set(targets.map(t => targetParam(t).hex)))
   }),
-  method({
+  defineMethod({
     name: 'msg_unsubscribe',
     summary: 'WebSocket only: ends a subscription.',
     params: z.strictObject({ subscription: z.string().min(1).max(100) }),

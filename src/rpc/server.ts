@@ -16,9 +16,9 @@ import type { App } from '../app.ts'
 import type { Message } from '../message.ts'
 import { authorized, removeCookie, writeCookie } from './cookie.ts'
 import { errorNameOf, RpcError, toRpcError } from './errors.ts'
-import { allMethods } from './methods.ts'
+import { RPC_METHODS } from './api.ts'
 import { rawDataText } from './ws.ts'
-import type { MethodDef, RpcContext, RpcSession } from './methods.ts'
+import type { RpcContext, RpcSession } from './methods.ts'
 import { z } from 'zod'
 
 export interface RpcServerInit {
@@ -32,8 +32,6 @@ export interface RpcServerInit {
   maxBodyBytes?: number
   /** A WebSocket client with more than this waiting to be sent is too slow: dropped. @default 4 MiB */
   maxWsBufferedBytes?: number
-  /** Extra methods (later layers register theirs here). */
-  methods?: MethodDef[]
 }
 
 export interface RpcServer {
@@ -47,7 +45,6 @@ const LOOPBACK_HOSTS = new Set(['localhost', '127.0.0.1', '[::1]'])
 export async function startRpcServer (app: App, init: RpcServerInit): Promise<RpcServer> {
   const maxBody = init.maxBodyBytes ?? 1024 * 1024
   const maxBuffered = init.maxWsBufferedBytes ?? 4 * 1024 * 1024
-  const methods = allMethods(init.methods)
   const log = app.log.child({ component: 'rpc' })
 
   const rpc = new JSONRPCServer<RpcContext>()
@@ -56,7 +53,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     if (e.code === -32603) log.error({ err: error }, 'RPC method failed')
     return { jsonrpc: '2.0', id, error: { code: e.code, message: e.message, data: e.data } }
   }
-  for (const m of methods) {
+  for (const m of RPC_METHODS) {
     rpc.addMethod(m.name, async (params, ctx) => {
       if (m.websocketOnly === true && ctx.session === undefined) throw new RpcError('InvalidRequest', `${m.name} needs a WebSocket connection (ws://…/)`)
       if (Array.isArray(params)) throw new RpcError('InvalidParams', 'params must be an object (by name)')

@@ -9,10 +9,7 @@ import { WebSocket } from 'ws'
 import { connectNodes, openWs, startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
 import { waitFor } from '../helpers/wait.ts'
-import { allMethods } from '../../src/rpc/methods.ts'
-import { layer2Methods } from '../../src/rpc/extra.ts'
-
-const METHODS = allMethods(layer2Methods)
+import { RPC_METHODS as METHODS } from '../../src/rpc/api.ts'
 
 /** Raw HTTP, for what a well-behaved client library would never send. */
 async function raw (port: number, body: string | Buffer, headers: Record<string, string> = {}, method = 'POST', path = '/'): Promise<{ status: number, body: string, headers: Record<string, unknown> }> {

@@ -26,7 +26,7 @@ const view: ChannelView = { fundings, parties, sequence: 4, paid: 4000, expiry: 
 /** A correct next payment, then `tamper` applied to it (re-signed by `signer` unless told not to). */
 function claim (tamper: (tx: Transaction, c: { sequence: number, paid: number }) => Transaction | void = () => {}, over: Partial<{ sequence: number, paid: number, signer: Identity, resign: boolean }> = {}): PaymentClaim {
   const c = { sequence: over.sequence ?? 5, paid: over.paid ?? 5000 }
-  const base = updateTx(fundings, parties, Math.min(c.paid, maxPayable(fundings, parties)), Math.min(Math.max(c.sequence, 1), 0xfffffffe))
+  const base = updateTx(fundings, parties, Math.min(c.paid, maxPayable(fundings)), Math.min(Math.max(c.sequence, 1), 0xfffffffe))
   const tx = tamper(base, c) ?? base
   const signatures = signChannelTx(over.resign === false ? base : tx, fundings, parties, over.signer ?? client)
   return { sequence: c.sequence, paid: c.paid, tx, signatures }

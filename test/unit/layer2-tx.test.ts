@@ -9,9 +9,9 @@ import { DevLedger } from '../../src/layer2/dev-ledger.ts'
 import { LedgerRejectedError } from '../../src/layer2/ledger.ts'
 import { Wallet } from '../../src/layer2/wallet.ts'
 import { Store } from '../../src/store/store.ts'
-import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateTx, verifyChannelSigs } from '../../src/layer2/channel-tx.ts'
+import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateFee, updateTx, verifyChannelSigs } from '../../src/layer2/channel-tx.ts'
 import type { Parties } from '../../src/layer2/channel-tx.ts'
-import { sighashDigest, validateInput } from '../../src/layer2/tx.ts'
+import { MULTISIG_UNLOCK_MAX, fee, sighashDigest, sizeWith, validateInput } from '../../src/layer2/tx.ts'
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'tmsg-l2-'))
 
@@ -45,6 +45,18 @@ describe('scripts and signatures', () => {
     expect(s.scope).toBe(TransactionSignature.SIGHASH_ALL | TransactionSignature.SIGHASH_FORKID)
     // The SDK hashes what it is given once more: sha256(sha256(preimage)), as BSV signs.
     expect(PublicKey.fromString(Buffer.from(client.publicKey).toString('hex')).verify([...digest], new Signature(s.r, s.s))).toBe(true)
+  })
+})
+
+describe('channel fees', () => {
+  it('updateFee is the fee of a real update of that many inputs, whoever the parties are', () => {
+    const { parties } = setup()
+    for (const n of [1, 2, 3]) {
+      const f = Array.from({ length: n }, (_, i) => ({ txid: String(i).repeat(64), vout: 0, satoshis: 50_000 }))
+      const u = updateTx(f, parties, 1000, 1)
+      expect(u.outputs).toHaveLength(2)
+      expect(updateFee(n)).toBe(fee(sizeWith(u, f.map(() => MULTISIG_UNLOCK_MAX))))
+    }
   })
 })
 
@@ -101,7 +113,7 @@ describe('development ledger', () => {
     expect(verifyChannelSigs(u, f, parties, provider.publicKey, cs)).toBe(false)
     await ledger.broadcast(completeChannelTx(u, f, parties, cs, signChannelTx(u, f, parties, provider)))
     expect((await ledger.unspent((await import('../../src/layer2/tx.ts')).p2pkhLock(provider.account).toHex()))[0]!.satoshis).toBe(12_345)
-    expect(depositOf(f) - maxPayable(f, parties)).toBeGreaterThan(0) // the fee
+    expect(depositOf(f) - maxPayable(f)).toBeGreaterThan(0) // the fee
   })
 
   it('runs the SDK interpreter on a wallet payment (P2PKH signed via node:crypto)', async () => {
