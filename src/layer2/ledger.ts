@@ -1,8 +1,16 @@
 /**
- * Chain access behind one interface (DESIGN §8). The embedded default is the development
- * ledger (dev-ledger.ts); an ARC broadcaster (arc.ts) is the path to a real network.
+ * Chain access behind one interface (DESIGN §8, §8a): this node's view of the chain — the
+ * transactions it knows with their proofs, the outputs they made, which are spent — plus the
+ * chain tracker it judges merkle roots with and the way out to the network.
+ *
+ * `dev` (dev-ledger.ts): the view is the whole chain; `wallet_faucet` mints on it.
+ * `test`/`main` (remote-chain.ts): the same view, fed by BEEF, broadcasting through ARC and
+ * checking roots against block headers.
  */
-import type { Transaction } from '@bsv/sdk'
+import type { ChainTracker, MerklePath, Transaction } from '@bsv/sdk'
+import type { TxHistory, VerifiedBeef } from './beef.ts'
+
+export type ChainKind = 'dev' | 'test' | 'main'
 
 export interface LedgerOutput {
   txid: string
@@ -14,8 +22,10 @@ export interface LedgerOutput {
   spentBy?: string
 }
 
-export interface Ledger {
-  readonly kind: 'dev' | 'arc'
+export interface Ledger extends TxHistory {
+  readonly kind: ChainKind
+  /** Judges merkle roots in BEEF from peers (dev: trusts dev-chain roots, the named shortcut). */
+  readonly tracker: ChainTracker
   /** Unix seconds by the ledger's clock: what lock-time rules are judged against. */
   now: () => number
   /** Unspent outputs locked by `scriptHex` (the wallet's P2PKH script). */
@@ -27,6 +37,14 @@ export interface Ledger {
    * transaction again is not an error (broadcasts are retried after crashes).
    */
   broadcast: (tx: Transaction) => Promise<string>
+  /**
+   * Takes a peer's verified BEEF into this view, parents first: mined transactions as proven
+   * coins, unmined ones through the same checks as a broadcast (double spends against what
+   * this node already knows). Idempotent. Throws LedgerRejectedError on a conflict.
+   */
+  learn: (beef: VerifiedBeef) => Promise<void>
+  /** Raw transaction and merkle path (once mined) of a known transaction. */
+  known: (txid: string) => Promise<{ raw: Uint8Array, proof?: MerklePath } | undefined>
   /** Development ledger only: creates coins out of thin air for `scriptHex`. */
   mint?: (scriptHex: string, satoshis: number) => Promise<string>
   close: () => void

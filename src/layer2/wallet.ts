@@ -10,6 +10,7 @@ import type { Identity } from '../identity.ts'
 import { transaction } from '../store/sqlite.ts'
 import { ChannelError } from './errors.ts'
 import type { Ledger } from './ledger.ts'
+import { beefOf } from './beef.ts'
 import { P2PKH_UNLOCK_MAX, TX_VERSION, FINAL_SEQUENCE, fee, inputOf, outputOf, p2pkhLock, p2pkhUnlock, signInput, sizeWith } from './tx.ts'
 
 export interface Coin {
@@ -96,6 +97,11 @@ export class Wallet {
       for (const c of chosen) reserve.run(txid, c.txid, c.vout)
     })
     return tx
+  }
+
+  /** Atomic BEEF of a transaction this wallet made, with the ancestors its ledger knows. */
+  async beef (tx: Transaction): Promise<Uint8Array> {
+    return await beefOf(tx, this.ledger)
   }
 
   /** Gives back the coins of a funding transaction that will not be broadcast. */
