@@ -51,9 +51,25 @@ export interface FloodRouterInit {
   penalties?: Partial<PenaltyInit>
   /** Runs the batched flush later; setImmediate batches everything that arrived in one I/O turn. */
   schedule?: (fn: () => void) => void
+  /**
+   * Runs `fn` after `ms` of the router's clock and returns a cancel function. The flood rules
+   * need no timers; routers built on them that do (plumtree's GRAFT timeout) take them from
+   * here, so the simulator can drive them on its virtual clock. @default setTimeout
+   */
+  setTimer?: SetTimer
   /** Called when a neighbour is banned, after its link was told to disconnect. */
   onBan?: (peerId: string, until: number) => void
   log?: Logger
+}
+
+/** A one-shot timer on the router's clock; the result cancels it. */
+export type SetTimer = (ms: number, fn: () => void) => () => void
+
+/** Real time: a timer that never keeps the process alive on its own. */
+export const realTimer: SetTimer = (ms, fn) => {
+  const t = setTimeout(fn, ms)
+  t.unref()
+  return () => { clearTimeout(t) }
 }
 
 class Neighbour {
