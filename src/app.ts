@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { NodeConfig } from './config.ts'
-import { prepareDatadir } from './node/datadir.ts'
+import { lockDatadir, prepareDatadir } from './node/datadir.ts'
 import type { Datadir } from './node/datadir.ts'
 import { choosePort, PortInUseError } from './node/ports.ts'
 import { TmsgNode } from './node/node.ts'
@@ -17,6 +17,7 @@ import type { Logger } from './log.ts'
 import { accountTarget, channelTarget, nickTarget, rawTarget } from './targets.ts'
 import type { Target, TargetKind } from './targets.ts'
 import { Store } from './store/store.ts'
+import type { StoreError } from './store/store.ts'
 import { toMessage } from './message.ts'
 import type { Message } from './message.ts'
 import { ChatService } from './chat/chat.ts'
@@ -35,6 +36,8 @@ export interface AppInit {
 interface AppEvents {
   /** Every hit, after it was queued for the history. */
   message: [Message, Delivery]
+  /** The store gave up (disk full, I/O error): the app has stopped itself; say why and exit. */
+  fatal: [StoreError]
 }
 
 export class App extends EventEmitter<AppEvents> {
@@ -50,15 +53,23 @@ export class App extends EventEmitter<AppEvents> {
   /** Balances, wallet and payment channels (DESIGN §8). */
   layer2?: Layer2
   private stopped = false
+  private readonly unlock: () => void
 
-  private constructor (config: NodeConfig, datadir: Datadir, node: TmsgNode, store: Store, log: Logger, notices: string[]) {
+  private constructor (config: NodeConfig, datadir: Datadir, node: TmsgNode, store: Store, log: Logger, notices: string[], unlock: () => void) {
     super()
+    this.unlock = unlock
     this.config = config
     this.datadir = datadir
     this.node = node
     this.store = store
     this.log = log
     this.notices = notices
+    // A disk that refuses writes after every retry stops the node cleanly, with the reason,
+    // instead of running on while the history silently goes missing.
+    store.on('fatal', err => {
+      log.fatal(err.message)
+      this.stop().catch(() => {}).finally(() => { this.emit('fatal', err) })
+    })
     // Deliveries become Messages once, here: stored, then handed to every listener.
     node.on('delivery', d => {
       const subscribed = node.subscription(d.msg.target)
@@ -82,12 +93,15 @@ export class App extends EventEmitter<AppEvents> {
 
   static async start (config: NodeConfig, init: AppInit): Promise<App> {
     const datadir = prepareDatadir(config.datadir)
-    const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr, sink: init.onLog })
-    const identity = loadOrCreateIdentity(datadir.identityKey)
-    const store = new Store(datadir.database)
-    const notices: string[] = []
+    // Before anything is written: a second process would share the identity and overwrite the cookie.
+    const unlock = lockDatadir(datadir)
+    let store: Store | undefined
     let node: TmsgNode | undefined
     try {
+      const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr, sink: init.onLog })
+      const identity = loadOrCreateIdentity(datadir.identityKey)
+      store = new Store(datadir.database)
+      const notices: string[] = []
       const port = await choosePort(config.host, config.port, config.portExplicit, '--port')
       if (port !== config.port && config.port !== 0) notices.push(`P2P port ${config.port} is taken; using ${port}`)
       node = await TmsgNode.create({
@@ -106,7 +120,7 @@ export class App extends EventEmitter<AppEvents> {
         if (/EADDRINUSE/.test(String((err as Error).message))) throw new PortInUseError(`--port ${port}: port ${port} on ${config.host} is already in use`)
         throw err
       }
-      const app = new App(config, datadir, node, store, log, notices)
+      const app = new App(config, datadir, node, store, log, notices, unlock)
       app.layer2 = new Layer2({
         node,
         db: store.db,
@@ -124,7 +138,8 @@ export class App extends EventEmitter<AppEvents> {
       return app
     } catch (err: unknown) {
       await node?.stop().catch(() => {})
-      store.close()
+      store?.close()
+      unlock()
       throw err
     }
   }
@@ -157,8 +172,12 @@ export class App extends EventEmitter<AppEvents> {
     await this.rpc?.close()
     await this.layer2?.stop()
     await this.node.stop()
-    this.store.close()
-    this.log.flush()
+    try {
+      this.store.close()
+    } finally {
+      this.log.flush()
+      this.unlock()
+    }
   }
 }
 
