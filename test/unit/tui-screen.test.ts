@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { App } from '../../src/app.ts'
+import { Identity } from '../../src/identity.ts'
 import { resolveConfig } from '../../src/config.ts'
 import type { NodeConfig } from '../../src/config.ts'
 import type { Message } from '../../src/message.ts'
@@ -162,8 +163,14 @@ describe('chat UI on fake streams', () => {
     ui.type('/me waves' + ENTER)
     await ui.waitFor('* alice waves')
     ui.type('/query @carol are you there?' + ENTER)
+    await ui.waitFor('no signed message from @carol has been heard')
+    const carol = Identity.generate()
+    ui.app.nicks.heard('carol', carol.publicKey) // as if carol had spoken in a room
+    ui.type('/query @carol are you there?' + ENTER)
     await ui.waitFor('[@carol]')
     await ui.waitFor('<alice> are you there?')
+    await ui.waitFor(`@carol (${carol.account.slice(0, 6)}) — direct messages, sealed for this key only`)
+    expect(ui.app.direct.history(carol.account, 10)!.map(m => m.text)).toEqual(['are you there?'])
     ui.type('/nick bob' + ENTER)
     await ui.waitFor('You are now known as bob.')
     await ui.waitFor('[bob(')
