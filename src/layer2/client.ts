@@ -19,6 +19,8 @@ import type { Parties } from './channel-tx.ts'
 import { settleMargin } from './channel-store.ts'
 import type { Alert, ChannelRecord } from './channel-store.ts'
 import { crashPoint } from './crash.ts'
+import { eventOf } from './channel-events.ts'
+import type { ChannelEvent, ChannelEventType } from './channel-events.ts'
 import { alertsAt } from './budget.ts'
 import { verifyChunk } from './merkle.ts'
 import { collectReplies } from './replies.ts'
@@ -138,6 +140,10 @@ export class ChannelClient {
     return ch
   }
 
+  private note (type: ChannelEventType, id: string, extra: Partial<ChannelEvent> = {}): void {
+    if (this.ctx.events.listenerCount('event') > 0) this.ctx.events.emit('event', eventOf(type, this.mine(id), extra))
+  }
+
   private parties (ch: ChannelRecord): Parties {
     return partiesOf(ch, this.ctx.identity, 'client')
   }
@@ -179,6 +185,7 @@ export class ChannelClient {
         throw err
       }
       this.secureRefund(id, fundings, parties, providerSig, 'client:refund-persisted')
+      this.note('open', id, { amount: deposit, deposit })
     } finally {
       this.opening.delete(id)
     }
@@ -223,6 +230,7 @@ export class ChannelClient {
     if (depositOf(fundings) !== r.ready.deposit) throw new ChannelError('NOT_FUNDED', `provider sees a deposit of ${r.ready.deposit}, we funded ${depositOf(fundings)}`)
     this.ctx.channels.update(ch.id, { state: 'open', fundings, fundingTxs: [...ch.fundingTxs, ch.pending!.fundingTx], pending: undefined })
     this.ctx.events.emit('channel', this.mine(ch.id))
+    this.note(ch.fundings.length === 0 ? 'funding' : 'topup', ch.id, { amount: fundings.at(-1)!.satoshis, txid: funding.id('hex') })
   }
 
   private async openOrResume (id: string): Promise<{ channelId: string, state: string, deposit: number, expiry: number }> {
@@ -263,6 +271,7 @@ export class ChannelClient {
     const signatures = signChannelTx(update, ch.fundings, parties, this.ctx.identity).map(s => Buffer.from(s).toString('hex'))
     this.ctx.channels.savePayment({ channelId: id, sequence, paid, updateTx: txBytes(update), signatures, acked: false })
     crashPoint('client:payment-persisted')
+    this.note('payment', id, { amount, paid, sequence })
     await this.send(ch, { sequence, paid, updateTx: txBytes(update), signatures })
     const after = this.mine(id)
     return { sequence: after.sequence, paid: after.paid, remaining: Math.min(budget, maxPayable(after.fundings)) - after.paid }
@@ -283,6 +292,7 @@ export class ChannelClient {
       this.ctx.channels.update(ch.id, { sequence: p.sequence, paid: p.paid })
     })
     this.ctx.events.emit('paid', { channelId: ch.id, sequence: p.sequence, paid: p.paid })
+    this.note('ack', ch.id, { sequence: p.sequence })
     const budget = ch.budget ?? maxPayable(ch.fundings)
     for (const alert of alertsAt(p.paid, budget)) this.raise(this.mine(ch.id), alert, budget)
   }
@@ -390,11 +400,13 @@ export class ChannelClient {
         // settlement returns the top-up now instead of at expiry.
         if (ch.state === 'open' && this.ctx.channels.lastAckedInputs(id) < ch.fundings.length) await this.signAgain(ch)
         this.ctx.channels.update(id, { state: 'closing' })
+        this.note('close', id)
         const r = await this.link(ch).request({ close: { channelId: id } })
         if (!('closed' in r)) throw new ChannelError('BAD_ANSWER', 'expected a settlement')
         await this.ctx.wallet.sync()
         const after = await this.watch(this.mine(id))
         if (after.closeTxid !== r.closed.txid) {
+          this.note('settlement', id, { txid: r.closed.txid, paid: r.closed.paid, confirmed: false })
           throw new ChannelError('SETTLEMENT_UNSEEN', `the provider says it settled in ${r.closed.txid}, but the ledger has not seen that transaction spend the funding: still watching ${id}; its refund goes out after ${new Date(ch.expiry * 1000).toISOString()} if no settlement lands`)
         }
         return await this.closedResult(after)
@@ -412,6 +424,7 @@ export class ChannelClient {
     const update = updateTx(ch.fundings, parties, ch.paid, sequence)
     const signatures = signChannelTx(update, ch.fundings, parties, this.ctx.identity).map(s => Buffer.from(s).toString('hex'))
     this.ctx.channels.savePayment({ channelId: ch.id, sequence, paid: ch.paid, updateTx: txBytes(update), signatures, acked: false })
+    this.note('payment', ch.id, { amount: 0, paid: ch.paid, sequence })
     await this.send(ch, { sequence, paid: ch.paid, updateTx: txBytes(update), signatures })
   }
 
@@ -445,7 +458,9 @@ export class ChannelClient {
     if (unspent.size > 0 && this.ctx.now() > ch.expiry) {
       for (const r of ch.refunds) {
         const tx = txFromBytes(Buffer.from(r, 'hex'))
-        if (tx.inputs.every(i => unspent.has(i.sourceTXID!))) lastRefund = await this.ctx.broadcast(tx)
+        if (!tx.inputs.every(i => unspent.has(i.sourceTXID!))) continue
+        lastRefund = await this.ctx.broadcast(tx)
+        this.note('refund', ch.id, { txid: lastRefund, amount: tx.outputs[0]!.satoshis!, confirmed: true })
       }
       unspent.clear()
       await this.ctx.wallet.sync()
@@ -459,6 +474,7 @@ export class ChannelClient {
       if (settlement !== undefined) await this.ctx.wallet.sync()
       this.ctx.log.info({ channel: ch.id, state, txid: closeTxid }, state === 'refunded' ? 'channel refunded' : 'channel settled')
       this.ctx.events.emit('channel', this.mine(ch.id))
+      if (settlement !== undefined && settlement !== ch.closeTxid) this.note('settlement', ch.id, { txid: settlement, confirmed: true })
     }
     return this.mine(ch.id)
   }

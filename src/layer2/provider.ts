@@ -17,6 +17,8 @@ import { checkPayment } from './checks.ts'
 import { settleMargin } from './channel-store.ts'
 import type { ChannelRecord, Offer } from './channel-store.ts'
 import { crashPoint } from './crash.ts'
+import { eventOf } from './channel-events.ts'
+import type { ChannelEvent, ChannelEventType } from './channel-events.ts'
 import { MerkleFile } from './merkle.ts'
 import { decodeTermsRequest, encodeTerms, serviceTarget } from './terms.ts'
 import { TX_VERSION, p2pkhLock, txBytes, txFromBytes } from './tx.ts'
@@ -51,6 +53,10 @@ export class Provider {
     this.ctx = ctx
   }
 
+  private note (type: ChannelEventType, id: string, extra: Partial<ChannelEvent> = {}): void {
+    if (this.ctx.events.listenerCount('event') > 0) this.ctx.events.emit('event', eventOf(type, this.ctx.channels.get(id)!, extra))
+  }
+
   start (): void {
     this.ctx.subscribe(serviceTarget())
     for (const o of this.ctx.channels.offers()) this.activate(o)
@@ -72,6 +78,7 @@ export class Provider {
     const file = o.file !== undefined ? this.load(o.file) : undefined // fails before saving if unreadable
     this.ctx.channels.saveOffer(o)
     this.activate(o)
+    this.ctx.events.emit('event', { type: 'offer', role: 'provider', service: o.service, amount: o.pricePerUnit, at: Date.now() })
     return { ...o, ...(file !== undefined ? { contentRoot: file.root.toString('hex') } : {}) }
   }
 
@@ -213,6 +220,7 @@ export class Provider {
     }
     this.ctx.subscribe(accountTarget(parties.clientAddress))
     crashPoint('provider:refund-signed')
+    if (existing === undefined) this.note('open', outpoint.txid, { amount: outpoint.satoshis, deposit: outpoint.satoshis })
     return { refund: { channelId: outpoint.txid, signature } }
   }
 
@@ -235,6 +243,7 @@ export class Provider {
     this.ctx.channels.update(id, { state: 'open', fundings, fundingTxs, pending: undefined })
     crashPoint('provider:open-persisted')
     this.ctx.events.emit('channel', this.ctx.channels.get(id)!)
+    this.note(ch.state === 'opening' ? 'funding' : 'topup', id, { amount: onLedger.satoshis, txid: fundingTxid })
     return ready(this.ctx.channels.get(id)!)
   }
 
@@ -272,6 +281,7 @@ export class Provider {
     })
     crashPoint('provider:payment-persisted')
     if (m.cumulativePaid > ch.paid) this.ctx.events.emit('earned', { channelId: ch.id, service: ch.service, amount: m.cumulativePaid - ch.paid, paid: m.cumulativePaid })
+    if (this.ctx.events.listenerCount('event') > 0) this.ctx.events.emit('event', eventOf('payment', { ...ch, paid: m.cumulativePaid }, { amount: m.cumulativePaid - ch.paid, sequence: m.sequence }))
     return ack
   }
 
@@ -306,7 +316,10 @@ export class Provider {
     const spent = await this.noticeSpent(ch)
     if (spent === 'refunded') throw new ChannelError('NOT_OPEN', `channel ${ch.id} was refunded to the client`)
     if (spent === 'closed') return this.settled(this.ctx.channels.get(ch.id)!)
-    if (ch.state === 'open') this.ctx.channels.update(ch.id, { state: 'closing' })
+    if (ch.state === 'open') {
+      this.ctx.channels.update(ch.id, { state: 'closing' })
+      this.note('close', ch.id)
+    }
     const parties = partiesOf(ch, this.ctx.identity, 'provider')
     const update = txFromBytes(ch.lastUpdate)
     // The last payment may predate a top-up: it spends the fundings it was signed for, and
@@ -324,6 +337,7 @@ export class Provider {
     this.ctx.channels.update(ch.id, { state: 'closed', closeTxid: txid })
     this.ctx.log.info({ channel: ch.id, paid: ch.paid, txid }, 'channel settled')
     this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
+    this.note('settlement', ch.id, { txid, amount: ch.paid, confirmed: true })
     return this.settled(this.ctx.channels.get(ch.id)!)
   }
 
@@ -351,6 +365,7 @@ export class Provider {
     this.ctx.channels.update(ch.id, { state: paysUs ? 'closed' : 'refunded', closeTxid: out.spentBy })
     this.ctx.log.info({ channel: ch.id, txid: out.spentBy }, paysUs ? 'channel settled' : 'channel refunded to the client: nothing earned')
     this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
+    this.note(paysUs ? 'settlement' : 'refund', ch.id, { txid: out.spentBy, confirmed: true })
     return paysUs ? 'closed' : 'refunded'
   }
 

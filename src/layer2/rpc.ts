@@ -139,5 +139,28 @@ export const LAYER2_METHODS: MethodDef[] = [
       if (ch?.role === 'provider') return await l2.provider.close(channelId)
       return await l2.client.close(channelId)
     }
+  }),
+  defineMethod({
+    name: 'channel_subscribe',
+    summary: 'WebSocket only: pushes every channel event on this node (offer, open, funding, payment, ack, topup, close, settlement, refund; with amounts and txids), or those of one channel, as channel_subscription notifications.',
+    params: z.strictObject({ channelId: channelId.optional() }),
+    result: z.string().describe('subscription id'),
+    websocketOnly: true,
+    handler: ({ channelId }, ctx) => {
+      layer2(ctx)
+      return ctx.session!.subscribeChannels(channelId)
+    }
+  }),
+  defineMethod({
+    name: 'channel_unsubscribe',
+    summary: 'WebSocket only: ends a channel_subscribe subscription.',
+    params: z.strictObject({ subscription: z.string().min(1).max(100) }),
+    result: z.literal(true),
+    websocketOnly: true,
+    handler: ({ subscription }, { session }) => {
+      if (!session!.unsubscribe(subscription)) throw new RpcError('NotFound', `no subscription ${subscription}`)
+      return true
+    }
   })
 ]
+

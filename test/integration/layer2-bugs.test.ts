@@ -15,6 +15,7 @@ import { Layer2 } from '../../src/layer2/layer2.ts'
 import type { Layer2Init } from '../../src/layer2/layer2.ts'
 import { createLogger } from '../../src/log.ts'
 import { ChannelError } from '../../src/layer2/errors.ts'
+import type { ChannelEvent } from '../../src/layer2/channel-events.ts'
 import { p2pkhLock } from '../../src/layer2/tx.ts'
 import { accountTarget } from '../../src/targets.ts'
 import { CommandTable } from '../../tui/commands.ts'
@@ -113,6 +114,10 @@ describe('channel bugs a user hits', () => {
   it('a settlement that never lands: the client keeps watching and broadcasts its refund after expiry', async () => {
     const id = await open(10_000)
     await client.l2.client.pay(id, 700)
+    const seen: ChannelEvent[] = []
+    const onEvent = (e: ChannelEvent): void => { if (e.channelId === id) seen.push(e) }
+    client.l2.events.on('event', onEvent)
+    provider.l2.events.on('event', onEvent)
     // A provider that answers "closed" with a txid it never broadcast.
     const honest = provider.l2.provider.close.bind(provider.l2.provider)
     provider.l2.provider.close = async () => await Promise.resolve({ txid: 'ee'.repeat(32), paid: 700, refunded: 0 })
@@ -135,6 +140,12 @@ describe('channel bugs a user hits', () => {
     // The provider, back too late, sees the refund: no settlement retried, nothing earned.
     await provider.l2.maintain()
     expect(provider.l2.channels.get(id)).toMatchObject({ state: 'refunded', closeTxid: ch.closeTxid })
+    client.l2.events.off('event', onEvent)
+    provider.l2.events.off('event', onEvent)
+    expect(seen.map(e => `${e.role} ${e.type}`)).toEqual(['client close', 'client settlement', 'client refund', 'provider refund'])
+    expect(seen[1]).toMatchObject({ txid: 'ee'.repeat(32), confirmed: false })
+    expect(seen[2]).toMatchObject({ txid: ch.closeTxid, confirmed: true, amount: expect.any(Number) })
+    expect(seen[3]).toMatchObject({ txid: ch.closeTxid })
   })
 
   it('the provider notices a refund: it stops settling and does not count the money as earned', async () => {
