@@ -133,6 +133,7 @@ export class App extends EventEmitter<AppEvents> {
         db: store.db,
         log: log.child({ component: 'layer2' }),
         ledgerPath: config.ledger ?? join(datadir.root, 'ledger.db'),
+        maxWindowSeconds: config.maxWindow,
         downloads: join(datadir.root, 'downloads')
       })
       await app.layer2.start()

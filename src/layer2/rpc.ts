@@ -111,7 +111,7 @@ export const LAYER2_METHODS: MethodDef[] = [
     name: 'channel_fetch',
     summary: 'Buys a metered file chunk by chunk, checking each against the committed root, until done or out of budget.',
     params: z.strictObject({ channelId, chunks: z.number().int().min(1).max(1_000_000).optional() }),
-    result: z.object({ received: z.number().int(), verified: z.boolean(), paid: z.number().int(), stoppedBy: z.enum(['budget', 'deposit', 'expiry']).optional(), path: z.string(), complete: z.boolean() }),
+    result: z.object({ received: z.number().int(), verified: z.boolean(), paid: z.number().int(), stoppedBy: z.enum(['budget', 'deposit', 'expiry', 'bad-chunk']).optional(), path: z.string(), complete: z.boolean() }),
     handler: async ({ channelId, chunks }, ctx) => await layer2(ctx).client.fetch(channelId, chunks)
   }),
   defineMethod({
@@ -136,7 +136,7 @@ export const LAYER2_METHODS: MethodDef[] = [
     handler: async ({ channelId }, ctx) => {
       const l2 = layer2(ctx)
       const ch = l2.channels.get(channelId)
-      if (ch?.role === 'provider') return { txid: await l2.provider.settle(ch), paid: ch.paid, refunded: 0 }
+      if (ch?.role === 'provider') return await l2.provider.close(channelId)
       return await l2.client.close(channelId)
     }
   })
