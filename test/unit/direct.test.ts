@@ -137,6 +137,27 @@ describe('direct messages', () => {
   })
 })
 
+describe('conversation store', () => {
+  it('keeps conversations per peer, pages by msgId, and caps each one', () => {
+    const store = new Store(join(mkdtempSync(join(tmpdir(), 'tmsg-direct-')), 'tmsg.db'), { historyPerTarget: 50 })
+    const row = (peer: string, i: number): Parameters<Store['addDirect']>[0] => ({
+      msgId: Buffer.from(`${peer.slice(0, 4)}${String(i).padStart(12, '0')}`), peer, outgoing: i % 2 === 0, target: Buffer.alloc(16), sender: alice.publicKey,
+      payload: Buffer.from('sealed'), nick: 'n', text: `m${i}`, action: false, verified: true, ttl: 7, hops: 0, timestamp: i, receivedAt: i
+    })
+    for (let i = 0; i < 400; i++) expect(store.addDirect(row(bob.account, i))).toBe(true)
+    expect(store.addDirect(row(bob.account, 399))).toBe(false) // the same message twice is kept once
+    for (let i = 0; i < 3; i++) store.addDirect(row(mallory.account, i))
+    const bobs = store.directHistory(bob.account, 1000)!
+    expect(bobs.length).toBeLessThan(400)
+    expect(bobs.length).toBeGreaterThanOrEqual(50)
+    expect(bobs.at(-1)!.text).toBe('m399')
+    expect(store.directHistory(mallory.account, 1000)!.map(r => r.text)).toEqual(['m0', 'm1', 'm2'])
+    expect(store.directHistory(mallory.account, 10, row(mallory.account, 2).msgId)!.map(r => r.text)).toEqual(['m0', 'm1'])
+    expect(store.directHistory(mallory.account, 10, row(bob.account, 399).msgId)).toBeUndefined()
+    expect(store.directPeers()).toEqual([mallory.account, bob.account])
+  })
+})
+
 function catching (f: () => unknown): unknown {
   try {
     f()
