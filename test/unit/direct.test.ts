@@ -123,6 +123,8 @@ describe('direct messages', () => {
 
     const got = b.dm.receive(result.msg, true, 5)
     expect(got).toMatchObject({ kind: 'direct', text: 'secret dm', nick: 'alice', account: alice.account, peer: alice.account, encrypted: true, msgId: result.msgId })
+    expect(b.dm.receive(result.msg, true, 6)).toBeUndefined() // a second copy is not shown again
+    expect(b.dm.unopened).toBe(0)
     expect(b.dm.history(alice.account, 10)!.map(x => x.text)).toEqual(['secret dm'])
     expect(a.dm.history(bob.account, 10)!.map(x => [x.text, x.account])).toEqual([['secret dm', alice.account]])
 
