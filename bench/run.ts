@@ -24,6 +24,7 @@ import type { WorkerReply, WorkerRequest } from './worker.ts'
 import { BENCH_FLOOD } from './common.ts'
 import { rawDataText } from '../src/rpc/ws.ts'
 import { layer2Bench } from './layer2.ts'
+import { directBench } from './direct.ts'
 import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -337,7 +338,19 @@ function row (label: string, values: Array<string | number>): void {
 
 const fmt = (n: number, d = 0): string => Number.isFinite(n) ? n.toLocaleString('en-US', { maximumFractionDigits: d, minimumFractionDigits: d }) : 'n/a'
 
+function printDirect (d: ReturnType<typeof directBench>): void {
+  row(`sealed DMs, one core (${d.plaintextBytes} B Chat → ${d.sealedBytes} B sealed)`, ['per second'])
+  row('  seal (ECDH + HKDF + AES-256-GCM)', [fmt(d.sealPerSec)])
+  row('  open', [fmt(d.openPerSec)])
+  row('  send: resolve, seal, sign, keep (SQLite)', [fmt(d.sendPerSec)])
+  row('  receive: verify, open, keep (SQLite)', [fmt(d.receivePerSec)])
+}
+
 const only = process.argv.find(a => a.startsWith('--only='))?.slice(7)
+if (only === 'direct') {
+  printDirect(directBench(3))
+  process.exit(0)
+}
 if (only === 'layer2') {
   const l = await layer2Bench(2000)
   printLayer2(l)
@@ -409,6 +422,8 @@ const nl = await notificationLatency(quick ? 100 : 300)
 row('msg_send → WebSocket notification', ['p50', 'p99'])
 row('  on the same node', [fmt(nl.local.p50, 2) + ' ms', fmt(nl.local.p99, 2) + ' ms'])
 row('  one hop away', [fmt(nl.oneHop.p50, 2) + ' ms', fmt(nl.oneHop.p99, 2) + ' ms'])
+console.log('')
+printDirect(directBench(quick ? 1 : 3))
 console.log('')
 printLayer2(await layer2Bench(quick ? 500 : 2000))
 process.exit(0)

@@ -55,7 +55,8 @@ export class DirectMessages {
 
   /**
    * A DIRECT hit: opened, kept and returned as a Message when it is for this node's key;
-   * undefined (and counted) when it does not open or holds no chat record.
+   * undefined (and counted) when it does not open or holds no chat record; undefined (not
+   * counted) when it was kept before.
    */
   receive (msg: TMsg, verified: boolean, receivedAt: number): Message | undefined {
     const { identity, nicks, store } = this.host
@@ -79,7 +80,8 @@ export class DirectMessages {
     }
     const peer = nicks.learnKey(msg.sender, receivedAt)!
     const row = rowOf(msg, { peer, outgoing: false, nick: chat.nick, text: chat.text, action: chat.action, verified, receivedAt })
-    store.addDirect(row)
+    // Kept before (a replayed copy, our own DM to ourselves coming back): shown once only.
+    if (!store.addDirect(row)) return undefined
     return directMessage(row, identity.account)
   }
 

@@ -16,7 +16,8 @@
  * the AAD: a sealed payload lifted into another signed TMsg does not open, so whoever signed
  * the outer message is whoever sealed the inner one.
  */
-import { createCipheriv, createDecipheriv, createECDH, hkdfSync } from 'node:crypto'
+import { createCipheriv, createDecipheriv, createPrivateKey, createPublicKey, diffieHellman, generateKeyPairSync, hkdfSync } from 'node:crypto'
+import type { KeyObject } from 'node:crypto'
 
 export const SEAL_VERSION = 0x01
 const KEY_LENGTH = 33
@@ -29,6 +30,50 @@ export const SEAL_OVERHEAD = 1 + KEY_LENGTH + TAG_LENGTH
 export class SealError extends Error {
   static name = 'SealError'
   override name = 'SealError'
+}
+
+// DER wrappers that let OpenSSL take raw keys: SPKI for a compressed point, SEC1 for a secret.
+const SPKI_COMPRESSED_PREFIX = Buffer.from('3036301006072a8648ce3d020106052b8104000a032200', 'hex')
+const SEC1_PREFIX = Buffer.from('302e0201010420', 'hex')
+const SEC1_SUFFIX = Buffer.from('a00706052b8104000a', 'hex')
+// Building key objects costs about as much as the ECDH itself; the recipient's secret and
+// recently used public keys are built once (diffieHellman on key objects is also about twice
+// as fast as ECDH.computeSecret, which decompresses and re-derives on every call).
+const secretKeys = new WeakMap<Uint8Array, KeyObject>()
+const publicKeys = new Map<string, KeyObject>()
+const MAX_PUBLIC_KEYS = 1024
+
+function publicKeyObject (point: Uint8Array, cache = true): KeyObject {
+  const k = Buffer.from(point).toString('hex')
+  let ko = cache ? publicKeys.get(k) : undefined
+  if (ko === undefined) {
+    try {
+      ko = createPublicKey({ key: Buffer.concat([SPKI_COMPRESSED_PREFIX, point]), format: 'der', type: 'spki' })
+    } catch {
+      throw new SealError('not a compressed secp256k1 point')
+    }
+    if (!cache) return ko
+    if (publicKeys.size >= MAX_PUBLIC_KEYS) publicKeys.delete(publicKeys.keys().next().value!)
+    publicKeys.set(k, ko)
+  }
+  return ko
+}
+
+function secretKeyObject (secret: Uint8Array): KeyObject {
+  let ko = secretKeys.get(secret)
+  if (ko === undefined) {
+    ko = createPrivateKey({ key: Buffer.concat([SEC1_PREFIX, secret, SEC1_SUFFIX]), format: 'der', type: 'sec1' })
+    secretKeys.set(secret, ko)
+  }
+  return ko
+}
+
+/** The 33-byte compressed form of an EC public key object. */
+function compressed (ko: KeyObject): Buffer {
+  const jwk = ko.export({ format: 'jwk' })
+  const x = Buffer.from(jwk.x!, 'base64url')
+  const y = Buffer.from(jwk.y!, 'base64url')
+  return Buffer.concat([Buffer.from([(y[y.length - 1]! & 1) === 0 ? 0x02 : 0x03]), x])
 }
 
 function keys (shared: Uint8Array, ephemeral: Uint8Array, recipient: Uint8Array): { key: Buffer, iv: Buffer } {
@@ -46,15 +91,10 @@ function aad (ephemeral: Uint8Array, sender: Uint8Array): Buffer {
  */
 export function seal (plaintext: Uint8Array, recipient: Uint8Array, sender: Uint8Array): Uint8Array {
   if (recipient.length !== KEY_LENGTH || sender.length !== KEY_LENGTH) throw new SealError('keys are 33-byte compressed secp256k1 points')
-  const ecdh = createECDH('secp256k1')
-  ecdh.generateKeys()
-  const ephemeral = ecdh.getPublicKey(null, 'compressed')
-  let shared: Buffer
-  try {
-    shared = ecdh.computeSecret(recipient)
-  } catch {
-    throw new SealError('the recipient key is not a secp256k1 point')
-  }
+  const recipientKey = publicKeyObject(recipient)
+  const pair = generateKeyPairSync('ec', { namedCurve: 'secp256k1' })
+  const ephemeral = compressed(pair.publicKey)
+  const shared = diffieHellman({ privateKey: pair.privateKey, publicKey: recipientKey })
   const { key, iv } = keys(shared, ephemeral, recipient)
   const cipher = createCipheriv('aes-256-gcm', key, iv)
   cipher.setAAD(aad(ephemeral, sender))
@@ -70,11 +110,9 @@ export function open (sealed: Uint8Array, recipientSecret: Uint8Array, recipient
   const ephemeral = sealed.subarray(1, 1 + KEY_LENGTH)
   const body = sealed.subarray(1 + KEY_LENGTH, sealed.length - TAG_LENGTH)
   const tag = sealed.subarray(sealed.length - TAG_LENGTH)
-  const ecdh = createECDH('secp256k1')
   let shared: Buffer
   try {
-    ecdh.setPrivateKey(recipientSecret)
-    shared = ecdh.computeSecret(ephemeral)
+    shared = diffieHellman({ privateKey: secretKeyObject(recipientSecret), publicKey: publicKeyObject(ephemeral, false) }) // fresh per message: not worth caching
   } catch {
     throw new SealError('the ephemeral key is not a secp256k1 point')
   }

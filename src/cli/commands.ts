@@ -61,13 +61,16 @@ export async function peersCommand (config: NodeConfig, o: ClientOptions): Promi
   }
 }
 
-/** `send #room text` and `send @nick text` are chat lines; any other target gets a data message. */
+/**
+ * `send #room text` is a room line, `send @nick text` and `send acct:<address> text` a sealed
+ * direct message; a raw target gets a data message.
+ */
 export async function sendCommand (config: NodeConfig, target: string, words: string[], o: ClientOptions): Promise<void> {
   const text = words.join(' ')
   if (text === '') throw new UsageError('nothing to send: tmsg send <target> <text>')
   const t = parseTarget(target)
   const c = client(config)
-  const r = t.kind === 'channel' || t.kind === 'nick'
+  const r = t.kind === 'channel' || t.kind === 'nick' || t.kind === 'account'
     ? await c.call<{ msgId: string }>('chat_send', { to: t.short, text })
     : await c.call<{ msgId: string }>('msg_send', { target: t.short, payload: text })
   if (o.json) return printJson(r)

@@ -302,7 +302,17 @@ export class Store {
       (msg_id, peer, outgoing, target, sender, payload, nick, text, action, verified, ttl, hops, timestamp, received_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(d.msgId, d.peer, d.outgoing ? 1 : 0, d.target, d.sender, d.payload, d.nick,
       d.text, d.action ? 1 : 0, d.verified ? 1 : 0, d.ttl, d.hops, d.timestamp, d.receivedAt)
-    return r.changes > 0
+    if (r.changes === 0) return false
+    // Capped per conversation like the history per target: one sender cannot fill the disk.
+    const key = 'dm ' + d.peer
+    const n = (this.sincePrune.get(key) ?? 0) + 1
+    this.sincePrune.set(key, n)
+    if (n >= PRUNE_EVERY) {
+      this.db.prepare(`DELETE FROM direct_messages WHERE peer = ? AND seq <=
+        (SELECT seq FROM direct_messages WHERE peer = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`).run(d.peer, d.peer, this.historyCap)
+      this.sincePrune.set(key, 0)
+    }
+    return true
   }
 
   /**

@@ -39,6 +39,14 @@ describe('sealed direct messages across three processes', () => {
     expect(unknown.code).toBe(-32002)
     expect(unknown.message).toMatch(/no signed message from @bob has been heard.*acct:/)
 
+    // acct: needs the key behind the address: a connected peer's id is its key; bob, two hops
+    // away and silent so far, is unknown.
+    const neighbourDm = await A.call<{ msgId: string }>('chat_send', { to: `acct:${M.ready.account}`, text: 'hello neighbour' })
+    expect(neighbourDm.msgId).toMatch(/^[0-9a-f]{32}$/)
+    const farAway = await A.call('chat_send', { to: `acct:${B.ready.account}`, text: 'too early' }).catch((e: unknown) => e) as { code: number, message: string }
+    expect(farAway.code).toBe(-32002)
+    expect(farAway.message).toContain('public key')
+
     const wsA = await openWs(A)
     const wsB = await openWs(B)
     const wsM = await openWs(M)
@@ -95,5 +103,8 @@ describe('sealed direct messages across three processes', () => {
     expect(conversation(await A.call<any[]>('msg_history', { target: `acct:${B.ready.account}` }))).toEqual([`alice: ${SECRET}`, 'alice: by account', 'bob: got both'])
     expect(conversation(await B.call<any[]>('msg_history', { target: `acct:${A.ready.account}` }))).toEqual([`alice: ${SECRET}`, 'alice: by account', 'bob: got both'])
     expect(JSON.stringify(wsM.notifications)).not.toMatch(/by account|got both/)
+    // What was sealed for M, M reads: the one line A sent to its account.
+    await waitFor(async () => (await M.call<any[]>('msg_history', { target: `acct:${A.ready.account}` })).length === 1, 'M to keep the DM addressed to it', 30_000)
+    expect((await M.call<any[]>('msg_history', { target: `acct:${A.ready.account}` }))[0]).toMatchObject({ text: 'hello neighbour', account: A.ready.account, encrypted: true })
   }, 120_000)
 })

@@ -123,6 +123,8 @@ describe('direct messages', () => {
 
     const got = b.dm.receive(result.msg, true, 5)
     expect(got).toMatchObject({ kind: 'direct', text: 'secret dm', nick: 'alice', account: alice.account, peer: alice.account, encrypted: true, msgId: result.msgId })
+    expect(b.dm.receive(result.msg, true, 6)).toBeUndefined() // a second copy is not shown again
+    expect(b.dm.unopened).toBe(0)
     expect(b.dm.history(alice.account, 10)!.map(x => x.text)).toEqual(['secret dm'])
     expect(a.dm.history(bob.account, 10)!.map(x => [x.text, x.account])).toEqual([['secret dm', alice.account]])
 
@@ -134,6 +136,27 @@ describe('direct messages', () => {
     const resigned = buildTMsg({ target: result.msg.target, payload: result.msg.payload, kind: Kind.DIRECT, signer: mallory })
     expect(b.dm.receive(resigned, true, 5)).toBeUndefined()
     expect(b.dm.unopened).toBe(2)
+  })
+})
+
+describe('conversation store', () => {
+  it('keeps conversations per peer, pages by msgId, and caps each one', () => {
+    const store = new Store(join(mkdtempSync(join(tmpdir(), 'tmsg-direct-')), 'tmsg.db'), { historyPerTarget: 50 })
+    const row = (peer: string, i: number): Parameters<Store['addDirect']>[0] => ({
+      msgId: Buffer.from(`${peer.slice(0, 4)}${String(i).padStart(12, '0')}`), peer, outgoing: i % 2 === 0, target: Buffer.alloc(16), sender: alice.publicKey,
+      payload: Buffer.from('sealed'), nick: 'n', text: `m${i}`, action: false, verified: true, ttl: 7, hops: 0, timestamp: i, receivedAt: i
+    })
+    for (let i = 0; i < 400; i++) expect(store.addDirect(row(bob.account, i))).toBe(true)
+    expect(store.addDirect(row(bob.account, 399))).toBe(false) // the same message twice is kept once
+    for (let i = 0; i < 3; i++) store.addDirect(row(mallory.account, i))
+    const bobs = store.directHistory(bob.account, 1000)!
+    expect(bobs.length).toBeLessThan(400)
+    expect(bobs.length).toBeGreaterThanOrEqual(50)
+    expect(bobs.at(-1)!.text).toBe('m399')
+    expect(store.directHistory(mallory.account, 1000)!.map(r => r.text)).toEqual(['m0', 'm1', 'm2'])
+    expect(store.directHistory(mallory.account, 10, row(mallory.account, 2).msgId)!.map(r => r.text)).toEqual(['m0', 'm1'])
+    expect(store.directHistory(mallory.account, 10, row(bob.account, 399).msgId)).toBeUndefined()
+    expect(store.directPeers()).toEqual([mallory.account, bob.account])
   })
 })
 
