@@ -21,6 +21,11 @@ import type { StoreError } from './store/store.ts'
 import { toMessage } from './message.ts'
 import type { Message } from './message.ts'
 import { ChatService } from './chat/chat.ts'
+import { NickBook } from './chat/nicks.ts'
+import { DirectMessages } from './chat/direct.ts'
+import { decodeChat } from './chat/codec.ts'
+import { Kind } from './wire/tmsg.ts'
+import { peerIdFromString } from '@libp2p/peer-id'
 import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
@@ -33,11 +38,23 @@ export interface AppInit {
   onLog?: (line: string) => void
 }
 
+/** A key started signing as a nick that other keys used before (DESIGN §9). */
+export interface NickKeyEvent {
+  nick: string
+  /** The new key's account. */
+  account: string
+  /** Accounts heard with this nick before. */
+  others: string[]
+  /** Those of `others` this node has a direct conversation with. */
+  talking: string[]
+}
+
 interface AppEvents {
-  /** Every hit, after it was queued for the history. */
+  /** Every hit, after it was queued for the history; own direct messages too. */
   message: [Message, Delivery]
   /** The store gave up (disk full, I/O error): the app has stopped itself; say why and exit. */
   fatal: [StoreError]
+  'nick-key': [NickKeyEvent]
 }
 
 export class App extends EventEmitter<AppEvents> {
@@ -46,6 +63,9 @@ export class App extends EventEmitter<AppEvents> {
   readonly node: TmsgNode
   readonly store: Store
   readonly chat: ChatService
+  /** Which keys signed as which nick, and the key behind each account heard. */
+  readonly nicks: NickBook
+  readonly direct: DirectMessages
   readonly log: Logger
   /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
   readonly notices: string[]
@@ -70,13 +90,13 @@ export class App extends EventEmitter<AppEvents> {
       log.fatal(err.message)
       this.stop().catch(() => {}).finally(() => { this.emit('fatal', err) })
     })
-    // Deliveries become Messages once, here: stored, then handed to every listener.
-    node.on('delivery', d => {
-      const subscribed = node.subscription(d.msg.target)
-      const message = toMessage(d.msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: subscribed?.short })
-      // History is per subscribed target; replies to our own requests are answers, not history.
-      if (subscribed !== undefined) store.addMessage({ msg: d.msg, verified: d.verified, receivedAt: d.receivedAt, targetName: message.targetName })
-      this.emit('message', message, d)
+    this.nicks = new NickBook(store.db)
+    this.direct = new DirectMessages({ identity: node.identity, nicks: this.nicks, store, send: o => this.send(o) })
+    node.on('delivery', d => { this.deliver(d) })
+    // A peer's id is its identity key: knowing it lets us seal DMs to its account.
+    node.on('peer:connect', id => {
+      const key = peerIdFromString(id).publicKey
+      if (key?.type === 'secp256k1') this.nicks.learnKey(key.raw)
     })
     for (const s of store.subscriptions()) node.subscribe(targetFromStored(s.kind, s.name))
     // A node always hears what is addressed to its account.
@@ -86,6 +106,7 @@ export class App extends EventEmitter<AppEvents> {
       unsubscribe: t => this.unsubscribe(t),
       subscriptions: () => node.subscriptions(),
       send: o => this.send(o),
+      sendDirect: (to, nick, text, action) => this.sendDirect(to, nick, text, action),
       getSetting: k => store.getSetting(k),
       setSetting: (k, v) => { store.setSetting(k, v) }
     }, config.nick)
@@ -126,6 +147,7 @@ export class App extends EventEmitter<AppEvents> {
         db: store.db,
         log: log.child({ component: 'layer2' }),
         ledgerPath: config.ledger ?? join(datadir.root, 'ledger.db'),
+        maxWindowSeconds: config.maxWindow,
         downloads: join(datadir.root, 'downloads')
       })
       await app.layer2.start()
@@ -157,6 +179,51 @@ export class App extends EventEmitter<AppEvents> {
   unsubscribe (target: Target): boolean {
     this.store.removeSubscription(target.id)
     return this.node.unsubscribe(target)
+  }
+
+  /**
+   * Deliveries become Messages once, here: stored, then handed to every listener. Signed
+   * chat teaches the nick book who uses which nick; DIRECT payloads are opened (or dropped).
+   */
+  private deliver (d: Delivery): void {
+    const { msg } = d
+    if (msg.kind === Kind.DIRECT) {
+      const message = this.direct.receive(msg, d.verified, d.receivedAt)
+      if (message === undefined) return
+      if (message.nick !== undefined) this.hearNick(message.nick, msg.sender, d.receivedAt)
+      this.emit('message', message, d)
+      return
+    }
+    if (d.verified && msg.kind === Kind.CHAT) {
+      const nick = decodeChat(msg.payload)?.nick
+      if (nick !== undefined && nick !== '') this.hearNick(nick, msg.sender, d.receivedAt)
+    }
+    const subscribed = this.node.subscription(msg.target)
+    const message = toMessage(msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: subscribed?.short })
+    // History is per subscribed target; replies to our own requests are answers, not history.
+    if (subscribed !== undefined) this.store.addMessage({ msg, verified: d.verified, receivedAt: d.receivedAt, targetName: message.targetName })
+    this.emit('message', message, d)
+  }
+
+  /** Records a verified (nick, key) pair; a second key on a nick is news worth telling. */
+  private hearNick (nick: string, key: Uint8Array, at: number): void {
+    const h = this.nicks.heard(nick, key, at)
+    if (!h.newPair || h.others.length === 0) return
+    const account = this.nicks.learnKey(key, at)!
+    const talking = new Set(this.store.directPeers(1000))
+    this.emit('nick-key', { nick: nick.toLowerCase(), account, others: h.others, talking: h.others.filter(a => talking.has(a)) })
+  }
+
+  /** `@nick`, `acct:<address>` or an address → the account a direct message goes to (DESIGN §9). */
+  resolveRecipient (to: string): string {
+    return this.nicks.resolve(to)
+  }
+
+  /** Seals and sends a direct message; it is kept and shown to listeners like a received one. */
+  sendDirect (to: string, nick: string, text: string, action: boolean): SendResult {
+    const { result, message } = this.direct.send(to, nick, text, action)
+    this.emit('message', message, { msg: result.msg, from: 'self', verified: true, account: this.node.identity.account, receivedAt: message.receivedAt })
+    return result
   }
 
   /** Sends, and makes sure the history holds our own message before the caller is told. */

@@ -14,6 +14,7 @@ import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
 import type { App } from '../app.ts'
 import type { Message } from '../message.ts'
+import type { ChannelEvent } from '../layer2/channel-events.ts'
 import { authorized, removeCookie, writeCookie } from './cookie.ts'
 import { errorNameOf, RpcError, toRpcError } from './errors.ts'
 import { RPC_METHODS } from './api.ts'
@@ -155,6 +156,10 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     for (const s of sessions) s.notify(m)
   }
   app.on('message', onMessage)
+  const onChannelEvent = (e: ChannelEvent): void => {
+    for (const s of sessions) s.notifyChannel(e)
+  }
+  app.layer2?.events.on('event', onChannelEvent)
 
   const secret = writeCookie(init.cookiePath)
   await new Promise<void>((resolve, reject) => {
@@ -171,6 +176,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     port,
     close: async () => {
       app.off('message', onMessage)
+      app.layer2?.events.off('event', onChannelEvent)
       for (const s of sessions) s.ws.terminate()
       wss.close()
       server.closeAllConnections()
@@ -187,6 +193,8 @@ class WsSession implements RpcSession {
   private readonly maxBuffered: number
   private readonly log: App['log']
   private readonly subs = new Map<string, Set<string> | undefined>()
+  /** channel_subscribe: subscription id → the one channel it follows, or undefined for all. */
+  private readonly channelSubs = new Map<string, string | undefined>()
   private next = 1
 
   constructor (ws: WebSocket, maxBuffered: number, log: App['log']) {
@@ -201,8 +209,21 @@ class WsSession implements RpcSession {
     return id
   }
 
+  subscribeChannels (channelId: string | undefined): string {
+    const id = `c${this.next++}`
+    this.channelSubs.set(id, channelId)
+    return id
+  }
+
   unsubscribe (id: string): boolean {
-    return this.subs.delete(id)
+    return this.subs.delete(id) || this.channelSubs.delete(id)
+  }
+
+  notifyChannel (e: ChannelEvent): void {
+    for (const [id, channelId] of this.channelSubs) {
+      if (channelId !== undefined && e.channelId !== channelId) continue
+      this.send(JSON.stringify({ jsonrpc: '2.0', method: 'channel_subscription', params: { subscription: id, result: e } }))
+    }
   }
 
   notify (m: Message): void {

@@ -109,6 +109,45 @@ export const MIGRATIONS: readonly Migration[] = [
         active         INTEGER NOT NULL DEFAULT 1,
         created_at     INTEGER NOT NULL
       );`
+  },
+  {
+    // Direct messages (DESIGN §9): which keys were heard signing as which nick, the public key
+    // of every account heard (a DM is sealed for a key, and an address is only its hash), and
+    // the conversations, kept in clear here (this node sealed or opened them).
+    version: 3,
+    sql: `
+      CREATE TABLE keys (
+        account    TEXT PRIMARY KEY,
+        public_key BLOB    NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL
+      );
+      CREATE TABLE nick_keys (
+        nick       TEXT    NOT NULL,  -- lower-cased
+        account    TEXT    NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        PRIMARY KEY (nick, account)
+      );
+      CREATE INDEX nick_keys_by_seen ON nick_keys (last_seen);
+      CREATE TABLE direct_messages (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        msg_id      BLOB    NOT NULL UNIQUE,
+        peer        TEXT    NOT NULL,  -- the other party's account
+        outgoing    INTEGER NOT NULL,  -- 1: sent by this node
+        target      BLOB    NOT NULL,
+        sender      BLOB    NOT NULL,
+        payload     BLOB    NOT NULL,  -- the sealed payload as it went on the wire
+        nick        TEXT    NOT NULL,
+        text        TEXT    NOT NULL,
+        action      INTEGER NOT NULL,
+        verified    INTEGER NOT NULL,
+        ttl         INTEGER NOT NULL,
+        hops        INTEGER NOT NULL,
+        timestamp   INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX direct_messages_by_peer ON direct_messages (peer, seq);`
   }
 ]
 
@@ -144,6 +183,43 @@ interface Row {
   sender: Uint8Array
   signature: Uint8Array
   verified: number
+  received_at: number
+}
+
+/** One message of a direct conversation, as kept in `direct_messages`. */
+export interface DirectRow {
+  msgId: Uint8Array
+  /** The other party's account. */
+  peer: string
+  outgoing: boolean
+  target: Uint8Array
+  sender: Uint8Array
+  /** The sealed payload, as on the wire. */
+  payload: Uint8Array
+  nick: string
+  text: string
+  action: boolean
+  verified: boolean
+  ttl: number
+  hops: number
+  timestamp: number
+  receivedAt: number
+}
+
+interface DirectDbRow {
+  msg_id: Uint8Array
+  peer: string
+  outgoing: number
+  target: Uint8Array
+  sender: Uint8Array
+  payload: Uint8Array
+  nick: string
+  text: string
+  action: number
+  verified: number
+  ttl: number
+  hops: number
+  timestamp: number
   received_at: number
 }
 
@@ -283,6 +359,51 @@ export class Store extends EventEmitter<StoreEvents> {
       rows = this.db.prepare('SELECT * FROM messages WHERE target = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(target, anchor.seq, limit) as unknown as Row[]
     }
     return rows.reverse().map(rowToMessage)
+  }
+
+  // ---- direct messages --------------------------------------------------------------------
+
+  /** Keeps one message of a conversation (sent or received); false if it was kept before. */
+  addDirect (d: DirectRow): boolean {
+    const r = this.db.prepare(`INSERT OR IGNORE INTO direct_messages
+      (msg_id, peer, outgoing, target, sender, payload, nick, text, action, verified, ttl, hops, timestamp, received_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(d.msgId, d.peer, d.outgoing ? 1 : 0, d.target, d.sender, d.payload, d.nick,
+      d.text, d.action ? 1 : 0, d.verified ? 1 : 0, d.ttl, d.hops, d.timestamp, d.receivedAt)
+    if (r.changes === 0) return false
+    // Capped per conversation like the history per target: one sender cannot fill the disk.
+    const key = 'dm ' + d.peer
+    const n = (this.sincePrune.get(key) ?? 0) + 1
+    this.sincePrune.set(key, n)
+    if (n >= PRUNE_EVERY) {
+      this.db.prepare(`DELETE FROM direct_messages WHERE peer = ? AND seq <=
+        (SELECT seq FROM direct_messages WHERE peer = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`).run(d.peer, d.peer, this.historyCap)
+      this.sincePrune.set(key, 0)
+    }
+    return true
+  }
+
+  /**
+   * The last `limit` messages with `peer`, oldest first; with `before`, those kept before
+   * that message. Undefined when `before` is not in this conversation.
+   */
+  directHistory (peer: string, limit: number, before?: Uint8Array): DirectRow[] | undefined {
+    let rows: DirectDbRow[]
+    if (before === undefined) {
+      rows = this.db.prepare('SELECT * FROM direct_messages WHERE peer = ? ORDER BY seq DESC LIMIT ?').all(peer, limit) as unknown as DirectDbRow[]
+    } else {
+      const anchor = this.db.prepare('SELECT seq FROM direct_messages WHERE peer = ? AND msg_id = ?').get(peer, before) as { seq: number } | undefined
+      if (anchor === undefined) return undefined
+      rows = this.db.prepare('SELECT * FROM direct_messages WHERE peer = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(peer, anchor.seq, limit) as unknown as DirectDbRow[]
+    }
+    return rows.reverse().map(r => ({
+      msgId: r.msg_id, peer: r.peer, outgoing: r.outgoing === 1, target: r.target, sender: r.sender, payload: r.payload, nick: r.nick,
+      text: r.text, action: r.action === 1, verified: r.verified === 1, ttl: r.ttl, hops: r.hops, timestamp: r.timestamp, receivedAt: r.received_at
+    }))
+  }
+
+  /** Accounts this node has a conversation with, most recently active first. */
+  directPeers (limit = 100): string[] {
+    return (this.db.prepare('SELECT peer FROM direct_messages GROUP BY peer ORDER BY MAX(seq) DESC LIMIT ?').all(limit) as Array<{ peer: string }>).map(r => r.peer)
   }
 
   // ---- subscriptions ----------------------------------------------------------------------
