@@ -30,6 +30,8 @@ import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
 import { join } from 'node:path'
+import { Metrics, startMetricsServer } from './metrics.ts'
+import type { MetricsServer } from './metrics.ts'
 
 export interface AppInit {
   /** Write human-readable logs to stderr (headless); the TUI shows them itself. */
@@ -70,6 +72,9 @@ export class App extends EventEmitter<AppEvents> {
   /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
   readonly notices: string[]
   rpc?: RpcServer
+  /** Prometheus metrics, when --metrics-port is set. */
+  metrics?: Metrics
+  metricsServer?: MetricsServer
   /** Balances, wallet and payment channels (DESIGN §8). */
   layer2?: Layer2
   private stopped = false
@@ -118,6 +123,7 @@ export class App extends EventEmitter<AppEvents> {
     const unlock = lockDatadir(datadir)
     let store: Store | undefined
     let node: TmsgNode | undefined
+    let created: App | undefined
     try {
       const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr, sink: init.onLog })
       const identity = loadOrCreateIdentity(datadir.identityKey)
@@ -142,6 +148,7 @@ export class App extends EventEmitter<AppEvents> {
         throw err
       }
       const app = new App(config, datadir, node, store, log, notices, unlock)
+      created = app
       app.layer2 = new Layer2({
         node,
         db: store.db,
@@ -151,6 +158,18 @@ export class App extends EventEmitter<AppEvents> {
         downloads: join(datadir.root, 'downloads')
       })
       await app.layer2.start()
+      if (config.metricsPort !== 0) { // 0 = metrics off
+        const metrics = new Metrics(node.router)
+        app.metrics = metrics
+        app.on('message', (_m, d) => { if (d.from !== 'self') metrics.observeDelivery(d.msg.timestamp, d.receivedAt) })
+        try {
+          app.metricsServer = await startMetricsServer(metrics, config.metricsHost, config.metricsPort)
+        } catch (err: unknown) {
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(`--metrics-port ${config.metricsPort}: port ${config.metricsPort} on ${config.metricsHost} is already in use`)
+          throw err
+        }
+        log.info({ url: app.metricsServer.url }, 'metrics listening')
+      }
       if (config.rpcPort !== 0) { // 0 = RPC off
         const rpcPort = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
         if (rpcPort !== config.rpcPort) notices.push(`RPC port ${config.rpcPort} is taken; using ${rpcPort}`)
@@ -159,6 +178,7 @@ export class App extends EventEmitter<AppEvents> {
       for (const n of notices) log.warn(n)
       return app
     } catch (err: unknown) {
+      await created?.metricsServer?.close()
       await node?.stop().catch(() => {})
       store?.close()
       unlock()
@@ -237,6 +257,7 @@ export class App extends EventEmitter<AppEvents> {
     if (this.stopped) return
     this.stopped = true
     await this.rpc?.close()
+    await this.metricsServer?.close()
     await this.layer2?.stop()
     await this.node.stop()
     try {

@@ -54,6 +54,13 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     if (e.code === -32603) log.error({ err: error }, 'RPC method failed')
     return { jsonrpc: '2.0', id, error: { code: e.code, message: e.message, data: e.data } }
   }
+  // RPC calls by method and code, for the metrics; unknown names are one label (bounded).
+  const known = new Set(RPC_METHODS.map(m => m.name))
+  rpc.applyMiddleware(async (next, request, ctx) => {
+    const response = await next(request, ctx)
+    app.metrics?.observeRpc(known.has(request.method) ? request.method : 'unknown', response?.error?.code ?? 0)
+    return response
+  })
   for (const m of RPC_METHODS) {
     rpc.addMethod(m.name, async (params, ctx) => {
       if (m.websocketOnly === true && ctx.session === undefined) throw new RpcError('InvalidRequest', `${m.name} needs a WebSocket connection (ws://…/)`)
@@ -90,6 +97,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   const handle = async (body: string, ctx: RpcContext): Promise<string | undefined> => {
     const response = await rpc.receiveJSON(body, ctx)
     if (response === null) return undefined
+    if (!Array.isArray(response) && (response.error?.code === -32700 || response.error?.code === -32600)) app.metrics?.observeRpc('invalid', response.error.code)
     return JSON.stringify(Array.isArray(response) ? response.map(withErrorName) : withErrorName(response))
   }
 
