@@ -35,7 +35,7 @@ describe('--metrics-port', () => {
     await waitFor(async () => (await a.call<{ delivered: number }>('node_stats')).delivered >= 1, 'delivery at a', 30_000)
     await expect(a.call('no_such_method')).rejects.toMatchObject({ code: -32601 })
     const garbage = await fetch(`http://127.0.0.1:${a.port}/`, { method: 'POST', body: '{not json', headers: { authorization: `Bearer ${a.secret}` } })
-    expect((await garbage.json()).error.code).toBe(-32700)
+    expect(((await garbage.json()) as { error: { code: number } }).error.code).toBe(-32700)
 
     const stats = await a.call<{ delivered: number, received: number, seenCacheSize: number }>('node_stats')
     const res = await fetch(`http://127.0.0.1:${mport}/metrics`)
