@@ -8,6 +8,7 @@ import { freePort, tempDatadir } from '../helpers/proc.ts'
 import { App } from '../../src/app.ts'
 import { resolveConfig } from '../../src/config.ts'
 import { startRpcServer } from '../../src/rpc/server.ts'
+import { rawDataText } from '../../src/rpc/ws.ts'
 
 const rssOf = (pid: number): number => Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))![1]) * 1024
 
@@ -32,7 +33,7 @@ async function wsRound (port: number, secret: string): Promise<string> {
   const ws = new WebSocket(`ws://127.0.0.1:${port}/`, { headers: { authorization: `Bearer ${secret}` } })
   try {
     await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
-    const answer = new Promise<string>(resolve => ws.once('message', d => { resolve(String(d)) }))
+    const answer = new Promise<string>(resolve => ws.once('message', d => { resolve(rawDataText(d)) }))
     ws.send('{"jsonrpc":"2.0","id":7,"method":"node_info"}{garbage')
     return await answer
   } finally {
@@ -106,7 +107,7 @@ describe('JSON-RPC under abuse', () => {
       expect(refused).toMatch(/503/)
       // The rate limit covers WebSocket calls too (same client address, bucket empty).
       const limited = await new Promise<string>(resolve => {
-        open[0]!.once('message', d => { resolve(String(d)) })
+        open[0]!.once('message', d => { resolve(rawDataText(d)) })
         open[0]!.send('{"jsonrpc":"2.0","id":1,"method":"node_info"}')
       })
       expect(JSON.parse(limited)).toMatchObject({ error: { code: -32005 } })
