@@ -18,7 +18,7 @@ export type WorkerReply =
   | { type: 'ready', addr: string, peerId: string }
   | { type: 'connected' }
   | { type: 'subscribed' }
-  | { type: 'stats', cpuMicros: number, rss: number, received: number, forwarded: number, delivered: number }
+  | { type: 'stats', cpuMicros: number, rss: number, received: number, forwarded: number, delivered: number, queueOverflow: number, queuedBytes: number, seen: number }
   | { type: 'error', message: string }
 
 const router = process.argv[2] as RouterName
@@ -34,7 +34,8 @@ process.on('message', (req: WorkerRequest) => {
         case 'stats': {
           const cpu = process.cpuUsage()
           const s = node.stats()
-          send({ type: 'stats', cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, received: s.received, forwarded: s.forwarded, delivered: s.delivered })
+          const queuedBytes = node.router.neighbourStats().reduce((sum, n) => sum + n.queuedBytes, 0)
+          send({ type: 'stats', cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, received: s.received, forwarded: s.forwarded, delivered: s.delivered, queueOverflow: s.drops.queueOverflow, queuedBytes, seen: s.seenCacheSize })
           break
         }
         case 'stop': await node.stop(); process.exit(0)
