@@ -21,6 +21,7 @@ export type WorkerReply =
   | { type: 'stats', cpuMicros: number, rss: number, received: number, forwarded: number, delivered: number, queueOverflow: number, queuedBytes: number, seen: number }
   | { type: 'error', message: string }
 
+process.on('uncaughtException', err => { process.stderr.write(`relay worker crashed: ${err.stack ?? err.message}\n`); process.exit(1) })
 const router = process.argv[2] as RouterName
 const node = await TmsgNode.create({ identity: Identity.generate(), router, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, maxPeers: 64, minPeers: 0, flood: BENCH_FLOOD })
 await node.start()
