@@ -13,9 +13,13 @@ import type { Ready } from '../helpers/proc.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const N = 12
-const ip = (i: number): string => `10.11.0.${i}`
-const ns = (i: number): string => `t11n${i}`
-const BRIDGE = 't11br'
+// Unique per run (names and subnet), so two checkouts running the suite at once do not collide.
+const TAG = Math.floor(Math.random() * 250)
+const ip = (i: number): string => `10.11.${TAG}.${i}`
+const ns = (i: number): string => `t11x${TAG}n${i}`
+const veth = (i: number): string => `t11x${TAG}v${i}`
+const peer = (i: number): string => `t11x${TAG}p${i}`
+const BRIDGE = `t11x${TAG}br`
 
 function canRun (): string | undefined {
   if (process.getuid?.() !== 0) return 'not root'
@@ -79,15 +83,15 @@ describe.skipIf(reason !== undefined)('a 12-node network in namespaces, split an
   beforeAll(async () => {
     cleanup()
     sh('link', 'add', BRIDGE, 'type', 'bridge')
-    sh('addr', 'add', '10.11.0.254/24', 'dev', BRIDGE)
+    sh('addr', 'add', `${ip(254)}/24`, 'dev', BRIDGE)
     sh('link', 'set', BRIDGE, 'up')
     for (let i = 1; i <= N; i++) {
       sh('netns', 'add', ns(i))
-      sh('link', 'add', `t11v${i}`, 'type', 'veth', 'peer', 'name', `t11p${i}`)
-      sh('link', 'set', `t11p${i}`, 'netns', ns(i))
-      sh('link', 'set', `t11v${i}`, 'master', BRIDGE, 'up')
-      sh('netns', 'exec', ns(i), 'ip', 'addr', 'add', `${ip(i)}/24`, 'dev', `t11p${i}`)
-      sh('netns', 'exec', ns(i), 'ip', 'link', 'set', `t11p${i}`, 'up')
+      sh('link', 'add', veth(i), 'type', 'veth', 'peer', 'name', peer(i))
+      sh('link', 'set', peer(i), 'netns', ns(i))
+      sh('link', 'set', veth(i), 'master', BRIDGE, 'up')
+      sh('netns', 'exec', ns(i), 'ip', 'addr', 'add', `${ip(i)}/24`, 'dev', peer(i))
+      sh('netns', 'exec', ns(i), 'ip', 'link', 'set', peer(i), 'up')
       sh('netns', 'exec', ns(i), 'ip', 'link', 'set', 'lo', 'up')
     }
     // A ring with chords: each half stays connected on its own when split.
@@ -134,4 +138,18 @@ describe.skipIf(reason !== undefined)('a 12-node network in namespaces, split an
     await waitFor(async () => (await Promise.all(nodes.map(async n => { const g = await n.got(); return after.every(t => g.includes(t)) }))).every(Boolean),
       'every node to get both messages sent after the heal', 60_000, 500)
   }, 300_000)
+
+  it('a neighbour on a 64 kbit/s link does not slow the others', async () => {
+    // Both directions of node 12's link through a token bucket filter (tc netem is not available).
+    execFileSync('tc', ['qdisc', 'add', 'dev', veth(12), 'root', 'tbf', 'rate', '64kbit', 'burst', '4kb', 'latency', '500ms'])
+    execFileSync('ip', ['netns', 'exec', ns(12), 'tc', 'qdisc', 'add', 'dev', peer(12), 'root', 'tbf', 'rate', '64kbit', 'burst', '4kb', 'latency', '500ms'])
+    const COUNT = 200 // ~2 KB each: ~400 KB, about 50 s through 64 kbit/s
+    const pad = 'x'.repeat(2000)
+    for (let k = 0; k < COUNT; k++) await nodes[0]!.call('chat_send', { to: '#part', text: `bulk ${k} ${pad}` })
+    const bulk = async (n: NsNode): Promise<number> => (await n.got()).filter(t => t.startsWith('bulk ')).length
+    const others = nodes.filter(n => n.i !== 12)
+    await waitFor(async () => (await Promise.all(others.map(bulk))).every(c => c === COUNT), 'the other 11 to get every message', 60_000, 500)
+    // By then the slow node is still far behind: the others did not wait for it.
+    expect(await bulk(nodes[11]!)).toBeLessThan(COUNT)
+  }, 120_000)
 })
