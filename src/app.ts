@@ -30,7 +30,7 @@ import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
 import { join } from 'node:path'
-import { Metrics, startMetricsServer } from './metrics.ts'
+import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
 import type { MetricsServer } from './metrics.ts'
 
 export interface AppInit {
@@ -129,6 +129,7 @@ export class App extends EventEmitter<AppEvents> {
       const identity = loadOrCreateIdentity(datadir.identityKey)
       store = new Store(datadir.database)
       const notices: string[] = []
+      const registry = config.metricsPort !== 0 ? metricsRegistry() : undefined
       const port = await choosePort(config.host, config.port, config.portExplicit, '--port')
       if (port !== config.port && config.port !== 0) notices.push(`P2P port ${config.port} is taken; using ${port}`)
       node = await TmsgNode.create({
@@ -139,7 +140,8 @@ export class App extends EventEmitter<AppEvents> {
         mdns: config.mdns,
         minPeers: config.minPeers,
         maxPeers: config.maxPeers,
-        logger: log
+        logger: log,
+        libp2pMetrics: registry?.libp2p
       })
       try {
         await node.start()
@@ -159,7 +161,7 @@ export class App extends EventEmitter<AppEvents> {
       })
       await app.layer2.start()
       if (config.metricsPort !== 0) { // 0 = metrics off
-        const metrics = new Metrics(node.router)
+        const metrics = new Metrics(node.router, registry?.registry)
         app.metrics = metrics
         app.on('message', (_m, d) => { if (d.from !== 'self') metrics.observeDelivery(d.msg.timestamp, d.receivedAt) })
         try {

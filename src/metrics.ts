@@ -8,6 +8,8 @@ import { createServer } from 'node:http'
 import type { Server } from 'node:http'
 import { isIPv6 } from 'node:net'
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import type { Libp2pInit } from 'libp2p'
 import type { RouterStats, NeighbourStats } from './routing.ts'
 
 export interface MetricsSource {
@@ -18,12 +20,22 @@ export interface MetricsSource {
 /** The router's monotonically increasing counters, as `tmsg_<name>_total`. */
 const ROUTER_COUNTERS = ['received', 'delivered', 'forwarded', 'sent', 'duplicates', 'reforwarded', 'expired', 'invalid', 'dropped'] as const
 
+/**
+ * The registry, created before the node so libp2p can report into it too (connections,
+ * streams, bytes per protocol: `libp2p_*`, from @libp2p/prometheus-metrics).
+ */
+export function metricsRegistry (): { registry: Registry, libp2p: Libp2pInit['metrics'] } {
+  const registry = new Registry()
+  return { registry, libp2p: prometheusMetrics({ registry, collectDefaultMetrics: false, preserveExistingMetrics: true }) }
+}
+
 export class Metrics {
-  readonly registry = new Registry()
+  readonly registry: Registry
   private readonly latency: Histogram
   private readonly rpcCalls: Counter<'method' | 'code'>
 
-  constructor (source: MetricsSource) {
+  constructor (source: MetricsSource, registry = new Registry()) {
+    this.registry = registry
     const r = this.registry
     collectDefaultMetrics({ register: r, prefix: 'tmsg_' })
     // Counters owned by the router are copied at scrape time; prom-client counters only go

@@ -55,6 +55,9 @@ describe('--metrics-port', () => {
     expect(sample(text, 'tmsg_rpc_calls_total{method="unknown",code="-32601"}')).toBe(1)
     expect(sample(text, 'tmsg_rpc_calls_total{method="invalid",code="-32700"}')).toBe(1)
     expect(sample(text, 'tmsg_process_resident_memory_bytes')).toBeGreaterThan(10_000_000)
+    // libp2p's own side (@libp2p/prometheus-metrics): connections and protocol streams.
+    expect(sample(text, 'libp2p_connection_manager_connections{libp2p_connection_manager_connections="outbound"}')).toBe(1)
+    expect(sample(text, 'libp2p_protocol_streams_total{protocol="outbound /tmsg/flood/1.0.0"}')).toBe(1)
     expect((await fetch(`http://127.0.0.1:${mport}/other`)).status).toBe(404)
   }, 60_000)
 })
