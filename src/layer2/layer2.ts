@@ -31,6 +31,8 @@ export interface Layer2Init {
   downloads: string
   /** How often channels are checked for settlement, refunds and unsent payments. @default 2 s */
   maintainEveryMs?: number
+  /** Longest refund window this node accepts as a client. @default 7 days */
+  maxWindowSeconds?: number
   /** Ledger clock in Unix seconds (tests). */
   now?: () => number
 }
@@ -81,7 +83,7 @@ export class Layer2 {
       }
     }
     this.provider = new Provider(ctx)
-    this.client = new ChannelClient(ctx, init.downloads)
+    this.client = new ChannelClient(ctx, init.downloads, init.maxWindowSeconds)
     this.balance = new BalanceService(ctx)
     this.maintainEveryMs = init.maintainEveryMs ?? 2000
   }

@@ -111,7 +111,7 @@ export const LAYER2_METHODS: MethodDef[] = [
     name: 'channel_fetch',
     summary: 'Buys a metered file chunk by chunk, checking each against the committed root, until done or out of budget.',
     params: z.strictObject({ channelId, chunks: z.number().int().min(1).max(1_000_000).optional() }),
-    result: z.object({ received: z.number().int(), verified: z.boolean(), paid: z.number().int(), stoppedBy: z.enum(['budget', 'deposit', 'expiry']).optional(), path: z.string(), complete: z.boolean() }),
+    result: z.object({ received: z.number().int(), verified: z.boolean(), paid: z.number().int(), stoppedBy: z.enum(['budget', 'deposit', 'expiry', 'bad-chunk']).optional(), path: z.string(), complete: z.boolean() }),
     handler: async ({ channelId, chunks }, ctx) => await layer2(ctx).client.fetch(channelId, chunks)
   }),
   defineMethod({
@@ -136,8 +136,31 @@ export const LAYER2_METHODS: MethodDef[] = [
     handler: async ({ channelId }, ctx) => {
       const l2 = layer2(ctx)
       const ch = l2.channels.get(channelId)
-      if (ch?.role === 'provider') return { txid: await l2.provider.settle(ch), paid: ch.paid, refunded: 0 }
+      if (ch?.role === 'provider') return await l2.provider.close(channelId)
       return await l2.client.close(channelId)
+    }
+  }),
+  defineMethod({
+    name: 'channel_subscribe',
+    summary: 'WebSocket only: pushes every channel event on this node (offer, open, funding, payment, ack, topup, close, settlement, refund; with amounts and txids), or those of one channel, as channel_subscription notifications.',
+    params: z.strictObject({ channelId: channelId.optional() }),
+    result: z.string().describe('subscription id'),
+    websocketOnly: true,
+    handler: ({ channelId }, ctx) => {
+      layer2(ctx)
+      return ctx.session!.subscribeChannels(channelId)
+    }
+  }),
+  defineMethod({
+    name: 'channel_unsubscribe',
+    summary: 'WebSocket only: ends a channel_subscribe subscription.',
+    params: z.strictObject({ subscription: z.string().min(1).max(100) }),
+    result: z.literal(true),
+    websocketOnly: true,
+    handler: ({ subscription }, { session }) => {
+      if (!session!.unsubscribe(subscription)) throw new RpcError('NotFound', `no subscription ${subscription}`)
+      return true
     }
   })
 ]
+
