@@ -7,7 +7,7 @@ import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
 import { loadOrCreateIdentity } from './identity.ts'
 import type { NodeConfig } from './config.ts'
-import { prepareDatadir } from './node/datadir.ts'
+import { lockDatadir, prepareDatadir } from './node/datadir.ts'
 import type { Datadir } from './node/datadir.ts'
 import { choosePort, PortInUseError } from './node/ports.ts'
 import { TmsgNode } from './node/node.ts'
@@ -17,6 +17,7 @@ import type { Logger } from './log.ts'
 import { accountTarget, channelTarget, nickTarget, rawTarget } from './targets.ts'
 import type { Target, TargetKind } from './targets.ts'
 import { Store } from './store/store.ts'
+import type { StoreError } from './store/store.ts'
 import { toMessage } from './message.ts'
 import type { Message } from './message.ts'
 import { ChatService } from './chat/chat.ts'
@@ -29,6 +30,8 @@ import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
 import { join } from 'node:path'
+import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
+import type { MetricsServer } from './metrics.ts'
 
 export interface AppInit {
   /** Write human-readable logs to stderr (headless); the TUI shows them itself. */
@@ -51,6 +54,8 @@ export interface NickKeyEvent {
 interface AppEvents {
   /** Every hit, after it was queued for the history; own direct messages too. */
   message: [Message, Delivery]
+  /** The store gave up (disk full, I/O error): the app has stopped itself; say why and exit. */
+  fatal: [StoreError]
   'nick-key': [NickKeyEvent]
 }
 
@@ -67,18 +72,29 @@ export class App extends EventEmitter<AppEvents> {
   /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
   readonly notices: string[]
   rpc?: RpcServer
+  /** Prometheus metrics, when --metrics-port is set. */
+  metrics?: Metrics
+  metricsServer?: MetricsServer
   /** Balances, wallet and payment channels (DESIGN §8). */
   layer2?: Layer2
   private stopped = false
+  private readonly unlock: () => void
 
-  private constructor (config: NodeConfig, datadir: Datadir, node: TmsgNode, store: Store, log: Logger, notices: string[]) {
+  private constructor (config: NodeConfig, datadir: Datadir, node: TmsgNode, store: Store, log: Logger, notices: string[], unlock: () => void) {
     super()
+    this.unlock = unlock
     this.config = config
     this.datadir = datadir
     this.node = node
     this.store = store
     this.log = log
     this.notices = notices
+    // A disk that refuses writes after every retry stops the node cleanly, with the reason,
+    // instead of running on while the history silently goes missing.
+    store.on('fatal', err => {
+      log.fatal(err.message)
+      this.stop().catch(() => {}).finally(() => { this.emit('fatal', err) })
+    })
     this.nicks = new NickBook(store.db)
     this.direct = new DirectMessages({ identity: node.identity, nicks: this.nicks, store, send: o => this.send(o) })
     node.on('delivery', d => { this.deliver(d) })
@@ -103,12 +119,17 @@ export class App extends EventEmitter<AppEvents> {
 
   static async start (config: NodeConfig, init: AppInit): Promise<App> {
     const datadir = prepareDatadir(config.datadir)
-    const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr, sink: init.onLog })
-    const identity = loadOrCreateIdentity(datadir.identityKey)
-    const store = new Store(datadir.database)
-    const notices: string[] = []
+    // Before anything is written: a second process would share the identity and overwrite the cookie.
+    const unlock = lockDatadir(datadir)
+    let store: Store | undefined
     let node: TmsgNode | undefined
+    let created: App | undefined
     try {
+      const log = createLogger({ level: config.logLevel, dir: datadir.logs, stderr: init.logToStderr, sink: init.onLog })
+      const identity = loadOrCreateIdentity(datadir.identityKey)
+      store = new Store(datadir.database)
+      const notices: string[] = []
+      const registry = config.metricsPort !== 0 ? metricsRegistry() : undefined
       const port = await choosePort(config.host, config.port, config.portExplicit, '--port')
       if (port !== config.port && config.port !== 0) notices.push(`P2P port ${config.port} is taken; using ${port}`)
       node = await TmsgNode.create({
@@ -119,7 +140,8 @@ export class App extends EventEmitter<AppEvents> {
         mdns: config.mdns,
         minPeers: config.minPeers,
         maxPeers: config.maxPeers,
-        logger: log
+        logger: log,
+        libp2pMetrics: registry?.libp2p
       })
       try {
         await node.start()
@@ -127,7 +149,8 @@ export class App extends EventEmitter<AppEvents> {
         if (/EADDRINUSE/.test(String((err as Error).message))) throw new PortInUseError(`--port ${port}: port ${port} on ${config.host} is already in use`)
         throw err
       }
-      const app = new App(config, datadir, node, store, log, notices)
+      const app = new App(config, datadir, node, store, log, notices, unlock)
+      created = app
       app.layer2 = new Layer2({
         node,
         db: store.db,
@@ -137,6 +160,18 @@ export class App extends EventEmitter<AppEvents> {
         downloads: join(datadir.root, 'downloads')
       })
       await app.layer2.start()
+      if (config.metricsPort !== 0) { // 0 = metrics off
+        const metrics = new Metrics(node.router, registry?.registry)
+        app.metrics = metrics
+        app.on('message', (_m, d) => { if (d.from !== 'self') metrics.observeDelivery(d.msg.timestamp, d.receivedAt) })
+        try {
+          app.metricsServer = await startMetricsServer(metrics, config.metricsHost, config.metricsPort)
+        } catch (err: unknown) {
+          if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') throw new PortInUseError(`--metrics-port ${config.metricsPort}: port ${config.metricsPort} on ${config.metricsHost} is already in use`)
+          throw err
+        }
+        log.info({ url: app.metricsServer.url }, 'metrics listening')
+      }
       if (config.rpcPort !== 0) { // 0 = RPC off
         const rpcPort = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
         if (rpcPort !== config.rpcPort) notices.push(`RPC port ${config.rpcPort} is taken; using ${rpcPort}`)
@@ -145,8 +180,10 @@ export class App extends EventEmitter<AppEvents> {
       for (const n of notices) log.warn(n)
       return app
     } catch (err: unknown) {
+      await created?.metricsServer?.close()
       await node?.stop().catch(() => {})
-      store.close()
+      store?.close()
+      unlock()
       throw err
     }
   }
@@ -222,10 +259,15 @@ export class App extends EventEmitter<AppEvents> {
     if (this.stopped) return
     this.stopped = true
     await this.rpc?.close()
+    await this.metricsServer?.close()
     await this.layer2?.stop()
     await this.node.stop()
-    this.store.close()
-    this.log.flush()
+    try {
+      this.store.close()
+    } finally {
+      this.log.flush()
+      this.unlock()
+    }
   }
 }
 

@@ -40,6 +40,11 @@ export interface NodeConfig {
   minPeers: number
   /** Connections beyond this are pruned. */
   maxPeers: number
+  /** Prometheus metrics port; 0 = off (the default). */
+  metricsPort: number
+  metricsHost: string
+  /** Allow `metricsHost` beyond loopback. */
+  metricsAllowRemote: boolean
 }
 
 /** A setting with a bad value; the message names where it came from. */
@@ -159,7 +164,10 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'maxWindow', flag: '--max-window <duration>', env: 'TMSG_MAX_WINDOW', description: 'longest channel refund window accepted from a provider (e.g. 12h, 7d; default 7d)', parse: duration, default: 7 * 86400, nodeOnly: true },
   { key: 'logLevel', flag: '--log-level <level>', env: 'TMSG_LOG_LEVEL', description: `log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS), default: 'info' },
   { key: 'minPeers', flag: '--min-peers <n>', env: 'TMSG_MIN_PEERS', description: 'neighbours to dial towards (default 4)', parse: count(0, 1000), default: 4, nodeOnly: true },
-  { key: 'maxPeers', flag: '--max-peers <n>', env: 'TMSG_MAX_PEERS', description: 'connections kept at most (default 8)', parse: count(1, 10_000), default: 8, nodeOnly: true }
+  { key: 'maxPeers', flag: '--max-peers <n>', env: 'TMSG_MAX_PEERS', description: 'connections kept at most (default 8)', parse: count(1, 10_000), default: 8, nodeOnly: true },
+  { key: 'metricsPort', flag: '--metrics-port <port>', env: 'TMSG_METRICS_PORT', description: 'serve Prometheus metrics on GET /metrics at this port (default 0 = off)', parse: port, default: 0, nodeOnly: true },
+  { key: 'metricsHost', flag: '--metrics-host <address>', env: 'TMSG_METRICS_HOST', description: 'metrics listen address (beyond loopback needs --metrics-allow-remote)', parse: ip, default: '127.0.0.1', nodeOnly: true },
+  { key: 'metricsAllowRemote', flag: '--metrics-allow-remote', env: 'TMSG_METRICS_ALLOW_REMOTE', description: 'allow --metrics-host to be a non-loopback address', parse: bool, default: false, nodeOnly: true }
 ]
 
 /** Where each value came from, for the error message and for `portExplicit`. */
@@ -208,6 +216,9 @@ export function resolveConfig (flags: Partial<Record<keyof NodeConfig, unknown>>
   if (cfg.minPeers > cfg.maxPeers) throw new ConfigError(`min-peers (${cfg.minPeers}) cannot exceed max-peers (${cfg.maxPeers})`)
   if (!cfg.rpcAllowRemote && !isLoopback(cfg.rpcHost)) {
     throw new ConfigError(`--rpc-host ${cfg.rpcHost} is not a loopback address: add --rpc-allow-remote to expose the RPC beyond this machine`)
+  }
+  if (!cfg.metricsAllowRemote && !isLoopback(cfg.metricsHost)) {
+    throw new ConfigError(`--metrics-host ${cfg.metricsHost} is not a loopback address: add --metrics-allow-remote to expose the metrics beyond this machine`)
   }
   return cfg
 }

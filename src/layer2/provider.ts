@@ -25,6 +25,7 @@ import { TX_VERSION, p2pkhLock, txBytes, txFromBytes } from './tx.ts'
 import type { Outpoint } from './tx.ts'
 import type { ChannelRequest, ChannelResponse, OpenChannelMsg, PaymentMsg, TopUpMsg } from './stream.ts'
 import type { Layer2Context } from './context.ts'
+import { AnswerLimiter } from './answer-limit.ts'
 
 /** How far the client's refund lock time may differ from now + window (clocks differ). */
 const EXPIRY_SLACK_SECONDS = 120
@@ -48,9 +49,12 @@ export interface OfferInput {
 export class Provider {
   private readonly ctx: Layer2Context
   private readonly files = new Map<string, MerkleFile>()
+  /** TERMS answers are signed and flooded back: budgeted like balance answers. */
+  readonly termsLimiter: AnswerLimiter
 
-  constructor (ctx: Layer2Context) {
+  constructor (ctx: Layer2Context, termsLimiter = new AnswerLimiter()) {
     this.ctx = ctx
+    this.termsLimiter = termsLimiter
   }
 
   private note (type: ChannelEventType, id: string, extra: Partial<ChannelEvent> = {}): void {
@@ -112,6 +116,7 @@ export class Provider {
   /** A TERMS_REQUEST hit: answer with the terms of each matching active service. */
   onDelivery (d: Delivery): void {
     if (d.msg.kind !== Kind.TERMS_REQUEST || d.from === 'self') return
+    if (!this.termsLimiter.allow()) return
     let wanted: { service?: string }
     try {
       wanted = decodeTermsRequest(d.msg.payload)

@@ -4,8 +4,9 @@
  * survive a restart), and small settings such as the nick. Later layers add their tables
  * here, as new migrations.
  */
+import { EventEmitter } from 'node:events'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { openDatabase, transaction } from './sqlite.ts'
+import { openDatabase, relaxedTransaction, StoreError } from './sqlite.ts'
 import type { Migration } from './sqlite.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { toMessage } from '../message.ts'
@@ -170,6 +171,13 @@ export const MIGRATIONS: readonly Migration[] = [
 export const DEFAULT_HISTORY_PER_TARGET = 10_000
 /** Pruning runs after this many inserts into one target. */
 const PRUNE_EVERY = 200
+/**
+ * A failed history write is retried after these delays (ms), the batch kept in memory; when
+ * the last retry fails too the store gives up loudly ('fatal'), never silently.
+ */
+export const FLUSH_RETRY_DELAYS_MS = [100, 500, 1000, 2000, 5000]
+/** Messages held in memory while the disk refuses them; beyond this, give up at once. */
+export const MAX_UNSAVED = 100_000
 
 export interface StoredSubscription {
   target: Uint8Array
@@ -238,16 +246,30 @@ interface Pending {
   targetName?: string
 }
 
-export class Store {
+interface StoreEvents {
+  /**
+   * History could not be written after every retry: the node should stop. Without a
+   * listener the error is thrown (the process dies loudly rather than losing data quietly).
+   */
+  fatal: [StoreError]
+}
+
+export class Store extends EventEmitter<StoreEvents> {
   readonly db: DatabaseSync
+  private readonly path: string
   private readonly historyCap: number
   private readonly insert: StatementSync
   private readonly pending: Pending[] = []
   private flushScheduled = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private failures = 0
+  private failed = false
   private readonly sincePrune = new Map<string, number>()
   private closed = false
 
   constructor (path: string, opts: { historyPerTarget?: number } = {}) {
+    super()
+    this.path = path
     this.db = openDatabase(path, MIGRATIONS)
     this.historyCap = opts.historyPerTarget ?? DEFAULT_HISTORY_PER_TARGET
     this.insert = this.db.prepare(`INSERT OR IGNORE INTO messages
@@ -262,30 +284,75 @@ export class Store {
    * event-loop turn; `flush()` forces them (reads flush first, so they always see them).
    */
   addMessage (p: Pending): void {
+    if (this.failed) return // already reported as fatal, with the count of what was lost
     this.pending.push(p)
-    if (!this.flushScheduled) {
+    if (this.pending.length > MAX_UNSAVED && this.failures > 0) {
+      this.giveUp(new Error(`${this.pending.length} messages waiting for a disk that keeps failing`))
+      return
+    }
+    if (!this.flushScheduled && this.retryTimer === undefined) {
       this.flushScheduled = true
       setImmediate(() => { this.flush() })
     }
   }
 
+  /** Messages delivered but not yet on disk. */
+  get unsaved (): number {
+    return this.pending.length
+  }
+
+  /**
+   * Writes the queued history in one transaction. A batch leaves memory only once it is
+   * committed; on an error (disk full, I/O) it stays queued and is retried with backoff.
+   */
   flush (): void {
     this.flushScheduled = false
-    if (this.pending.length === 0 || this.closed) return
-    const batch = this.pending.splice(0)
-    transaction(this.db, () => {
-      for (const { msg: m, verified, receivedAt, targetName } of batch) {
-        this.insert.run(m.msgId, m.target, targetName ?? null, m.kind, m.payload, m.ttl, m.hops, m.replyTo, m.timestamp,
-          m.nonce, m.sender, m.signature, verified ? 1 : 0, receivedAt)
-        const key = Buffer.from(m.target).toString('hex')
-        const n = (this.sincePrune.get(key) ?? 0) + 1
-        this.sincePrune.set(key, n)
-        if (n >= PRUNE_EVERY) {
-          this.prune(m.target)
-          this.sincePrune.set(key, 0)
+    // While a retry is scheduled, callers that force a flush wait for it rather than
+    // hammering a failing disk (and using up the retries in a burst).
+    if (this.pending.length === 0 || this.closed || this.failed || this.retryTimer !== undefined) return
+    const n = this.pending.length
+    try {
+      relaxedTransaction(this.db, () => {
+        // Nothing can be added while this synchronous transaction runs: all n are written.
+        for (const { msg: m, verified, receivedAt, targetName } of this.pending) {
+          this.insert.run(m.msgId, m.target, targetName ?? null, m.kind, m.payload, m.ttl, m.hops, m.replyTo, m.timestamp,
+            m.nonce, m.sender, m.signature, verified ? 1 : 0, receivedAt)
+          const key = Buffer.from(m.target).toString('hex')
+          const count = (this.sincePrune.get(key) ?? 0) + 1
+          this.sincePrune.set(key, count)
+          if (count >= PRUNE_EVERY) {
+            this.prune(m.target)
+            this.sincePrune.set(key, 0)
+          }
         }
+      })
+    } catch (err: unknown) {
+      this.failures++
+      const delay = FLUSH_RETRY_DELAYS_MS[this.failures - 1]
+      if (delay === undefined) {
+        this.giveUp(err as Error)
+      } else if (this.retryTimer === undefined) {
+        this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.flush() }, delay)
       }
-    })
+      return
+    }
+    this.pending.splice(0, n)
+    this.failures = 0
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer)
+      this.retryTimer = undefined
+    }
+  }
+
+  private giveUp (cause: Error): void {
+    if (this.failed) return
+    this.failed = true
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const err = new StoreError(`cannot write message history to ${this.path} (${cause.message}); ` +
+      `${this.pending.length} received messages are not saved; stopping — free disk space or check the disk, then restart`)
+    if (this.listenerCount('fatal') === 0) throw err
+    this.emit('fatal', err)
   }
 
   private prune (target: Uint8Array): void {
@@ -379,9 +446,13 @@ export class Store {
     this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
   }
 
+  /** Writes what is queued (one last try) and closes; unsaved messages are reported as fatal. */
   close (): void {
     if (this.closed) return
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     this.flush()
+    if (this.pending.length > 0 && !this.failed) this.giveUp(new Error('the last write failed at shutdown'))
     this.closed = true
     this.db.close()
   }
