@@ -56,7 +56,7 @@ export interface FloodRouterInit {
   /** Runs the batched flush later; setImmediate batches everything that arrived in one I/O turn. */
   schedule?: (fn: () => void) => void
   /**
-   * Runs `fn` after `ms` of the router's clock and returns a cancel function. The flood rules
+   * Runs `fn` after `ms` of the router's clock (setTimeout's argument order) and returns a cancel function. The flood rules
    * need no timers; routers built on them that do (plumtree's GRAFT timeout) take them from
    * here, so the simulator can drive them on its virtual clock. @default setTimeout
    */
@@ -67,14 +67,7 @@ export interface FloodRouterInit {
 }
 
 /** A one-shot timer on the router's clock; the result cancels it. */
-export type SetTimer = (ms: number, fn: () => void) => () => void
-
-/** Real time: a timer that never keeps the process alive on its own. */
-export const realTimer: SetTimer = (ms, fn) => {
-  const t = setTimeout(fn, ms)
-  t.unref()
-  return () => { clearTimeout(t) }
-}
+export type SetTimer = (fn: () => void, ms: number) => () => void
 
 class Neighbour {
   readonly id: string
