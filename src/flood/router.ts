@@ -18,8 +18,8 @@ import { MAX_FRAME_MSGS, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
 import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
 import {
   DEFAULT_QUEUE_MAX_BYTES, DEFAULT_QUEUE_MAX_PRIORITY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_MESSAGES_PER_SECOND,
-  DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, FLUSH_UNIT_BYTES, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME,
-  PENALTY_STALE_TIMESTAMP
+  DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, DEFAULT_SEEN_PER_NEIGHBOUR, DUPLICATE_CHECK_ONE_IN, FLUSH_UNIT_BYTES,
+  PENALTY_FORGED_DUPLICATE, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME, PENALTY_RATE_EXCESS, PENALTY_STALE_TIMESTAMP
 } from './constants.ts'
 import { OutboundQueue } from './outbound-queue.ts'
 import type { QueueLimits } from './outbound-queue.ts'
@@ -44,16 +44,36 @@ export interface FloodRouterInit {
   seenCacheMax?: number
   /** @default 20 minutes (twice the timestamp window) */
   seenCacheTtlMs?: number
+  /** Seen-cache entries one neighbour may own. @default 50000 */
+  seenPerNeighbour?: number
+  /** Source of randomness for sampling duplicates (tests). @default Math.random */
+  random?: () => number
   validation?: Partial<ValidationLimits>
   queue?: Partial<QueueLimits>
-  /** Per-neighbour token bucket in messages. @default 20000/s, burst 40000 */
+  /** Per-neighbour token bucket in messages. @default 1000/s, burst 2000 */
   rateLimit?: { messagesPerSecond: number, burst: number }
   penalties?: Partial<PenaltyInit>
   /** Runs the batched flush later; setImmediate batches everything that arrived in one I/O turn. */
   schedule?: (fn: () => void) => void
+  /**
+   * Runs `fn` after `ms` of the router's clock and returns a cancel function. The flood rules
+   * need no timers; routers built on them that do (plumtree's GRAFT timeout) take them from
+   * here, so the simulator can drive them on its virtual clock. @default setTimeout
+   */
+  setTimer?: SetTimer
   /** Called when a neighbour is banned, after its link was told to disconnect. */
   onBan?: (peerId: string, until: number) => void
   log?: Logger
+}
+
+/** A one-shot timer on the router's clock; the result cancels it. */
+export type SetTimer = (ms: number, fn: () => void) => () => void
+
+/** Real time: a timer that never keeps the process alive on its own. */
+export const realTimer: SetTimer = (ms, fn) => {
+  const t = setTimeout(fn, ms)
+  t.unref()
+  return () => { clearTimeout(t) }
 }
 
 class Neighbour {
@@ -87,6 +107,7 @@ export class FloodRouter implements Router {
   private readonly schedule: (fn: () => void) => void
   private readonly onBan?: (peerId: string, until: number) => void
   private readonly log?: Logger
+  private readonly random: () => number
   private readonly neighbours = new Map<string, Neighbour>()
   private readonly bySlot = new Map<number, Neighbour>()
   private nextSlot = SELF_SLOT + 1
@@ -110,8 +131,10 @@ export class FloodRouter implements Router {
     this.seen = new SeenCache({
       max: init.seenCacheMax ?? DEFAULT_SEEN_CACHE_MAX,
       ttlMs: init.seenCacheTtlMs ?? DEFAULT_SEEN_CACHE_TTL_MS,
-      now: components.now
+      now: components.now,
+      perSlotMax: init.seenPerNeighbour ?? DEFAULT_SEEN_PER_NEIGHBOUR
     })
+    this.random = init.random ?? Math.random
     this.penalties = new PenaltyBox(init.penalties)
     this.schedule = init.schedule ?? setImmediate
     this.onBan = init.onBan
@@ -155,6 +178,7 @@ export class FloodRouter implements Router {
     if (n === undefined || (link !== undefined && n.link !== link)) return
     this.neighbours.delete(peerId)
     this.bySlot.delete(n.slot)
+    this.seen.forgetSlot(n.slot)
     this.dirty.delete(n)
   }
 
@@ -204,6 +228,8 @@ export class FloodRouter implements Router {
     const now = this.components.now()
     if (!from.bucket.take(now)) {
       this.drops.rateLimited++
+      // Throttled, then banned if it keeps going: excess costs points like invalid data.
+      this.penalise(from, 'rate-limited', PENALTY_RATE_EXCESS)
       return
     }
     const bad = checkFields(msg, now, this.limits)
@@ -216,6 +242,10 @@ export class FloodRouter implements Router {
     const entry = this.seen.get(key)
     if (entry !== undefined) {
       this.counters.duplicates++
+      if (this.random() * DUPLICATE_CHECK_ONE_IN < 1 && !msgIdMatches(msg)) {
+        this.invalid(from, 'msg-id-mismatch', PENALTY_FORGED_DUPLICATE)
+        return
+      }
       // A copy with more TTL than the best so far must not be cut short by a slow short-TTL
       // copy that happened to arrive first: forward it again, with its TTL. Not delivered again.
       if (isReply || msg.ttl <= ttlOf(entry)) return
@@ -316,6 +346,10 @@ export class FloodRouter implements Router {
   private invalid (from: Neighbour | string, reason: InvalidReason, points: number): void {
     this.counters.invalid++
     this.invalidReasons[reason] = (this.invalidReasons[reason] ?? 0) + 1
+    this.penalise(from, reason, points)
+  }
+
+  private penalise (from: Neighbour | string, reason: string, points: number): void {
     const id = typeof from === 'string' ? from : from.id
     const now = this.components.now()
     if (!this.penalties.penalise(id, points, now)) return

@@ -16,7 +16,7 @@ import type { ValidationLimits } from '../wire/validate.ts'
 import { MSG_ID_LENGTH } from '../wire/constants.ts'
 import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
 import { PenaltyBox } from '../flood/penalties.ts'
-import { PENALTY_INVALID_MESSAGE } from '../flood/constants.ts'
+import { DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, PENALTY_INVALID_MESSAGE } from '../flood/constants.ts'
 
 export const GOSSIP_TOPIC = 'tmsg/v1'
 
@@ -49,10 +49,11 @@ export class GossipRouter implements Router {
   /** Ids of this node's own messages, so replies to them are recognised as hits. */
   private readonly own = new LRUCache<string, true>({ max: 10_000 })
   /**
-   * Ids taken from the topic or from history answers: gossipsub's own seen cache is private,
-   * and a history answer must not deliver what the topic already did.
+   * Ids accepted here, for as long as the timestamp window accepts a copy: gossipsub forgets
+   * ids after 2 minutes, so without this a replay 2–10 minutes later would be new to it.
+   * History answers (DESIGN §10) are checked against it too, so nothing is delivered twice.
    */
-  private readonly seen = new LRUCache<string, true>({ max: 200_000 })
+  private readonly seen: LRUCache<string, true>
   private readonly counters = {
     received: 0, delivered: 0, forwarded: 0, sent: 0, duplicates: 0, reforwarded: 0, expired: 0, invalid: 0
   }
@@ -66,6 +67,7 @@ export class GossipRouter implements Router {
     this.limits = { ...DEFAULT_VALIDATION_LIMITS, ...init.validation }
     this.log = init.log
     this.onBan = init.onBan
+    this.seen = new LRUCache<string, true>({ max: DEFAULT_SEEN_CACHE_MAX, ttl: DEFAULT_SEEN_CACHE_TTL_MS, ttlAutopurge: false, updateAgeOnGet: false, perf: { now: components.now } })
   }
 
   start (): void {
@@ -81,12 +83,24 @@ export class GossipRouter implements Router {
 
   private readonly validateMessage = (peer: PeerId, message: { data: Uint8Array }): TopicValidatorResult => {
     let reason: string | undefined
+    let msg: TMsg | undefined
     try {
-      reason = validate(decodeTMsg(message.data), this.components.now(), this.limits)
+      msg = decodeTMsg(message.data)
+      reason = validate(msg, this.components.now(), this.limits)
     } catch {
       reason = 'malformed'
     }
-    if (reason === undefined) return TopicValidatorResult.Accept
+    if (reason === undefined) {
+      if (msg === undefined) return TopicValidatorResult.Reject // unreachable: decoded or 'malformed'
+      const key = idKey(msg.msgId)
+      if (this.seen.has(key)) {
+        // A replay after gossipsub forgot the id: neither delivered nor propagated again.
+        this.counters.duplicates++
+        return TopicValidatorResult.Ignore
+      }
+      this.seen.set(key, true)
+      return TopicValidatorResult.Accept
+    }
     this.invalid(peer.toString(), reason)
     return TopicValidatorResult.Reject
   }
@@ -104,7 +118,6 @@ export class GossipRouter implements Router {
     if (evt.detail.topic !== GOSSIP_TOPIC) return
     const msg = decodeTMsg(evt.detail.data) // validated already
     this.counters.received++
-    this.seen.set(idKey(msg.msgId), true)
     this.components.accepted?.(msg, 'gossipsub')
     const replyToOwn = msg.replyTo.length > 0 && this.own.has(idKey(msg.replyTo))
     if (!replyToOwn && !this.components.isSubscribed(msg.target)) return
@@ -151,6 +164,7 @@ export class GossipRouter implements Router {
 
   publish (msg: TMsg): PublishResult {
     this.own.set(idKey(msg.msgId), true)
+    this.seen.set(idKey(msg.msgId), true)
     const peers = this.pubsub.getSubscribers(GOSSIP_TOPIC).length
     this.counters.sent += peers
     this.pubsub.publish(GOSSIP_TOPIC, encodeTMsg(msg)).catch((err: unknown) => {
@@ -174,7 +188,7 @@ export class GossipRouter implements Router {
     return {
       ...this.counters,
       dropped: drops.rateLimited + drops.queueOverflow + drops.unknownReply + drops.banned,
-      seenCacheSize: 0,
+      seenCacheSize: this.seen.size,
       peers: this.pubsub.getPeers().length,
       invalidReasons: { ...this.invalidReasons },
       drops,
