@@ -75,6 +75,19 @@ export const LAYER2_COMMANDS: CommandDef[] = [
     }
   },
   {
+    name: 'send',
+    args: '<to> <amount> [memo...]',
+    summary: 'pay someone: /send alice 1000 thanks (a nick, @nick, acct:<address> or an address)',
+    help: 'Builds a payment from your wallet, broadcasts it, and delivers it to the payee with your memo; their chat shows "received 1,000 sat from <you>: <memo>".',
+    run: async (ctx, { to, amount: sats, memo }) => {
+      const l2 = layer2(ctx.app)
+      const who = /^(acct:|@)/.test(to!) || /^[13mn][1-9A-HJ-NP-Za-km-z]{25,34}$/.test(to!) ? to! : `@${to!}`
+      const account = ctx.app.resolveRecipient(who)
+      const r = await l2.payments.send(account, amount(sats, 'amount'), memo ?? '')
+      ctx.print(`Sent ${sat(r.amount)} to ${who.startsWith('@') ? `${who.slice(1)} (${account})` : account} in ${r.txid.slice(0, 16)}…${memo !== undefined ? `: ${memo}` : ''}`)
+    }
+  },
+  {
     name: 'terms',
     args: '[service]',
     summary: 'find providers: their services, prices and terms',

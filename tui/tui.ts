@@ -25,7 +25,7 @@ import { actionFor } from './keys.ts'
 import type { Action } from './keys.ts'
 import { RttMonitor } from './rtt.ts'
 import { defaultNick, shortAccount } from './nicks.ts'
-import { battery } from '../src/layer2/budget.ts'
+import { battery, sats } from '../src/layer2/budget.ts'
 import type { Layer2 } from '../src/layer2/layer2.ts'
 
 /** The room a first start joins. */
@@ -191,6 +191,13 @@ export class Tui {
       this.model.notice(`Channel ${ch.id.slice(0, 10)} (${ch.role === 'client' ? 'to' : 'from'} ${ch.role === 'client' ? ch.service : ch.peerAccount}) is ${ch.state}.`)
     })
     on(events, 'earned', ({ service }) => { this.earnedSince.add(service) })
+    on(events, 'wallet', e => {
+      if (e.type !== 'received') return
+      const nick = this.app.nicks.nicksOf(e.peer)[0]
+      const text = `received ${sats(e.amount)} from ${nick ?? e.peer}${e.memo !== '' ? `: ${e.memo}` : ''}`
+      this.model.notice(text)
+      if (this.model.current.kind !== 'system') this.model.notice(text, 'info', this.model.current)
+    })
     on(events, 'paid', ({ channelId }) => { this.lastChannel = channelId })
   }
 

@@ -162,6 +162,16 @@ export async function balanceCommand (config: NodeConfig, account: string, timeo
   }
 }
 
+/** `tmsg wallet send <to> <amount> [memo...]`: to = @nick, acct:<address> or an address. */
+export async function walletSendCommand (config: NodeConfig, args: string[], o: ClientOptions): Promise<void> {
+  const [to, amount, ...memo] = args
+  const n = Number(amount)
+  if (to === undefined || !Number.isSafeInteger(n) || n < 1) throw new UsageError('usage: tmsg wallet send <@nick|acct:address|address> <amount> [memo...]')
+  const r = await client(config).call<{ txid: string, amount: number, to: string }>('wallet_send', { to, amount: n, ...(memo.length > 0 ? { memo: memo.join(' ') } : {}) })
+  if (o.json) return printJson(r)
+  out(`sent ${sat(r.amount)} to ${r.to} in ${r.txid}`)
+}
+
 export async function walletCommand (config: NodeConfig, faucet: number | undefined, o: ClientOptions): Promise<void> {
   const c = client(config)
   if (faucet !== undefined) {

@@ -9,6 +9,7 @@ import type { Ledger } from './ledger.ts'
 import type { Wallet } from './wallet.ts'
 import type { Alert, ChannelRecord, ChannelStore } from './channel-store.ts'
 import type { ChannelEvent } from './channel-events.ts'
+import type { WalletEvent } from './payments.ts'
 
 export interface Layer2Events {
   /** A channel changed state (opened, settled, refunded, ...). */
@@ -21,6 +22,8 @@ export interface Layer2Events {
   alert: [{ channelId: string, alert: Alert, paid: number, budget: number }]
   /** Every channel event, for channel_subscribe and `tmsg watch --channels`. */
   event: [ChannelEvent]
+  /** A peer-to-peer payment sent or received (wallet_subscription, the chat line). */
+  wallet: [WalletEvent]
 }
 
 export interface Layer2Context {

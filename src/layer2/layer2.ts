@@ -18,6 +18,7 @@ import { ChannelError } from './errors.ts'
 import { Provider } from './provider.ts'
 import { ChannelClient } from './client.ts'
 import { BalanceService } from './balance.ts'
+import { PaymentService } from './payments.ts'
 import { serveChannels } from './stream.ts'
 import type { Layer2Context, Layer2Events } from './context.ts'
 
@@ -45,6 +46,7 @@ export class Layer2 {
   readonly provider: Provider
   readonly client: ChannelClient
   readonly balance: BalanceService
+  readonly payments: PaymentService
   private readonly node: TmsgNode
   private readonly log: Logger
   private readonly maintainEveryMs: number
@@ -54,6 +56,7 @@ export class Layer2 {
   private readonly onDelivery = (d: Delivery): void => {
     this.provider.onDelivery(d)
     this.balance.onDelivery(d)
+    this.payments.onDelivery(d)
   }
 
   constructor (init: Layer2Init) {
@@ -85,6 +88,7 @@ export class Layer2 {
     this.provider = new Provider(ctx)
     this.client = new ChannelClient(ctx, init.downloads, init.maxWindowSeconds)
     this.balance = new BalanceService(ctx)
+    this.payments = new PaymentService(ctx, init.db)
     this.maintainEveryMs = init.maintainEveryMs ?? 2000
   }
 

@@ -14,7 +14,7 @@ import type { TMsg } from '../wire/tmsg.ts'
 import { DEFAULT_VALIDATION_LIMITS, validate } from '../wire/validate.ts'
 import type { ValidationLimits } from '../wire/validate.ts'
 import { MSG_ID_LENGTH } from '../wire/constants.ts'
-import type { DropCounters, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
+import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
 import { PenaltyBox } from '../flood/penalties.ts'
 import { DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, PENALTY_INVALID_MESSAGE } from '../flood/constants.ts'
 
@@ -51,6 +51,7 @@ export class GossipRouter implements Router {
   /**
    * Ids accepted here, for as long as the timestamp window accepts a copy: gossipsub forgets
    * ids after 2 minutes, so without this a replay 2–10 minutes later would be new to it.
+   * History answers (DESIGN §10) are checked against it too, so nothing is delivered twice.
    */
   private readonly seen: LRUCache<string, true>
   private readonly counters = {
@@ -100,19 +101,24 @@ export class GossipRouter implements Router {
       this.seen.set(key, true)
       return TopicValidatorResult.Accept
     }
+    this.invalid(peer.toString(), reason)
+    return TopicValidatorResult.Reject
+  }
+
+  private invalid (peer: string, reason: string): void {
     this.counters.invalid++
     this.invalidReasons[reason] = (this.invalidReasons[reason] ?? 0) + 1
     const now = this.components.now()
-    if (this.penalties.penalise(peer.toString(), PENALTY_INVALID_MESSAGE, now)) {
-      this.onBan?.(peer.toString(), this.penalties.bannedUntil(peer.toString()) ?? now)
+    if (this.penalties.penalise(peer, PENALTY_INVALID_MESSAGE, now)) {
+      this.onBan?.(peer, this.penalties.bannedUntil(peer) ?? now)
     }
-    return TopicValidatorResult.Reject
   }
 
   private readonly onMessage = (evt: CustomEvent<{ topic: string, data: Uint8Array }>): void => {
     if (evt.detail.topic !== GOSSIP_TOPIC) return
     const msg = decodeTMsg(evt.detail.data) // validated already
     this.counters.received++
+    this.components.accepted?.(msg, 'gossipsub')
     const replyToOwn = msg.replyTo.length > 0 && this.own.has(idKey(msg.replyTo))
     if (!replyToOwn && !this.components.isSubscribed(msg.target)) return
     this.counters.delivered++
@@ -121,6 +127,39 @@ export class GossipRouter implements Router {
     } catch (err: unknown) {
       this.log?.error('delivery failed - %e', err)
     }
+  }
+
+  /** History answers (DESIGN §10): validated like topic messages but for the window; never published. */
+  ingestHistory (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean): HistoryIngestResult {
+    const result: HistoryIngestResult = { accepted: 0, duplicates: 0, invalid: 0 }
+    const limits = { ...this.limits, timestampWindowMs: Number.POSITIVE_INFINITY }
+    for (const msg of msgs) {
+      if (this.isBanned(peerId)) break
+      const reason = validate(msg, this.components.now(), limits) ?? (wanted !== undefined && !wanted(msg) ? 'history-unrequested' : undefined)
+      if (reason !== undefined) {
+        result.invalid++
+        this.invalid(peerId, reason)
+        continue
+      }
+      const key = idKey(msg.msgId)
+      if (this.seen.has(key) || this.own.has(key)) {
+        result.duplicates++
+        this.counters.duplicates++
+        continue
+      }
+      this.seen.set(key, true)
+      result.accepted++
+      this.components.accepted?.(msg, peerId)
+      const replyToOwn = msg.replyTo.length > 0 && this.own.has(idKey(msg.replyTo))
+      if (!replyToOwn && !this.components.isSubscribed(msg.target)) continue
+      this.counters.delivered++
+      try {
+        this.components.deliver(msg, peerId, true)
+      } catch (err: unknown) {
+        this.log?.error('delivery failed - %e', err)
+      }
+    }
+    return result
   }
 
   publish (msg: TMsg): PublishResult {

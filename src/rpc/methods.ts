@@ -15,8 +15,8 @@ import { openRpcDocument } from './openrpc.ts'
 /** Per-connection state of a WebSocket client (subscriptions live and die with it). */
 export interface RpcSession {
   subscribe: (targets: Set<string> | undefined) => string
-  /** channel_subscribe: every channel event, or those of one channel. */
-  subscribeChannels: (channelId: string | undefined) => string
+  /** channel_subscribe (every channel event, or one channel's) and wallet_subscribe. */
+  subscribeLayer2: (kind: 'channel' | 'wallet', channelId?: string) => string
   unsubscribe: (id: string) => boolean
 }
 

@@ -15,6 +15,7 @@ import type { WebSocket } from 'ws'
 import type { App } from '../app.ts'
 import type { Message } from '../message.ts'
 import type { ChannelEvent } from '../layer2/channel-events.ts'
+import type { WalletEvent } from '../layer2/payments.ts'
 import { authorized, removeCookie, writeCookie } from './cookie.ts'
 import { errorNameOf, RpcError, toRpcError } from './errors.ts'
 import { RPC_METHODS } from './api.ts'
@@ -209,9 +210,13 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   }
   app.on('message', onMessage)
   const onChannelEvent = (e: ChannelEvent): void => {
-    for (const s of sessions) s.notifyChannel(e)
+    for (const s of sessions) s.notifyLayer2('channel', e)
+  }
+  const onWalletEvent = (e: WalletEvent): void => {
+    for (const s of sessions) s.notifyLayer2('wallet', e)
   }
   app.layer2?.events.on('event', onChannelEvent)
+  app.layer2?.events.on('wallet', onWalletEvent)
 
   const secret = writeCookie(init.cookiePath)
   await new Promise<void>((resolve, reject) => {
@@ -229,6 +234,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     close: async () => {
       app.off('message', onMessage)
       app.layer2?.events.off('event', onChannelEvent)
+      app.layer2?.events.off('wallet', onWalletEvent)
       for (const s of sessions) s.ws.terminate()
       wss.close()
       server.closeAllConnections()
@@ -245,8 +251,8 @@ class WsSession implements RpcSession {
   private readonly maxBuffered: number
   private readonly log: App['log']
   private readonly subs = new Map<string, Set<string> | undefined>()
-  /** channel_subscribe: subscription id → the one channel it follows, or undefined for all. */
-  private readonly channelSubs = new Map<string, string | undefined>()
+  /** channel_subscribe / wallet_subscribe: subscription id → what it follows (one channel, or all). */
+  private readonly layer2Subs = new Map<string, { kind: 'channel' | 'wallet', channelId?: string }>()
   private next = 1
 
   constructor (ws: WebSocket, maxBuffered: number, log: App['log']) {
@@ -261,20 +267,20 @@ class WsSession implements RpcSession {
     return id
   }
 
-  subscribeChannels (channelId: string | undefined): string {
-    const id = `c${this.next++}`
-    this.channelSubs.set(id, channelId)
+  subscribeLayer2 (kind: 'channel' | 'wallet', channelId?: string): string {
+    const id = `${kind[0]!}${this.next++}`
+    this.layer2Subs.set(id, { kind, ...(channelId !== undefined ? { channelId } : {}) })
     return id
   }
 
   unsubscribe (id: string): boolean {
-    return this.subs.delete(id) || this.channelSubs.delete(id)
+    return this.subs.delete(id) || this.layer2Subs.delete(id)
   }
 
-  notifyChannel (e: ChannelEvent): void {
-    for (const [id, channelId] of this.channelSubs) {
-      if (channelId !== undefined && e.channelId !== channelId) continue
-      this.send(JSON.stringify({ jsonrpc: '2.0', method: 'channel_subscription', params: { subscription: id, result: e } }))
+  notifyLayer2 (kind: 'channel' | 'wallet', e: ChannelEvent | WalletEvent): void {
+    for (const [id, sub] of this.layer2Subs) {
+      if (sub.kind !== kind || (sub.channelId !== undefined && (e as ChannelEvent).channelId !== sub.channelId)) continue
+      this.send(JSON.stringify({ jsonrpc: '2.0', method: `${kind}_subscription`, params: { subscription: id, result: e } }))
     }
   }
 

@@ -148,6 +148,22 @@ export const MIGRATIONS: readonly Migration[] = [
         received_at INTEGER NOT NULL
       );
       CREATE INDEX direct_messages_by_peer ON direct_messages (peer, seq);`
+  },
+  {
+    // Peer-to-peer payments (DESIGN §8a "gift of cash"): each one this node sent or took, by
+    // txid, with the BEEF it travelled as, so a gift shows once and can be shown again.
+    version: 4,
+    sql: `
+      CREATE TABLE peer_payments (
+        txid        TEXT    PRIMARY KEY,
+        outgoing    INTEGER NOT NULL,  -- 1: paid by this node
+        peer        TEXT    NOT NULL,  -- the other party's account
+        amount      INTEGER NOT NULL,  -- satoshis to the payee
+        memo        TEXT    NOT NULL,
+        beef        BLOB    NOT NULL,
+        at          INTEGER NOT NULL
+      );
+      CREATE INDEX peer_payments_by_time ON peer_payments (at);`
   }
 ]
 

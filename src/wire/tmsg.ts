@@ -16,7 +16,9 @@ export const Kind = {
   TERMS_REQUEST: 5,
   TERMS: 6,
   /** A `Chat` record sealed for the account target's key (src/chat/seal.ts). */
-  DIRECT: 7
+  DIRECT: 7,
+  /** A `PeerPayment` (layer2.proto) to `acct:<payee>`: the transaction as BEEF, and a memo. */
+  PAYMENT: 8
 } as const
 export type KindName = keyof typeof Kind
 const KIND_NAMES = Object.fromEntries(Object.entries(Kind).map(([k, v]) => [v, k])) as Record<number, KindName>

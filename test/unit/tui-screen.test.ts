@@ -379,4 +379,27 @@ describe('layer-2 in the chat', () => {
     client.type('/pay zz 1' + ENTER)
     await client.waitFor('no channel zz: /channels lists them')
   })
+
+  it('/send pays a nick, and the payee reads "received … from <nick>: <memo>"', async () => {
+    const ledger = join(tempDatadir(), 'ledger.db')
+    const alice = await startUi({ cols: 180, flags: { ledger, nick: 'alice' } })
+    const bob = await startUi({ cols: 180, flags: { ledger, nick: 'bob' }, before: async app => { await app.node.connect(alice.app.node.dialableAddress()) } })
+    await bob.waitFor('[1 peer')
+    await alice.waitFor('[1 peer')
+    await alice.waitFor('[#lobby]')
+    // Each learns the other's nick from a signed chat line (the flood link may need a moment).
+    await waitFor(async () => {
+      alice.type('hi bob' + ENTER)
+      return await bob.waitFor('hi bob', 1000).then(() => true, () => false)
+    }, 'bob to hear alice', 20_000)
+    bob.type('hello alice' + ENTER)
+    await alice.waitFor('hello alice')
+    bob.type('/send carol 1000' + ENTER)
+    await bob.waitFor('no signed message from @carol has been heard')
+    bob.type('/wallet faucet 5000' + ENTER)
+    await bob.waitFor('Minted 5,000 sat')
+    bob.type('/send alice 1000 thanks' + ENTER)
+    await bob.waitFor(`Sent 1,000 sat to alice (${alice.app.node.identity.account})`)
+    await alice.waitFor('received 1,000 sat from bob: thanks')
+  })
 })
