@@ -6,7 +6,8 @@
  * delivered/lost, latency p50/p99, RSS over time and drops by reason. Asserts nothing.
  *
  * All nodes run in this one process, so the RSS printed is theirs together (6 nodes + the
- * attackers), not one node's.
+ * attackers), not one node's. Nodes run without mDNS: each joins through three random
+ * others, and one left with fewer than two neighbours after a departure dials another.
  */
 import { randomBytes } from 'node:crypto'
 import { performance } from 'node:perf_hooks'
@@ -46,8 +47,9 @@ async function spawnNode (): Promise<Live> {
     l.got.add(id)
     latencies.push(performance.now() - s.at)
   })
-  const others = live.filter(x => x.until === undefined)
-  for (const o of others.slice(-2)) await node.connect(o.node.dialableAddress()).catch(() => {})
+  // Three random neighbours, as discovery would give it (the nodes run without mDNS).
+  const others = live.filter(x => x.until === undefined).sort(() => Math.random() - 0.5)
+  for (const o of others.slice(0, 3)) await node.connect(o.node.dialableAddress()).catch(() => {})
   live.push(l)
   return l
 }
@@ -116,6 +118,12 @@ while (performance.now() < end) {
     addStats(leaving.node)
     await leaving.node.stop()
     await spawnNode()
+    // Like the keeper with discovery: a node left with fewer than 2 neighbours dials another.
+    for (const l of live.filter(x => x.until === undefined)) {
+      if (l.node.peers().length >= 2) continue
+      const other = live.filter(x => x.until === undefined && x !== l).sort(() => Math.random() - 0.5)[0]
+      if (other !== undefined) await l.node.connect(other.node.dialableAddress()).catch(() => {})
+    }
     nextChurn += 60_000
   }
   if (now >= nextReport) {
