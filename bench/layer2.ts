@@ -3,7 +3,7 @@
  * persistence before each ack (one channel, and ten interleaved), end-to-end paid round
  * trips over a real stream, and a balance query's round trip through three hops.
  */
-import { mkdtempSync } from 'node:fs'
+import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -16,7 +16,9 @@ import { accountTarget } from '../src/targets.ts'
 import { Kind, toHex } from '../src/wire/index.ts'
 import { BalanceRequestType, encodeAs } from '../src/layer2/proto.ts'
 import { signChannelTx, updateTx } from '../src/layer2/channel-tx.ts'
-import { txBytes } from '../src/layer2/tx.ts'
+import { txBytes, txFromBytes } from '../src/layer2/tx.ts'
+import { checkPayment } from '../src/layer2/checks.ts'
+import { ChannelLink } from '../src/layer2/stream.ts'
 import { partiesOf } from '../src/layer2/provider.ts'
 
 let seq = 0
@@ -109,4 +111,92 @@ export async function layer2Bench (payments: number): Promise<Layer2Figures> {
   rtts.sort((a, b) => a - b)
   for (const x of [client, provider, r1, r2]) { await x.l2.stop(); await x.node.stop() }
   return { acceptOne, acceptTen, endToEnd, balanceRttP50: rtts[50]!, balanceRttP99: rtts[98]! }
+}
+
+export interface Layer2StreamFigures {
+  /** ChannelClient.pay one after another: sign, persist, send, check, persist, ack. */
+  sequential: number
+  /** Pre-signed payments kept 64 in flight on the stream: what the provider process accepts. */
+  pipelined: number
+  /** Provider process CPU per accepted payment, in the pipelined run (µs). */
+  providerCpuMicros: number
+  /** In-process costs of each part, µs per payment. */
+  parts: { clientSign: number, clientPersist: number, providerCheck: number, providerPersist: number }
+}
+
+/** utime + stime of a process, in µs (Linux /proc; clock ticks at 100 Hz). */
+function cpuMicrosOf (pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')
+  return (Number(fields[11]) + Number(fields[12])) * 10_000
+}
+
+/**
+ * Payments between two processes over a real TCP stream: the provider is a `tmsg node`
+ * process, the client this process. Both share a development ledger file.
+ */
+export async function layer2StreamBench (spawnProvider: (args: string[]) => Promise<{ call: (method: string, params?: object) => Promise<unknown>, p2p: string, pid: number, stop: () => Promise<void> }>, payments: number): Promise<Layer2StreamFigures> {
+  const ledger = join(mkdtempSync(join(tmpdir(), 'tmsg-bench-ledger-')), 'ledger.db')
+  const provider = await spawnProvider(['--ledger', ledger, '--no-mdns'])
+  const node = await TmsgNode.create({ identity: Identity.generate(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, minPeers: 0, maxPeers: 64 })
+  await node.start()
+  const dir = mkdtempSync(join(tmpdir(), 'tmsg-bench-l2s-'))
+  const store = new Store(join(dir, 'tmsg.db'))
+  const client = new Layer2({ node, db: store.db, log: createLogger({ level: 'silent', stderr: false }), ledgerPath: ledger, downloads: join(dir, 'dl') })
+  await client.start()
+  const providerPeer = await node.connect(provider.p2p)
+  await node.waitForNeighbour(providerPeer)
+  await provider.call('channel_offer', { service: 'bench', pricePerUnit: 1, unit: 'op', minDeposit: 1000, windowSeconds: 3600 })
+  await client.wallet.faucet(100_000_000)
+  while ((await client.client.terms('bench', 500)).length === 0) { /* the offer floods on the next request */ }
+  const open = async (): Promise<string> => (await client.client.open(providerPeer, 'bench', 10_000_000)).channelId
+
+  const seqChannel = await open()
+  for (let i = 0; i < 50; i++) await client.client.pay(seqChannel, 1) // warm up
+  const n = Math.min(1000, payments)
+  let t0 = performance.now()
+  for (let i = 0; i < n; i++) await client.client.pay(seqChannel, 1)
+  const sequential = n / ((performance.now() - t0) / 1000)
+
+  // Pipelined: the client's signing done beforehand; the stream and the provider measured.
+  const pipeChannel = await open()
+  const ch = client.channels.get(pipeChannel)!
+  const parties = partiesOf(ch, node.identity, 'client')
+  const signed = Array.from({ length: payments }, (_, k) => {
+    const u = updateTx(ch.fundings, parties, k + 1, k + 1)
+    return { pay: { channelId: pipeChannel, sequence: k + 1, cumulativePaid: k + 1, updateTx: txBytes(u), signatures: signChannelTx(u, ch.fundings, parties, node.identity) } }
+  })
+  const link = new ChannelLink(node.libp2p, providerPeer, [])
+  const cpu0 = cpuMicrosOf(provider.pid)
+  t0 = performance.now()
+  let next = 0
+  await Promise.all(Array.from({ length: 64 }, async () => {
+    while (next < signed.length) {
+      const r = await link.request(signed[next++]!)
+      if (!('ack' in r)) throw new Error('payment refused in the benchmark')
+    }
+  }))
+  const pipelined = payments / ((performance.now() - t0) / 1000)
+  const providerCpuMicros = (cpuMicrosOf(provider.pid) - cpu0) / payments
+  link.close()
+
+  // Each part alone, in this process, per payment.
+  const per = (fn: (i: number) => void, count = 500): number => {
+    const t = performance.now()
+    for (let i = 0; i < count; i++) fn(i)
+    return (performance.now() - t) * 1000 / count
+  }
+  const clientSign = per(i => { const u = updateTx(ch.fundings, parties, 10 + i, 10 + i); signChannelTx(u, ch.fundings, parties, node.identity) })
+  const clientPersist = per(i => { client.channels.savePayment({ channelId: seqChannel, sequence: 1_000_000 + i, paid: 1, updateTx: signed[0]!.pay.updateTx, signatures: ['00'], acked: true }) })
+  const provView = { fundings: ch.fundings, parties: partiesOf({ peerKey: node.identity.publicKey, peerAccount: node.identity.account }, { publicKey: ch.peerKey, account: ch.peerAccount }, 'provider'), sequence: 0, paid: 0, expiry: ch.expiry }
+  const providerCheck = per(i => {
+    const m = signed[i]!.pay
+    checkPayment({ ...provView, sequence: i, paid: i }, { sequence: m.sequence, paid: m.cumulativePaid, tx: txFromBytes(m.updateTx), signatures: m.signatures }, Math.floor(Date.now() / 1000), 900)
+  })
+  const providerPersist = per(i => { client.channels.update(seqChannel, { sequence: i, paid: i, lastUpdate: signed[0]!.pay.updateTx, lastSignatures: ['00'] }) })
+
+  await client.stop()
+  await node.stop()
+  store.close()
+  await provider.stop()
+  return { sequential, pipelined, providerCpuMicros, parts: { clientSign, clientPersist, providerCheck, providerPersist } }
 }

@@ -18,9 +18,10 @@ export type WorkerReply =
   | { type: 'ready', addr: string, peerId: string }
   | { type: 'connected' }
   | { type: 'subscribed' }
-  | { type: 'stats', cpuMicros: number, rss: number, received: number, forwarded: number, delivered: number }
+  | { type: 'stats', cpuMicros: number, rss: number, received: number, forwarded: number, delivered: number, queueOverflow: number, queuedBytes: number, seen: number }
   | { type: 'error', message: string }
 
+process.on('uncaughtException', err => { process.stderr.write(`relay worker crashed: ${err.stack ?? err.message}\n`); process.exit(1) })
 const router = process.argv[2] as RouterName
 const node = await TmsgNode.create({ identity: Identity.generate(), router, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, maxPeers: 64, minPeers: 0, flood: BENCH_FLOOD })
 await node.start()
@@ -34,7 +35,8 @@ process.on('message', (req: WorkerRequest) => {
         case 'stats': {
           const cpu = process.cpuUsage()
           const s = node.stats()
-          send({ type: 'stats', cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, received: s.received, forwarded: s.forwarded, delivered: s.delivered })
+          const queuedBytes = node.router.neighbourStats().reduce((sum, n) => sum + n.queuedBytes, 0)
+          send({ type: 'stats', cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, received: s.received, forwarded: s.forwarded, delivered: s.delivered, queueOverflow: s.drops.queueOverflow, queuedBytes, seen: s.seenCacheSize })
           break
         }
         case 'stop': await node.stop(); process.exit(0)

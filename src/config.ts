@@ -33,11 +33,18 @@ export interface NodeConfig {
   mdns: boolean
   router: RouterName
   ledger?: string
+  /** Longest refund window this node accepts from a provider, in seconds. */
+  maxWindow: number
   logLevel: LogLevel
   /** Neighbours the node dials towards. */
   minPeers: number
   /** Connections beyond this are pruned. */
   maxPeers: number
+  /** Prometheus metrics port; 0 = off (the default). */
+  metricsPort: number
+  metricsHost: string
+  /** Allow `metricsHost` beyond loopback. */
+  metricsAllowRemote: boolean
 }
 
 /** A setting with a bad value; the message names where it came from. */
@@ -124,6 +131,16 @@ const multiaddrs: Parse<string[]> = raw => {
 
 const path: Parse<string> = raw => resolve(str(raw))
 
+const UNIT_SECONDS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86400 }
+
+/** Seconds, or a duration: 90, 90s, 30m, 12h, 7d. */
+const duration: Parse<number> = raw => {
+  const m = /^(\d+)([smhd]?)$/.exec(String(raw).trim())
+  const n = m === null ? NaN : Number(m[1]) * UNIT_SECONDS[m[2] === '' ? 's' : m[2]!]!
+  if (!Number.isSafeInteger(n) || n < 1) fail(`must be a duration like 3600, 12h or 7d, got ${JSON.stringify(raw)}`)
+  return n
+}
+
 export const DEFAULT_P2P_PORT = 4004
 export const DEFAULT_RPC_PORT = 4003
 
@@ -144,9 +161,13 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'mdns', flag: '--no-mdns', env: 'TMSG_MDNS', description: 'do not discover LAN peers by mDNS', parse: bool, default: true, nodeOnly: true },
   { key: 'router', flag: '--router <router>', env: 'TMSG_ROUTER', description: 'message router: flood or gossipsub', parse: oneOf(ROUTER_NAMES), default: 'flood', nodeOnly: true },
   { key: 'ledger', flag: '--ledger <path>', env: 'TMSG_LEDGER', description: 'development ledger database, shareable by local nodes', parse: path, nodeOnly: true },
+  { key: 'maxWindow', flag: '--max-window <duration>', env: 'TMSG_MAX_WINDOW', description: 'longest channel refund window accepted from a provider (e.g. 12h, 7d; default 7d)', parse: duration, default: 7 * 86400, nodeOnly: true },
   { key: 'logLevel', flag: '--log-level <level>', env: 'TMSG_LOG_LEVEL', description: `log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS), default: 'info' },
   { key: 'minPeers', flag: '--min-peers <n>', env: 'TMSG_MIN_PEERS', description: 'neighbours to dial towards (default 4)', parse: count(0, 1000), default: 4, nodeOnly: true },
-  { key: 'maxPeers', flag: '--max-peers <n>', env: 'TMSG_MAX_PEERS', description: 'connections kept at most (default 8)', parse: count(1, 10_000), default: 8, nodeOnly: true }
+  { key: 'maxPeers', flag: '--max-peers <n>', env: 'TMSG_MAX_PEERS', description: 'connections kept at most (default 8)', parse: count(1, 10_000), default: 8, nodeOnly: true },
+  { key: 'metricsPort', flag: '--metrics-port <port>', env: 'TMSG_METRICS_PORT', description: 'serve Prometheus metrics on GET /metrics at this port (default 0 = off)', parse: port, default: 0, nodeOnly: true },
+  { key: 'metricsHost', flag: '--metrics-host <address>', env: 'TMSG_METRICS_HOST', description: 'metrics listen address (beyond loopback needs --metrics-allow-remote)', parse: ip, default: '127.0.0.1', nodeOnly: true },
+  { key: 'metricsAllowRemote', flag: '--metrics-allow-remote', env: 'TMSG_METRICS_ALLOW_REMOTE', description: 'allow --metrics-host to be a non-loopback address', parse: bool, default: false, nodeOnly: true }
 ]
 
 /** Where each value came from, for the error message and for `portExplicit`. */
@@ -195,6 +216,9 @@ export function resolveConfig (flags: Partial<Record<keyof NodeConfig, unknown>>
   if (cfg.minPeers > cfg.maxPeers) throw new ConfigError(`min-peers (${cfg.minPeers}) cannot exceed max-peers (${cfg.maxPeers})`)
   if (!cfg.rpcAllowRemote && !isLoopback(cfg.rpcHost)) {
     throw new ConfigError(`--rpc-host ${cfg.rpcHost} is not a loopback address: add --rpc-allow-remote to expose the RPC beyond this machine`)
+  }
+  if (!cfg.metricsAllowRemote && !isLoopback(cfg.metricsHost)) {
+    throw new ConfigError(`--metrics-host ${cfg.metricsHost} is not a loopback address: add --metrics-allow-remote to expose the metrics beyond this machine`)
   }
   return cfg
 }

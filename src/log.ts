@@ -4,8 +4,14 @@
  */
 import { pino } from 'pino'
 import type { Logger as PinoLogger } from 'pino'
+import { closeSync, fstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs'
 import { join } from 'node:path'
 import type { LogLevel } from './config.ts'
+
+/** tmsg.log is rotated when it reaches this size (bytes): a busy node logs a few MB a day. */
+export const LOG_MAX_BYTES = 10 * 1024 * 1024
+/** Rotated files kept (tmsg.log.1 … tmsg.log.5): at most ~60 MB of logs in all. */
+export const LOG_KEEP = 5
 
 export type Logger = PinoLogger
 
@@ -35,11 +41,46 @@ export interface LoggerInit {
   stderr: boolean
   /** Human-readable warnings and errors, for a UI that shows them itself (the chat UI). */
   sink?: (line: string) => void
+  /** @default LOG_MAX_BYTES */
+  maxBytes?: number
+  /** @default LOG_KEEP */
+  keep?: number
+}
+
+/**
+ * Appends lines to `file`, synchronously (a crash loses no line), and rotates by size as
+ * logrotate would: tmsg.log → tmsg.log.1 → … → tmsg.log.<keep>, the oldest deleted.
+ */
+export function rotatingFile (file: string, maxBytes: number, keep: number): { write: (line: string) => void } {
+  let fd = openSync(file, 'a', 0o600)
+  let size = fstatSync(fd).size
+  const rotate = (): void => {
+    closeSync(fd)
+    rmSync(`${file}.${keep}`, { force: true })
+    for (let i = keep - 1; i >= 1; i--) {
+      try { renameSync(`${file}.${i}`, `${file}.${i + 1}`) } catch { /* not there yet */ }
+    }
+    if (keep >= 1) renameSync(file, `${file}.1`)
+    else rmSync(file, { force: true })
+    fd = openSync(file, 'a', 0o600)
+    size = 0
+  }
+  return {
+    write: (line: string) => {
+      const bytes = Buffer.byteLength(line)
+      if (size > 0 && size + bytes > maxBytes) rotate()
+      writeSync(fd, line)
+      size += bytes
+    }
+  }
 }
 
 export function createLogger (init: LoggerInit): Logger {
   const streams: pino.StreamEntry[] = []
-  if (init.dir !== undefined) streams.push({ level: init.level === 'silent' ? 'fatal' : init.level, stream: pino.destination({ dest: join(init.dir, 'tmsg.log'), mkdir: true, sync: true }) })
+  if (init.dir !== undefined) {
+    const file = rotatingFile(join(init.dir, 'tmsg.log'), init.maxBytes ?? LOG_MAX_BYTES, init.keep ?? LOG_KEEP)
+    streams.push({ level: init.level === 'silent' ? 'fatal' : init.level, stream: file })
+  }
   if (init.stderr) {
     streams.push({
       level: init.level === 'silent' ? 'fatal' : init.level,

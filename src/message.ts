@@ -22,6 +22,10 @@ export interface Message {
   /** CHAT messages: the decoded text and /me flag. */
   text?: string
   action?: boolean
+  /** Direct messages (DESIGN §9): the payload was sealed end to end; `text` is what was inside. */
+  encrypted?: boolean
+  /** Direct messages: the other party's account (the sender, or the recipient of our own). */
+  peer?: string
   verified: boolean
   hops: number
   ttl: number

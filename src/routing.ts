@@ -15,9 +15,26 @@ export interface RouterComponents {
   /**
    * Called once per message id for every hit, and for replies to this node's own requests.
    * `from` is the neighbour it came from. Byte fields may be views into the received frame:
-   * copy what must outlive the call.
+   * copy what must outlive the call. `history` is set for messages that came in a history
+   * answer (DESIGN §10) rather than through the flood.
    */
-  deliver: (msg: TMsg, from: string) => void
+  deliver: (msg: TMsg, from: string, history?: boolean) => void
+  /**
+   * Called once per message id for every new valid message this router accepts from a
+   * neighbour — delivered, relayed or from a history answer — so the node can keep the signed
+   * originals for store and forward (DESIGN §10). Same byte-view caveat as `deliver`.
+   */
+  accepted?: (msg: TMsg, from: string) => void
+}
+
+/** What became of the messages of one history answer. */
+export interface HistoryIngestResult {
+  /** New ids, taken into the seen cache (and delivered when subscribed). */
+  accepted: number
+  /** Ids seen before: nothing happens. */
+  duplicates: number
+  /** Invalid or refused by the caller's check: dropped and charged to the peer. */
+  invalid: number
 }
 
 export interface PublishResult {
@@ -79,4 +96,11 @@ export interface Router {
    * messages: the sender should slow down rather than have its messages refused.
    */
   backlogged: (bytes: number) => boolean
+  /**
+   * Takes the messages of a history answer from `peerId` (DESIGN §10): validated like flooded
+   * messages except the timestamp window, delivered once when subscribed, never forwarded.
+   * `wanted` is the caller's check against its request (targets asked, time window); a
+   * message failing it counts as invalid, like junk, and is charged to the peer.
+   */
+  ingestHistory: (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean) => HistoryIngestResult
 }

@@ -7,7 +7,7 @@
  * `CommandTable.register`, which refuses a name or alias that is taken.
  */
 import type { App } from '../src/app.ts'
-import { nickTarget, parseTarget } from '../src/targets.ts'
+import { parseTarget } from '../src/targets.ts'
 import { RECENTLY_MS } from './model.ts'
 import type { ChatBuffer, ChatModel } from './model.ts'
 import type { NoticeLevel } from './format.ts'
@@ -216,23 +216,29 @@ export function errorText (err: unknown): string {
 }
 
 /**
- * Sends a chat line to a #room or @nick. Rooms show it when the node delivers it back;
- * a direct message is not delivered back to its sender, so it is echoed into its query.
- * Returns the buffer it shows in, if any.
+ * Sends a chat line to a #room, or a sealed direct message to `@nick` / `acct:<address>`.
+ * Rooms show it when the node delivers it back; the app hands our own direct messages to
+ * the UI like received ones, into the query of the key. Returns the buffer it shows in.
  */
 export function say (ctx: CommandContext, to: string, text: string, action: boolean): ChatBuffer | undefined {
-  const target = parseTarget(to)
-  const { msgId } = ctx.app.chat.send(to, text, action)
-  if (target.kind === 'nick') return ctx.model.echo(target.short, msgId, text, action)
+  const t = to.trim()
+  if (!t.startsWith('#')) {
+    const peer = ctx.app.resolveRecipient(t)
+    const b = ctx.model.query(peer, t.startsWith('@') ? t.slice(1) : undefined)
+    ctx.app.chat.send('acct:' + peer, text, action)
+    return b
+  }
+  const target = parseTarget(t)
+  ctx.app.chat.send(t, text, action)
   const shown = ctx.model.find(target.short)
   if (shown === undefined) ctx.print(`→ ${target.short}: ${action ? '* ' : ''}${text} (sent; /join ${target.short} to follow it)`)
   return shown
 }
 
 /** The conversation a buffer stands for, or an error for the system buffer. */
-function conversation (ctx: CommandContext, what: string): string {
+export function conversation (ctx: CommandContext, what: string): string {
   if (ctx.buffer.kind === 'system') throw new CommandError(`${what} needs a room or a query: /join #room or /query @nick first`)
-  return ctx.buffer.name
+  return ctx.buffer.peer !== undefined ? 'acct:' + ctx.buffer.peer : ctx.buffer.name
 }
 
 function ago (ms: number): string {
@@ -262,8 +268,9 @@ export const CORE_COMMANDS: CommandDef[] = [
     summary: 'leave this room (or the one named), or close this query',
     complete: 'room',
     run: (ctx, { room }) => {
-      const name = room ?? conversation(ctx, '/part')
-      const b = ctx.model.find(name.startsWith('#') || name.startsWith('@') ? name : '#' + name)
+      if (room === undefined) conversation(ctx, '/part') // the system buffer has nothing to leave
+      const name = room ?? ctx.buffer.name
+      const b = ctx.model.find(name.startsWith('#') || name.startsWith('@') || name.startsWith('acct:') ? name : '#' + name)
       if (b?.kind === 'query') {
         ctx.model.close(b.name)
         return
@@ -286,14 +293,15 @@ export const CORE_COMMANDS: CommandDef[] = [
     name: 'query',
     aliases: ['q'],
     args: '<@nick> [text...]',
-    summary: 'open a direct-message buffer with a nick (and send text to it)',
-    help: 'Direct messages go to everyone listening to @nick: normally the node whose nick it is.\nThe lines show who signed them, so a second key using the same nick is visible.',
+    summary: 'open a private conversation with the key behind a nick (and send text to it)',
+    help: 'Direct messages are sealed for one key: @nick means the key heard signing as that nick\n(acct:<address> names a key directly). The title shows the key: @bob (14QGug).\nIf a second key starts using the nick, you are warned; the buffer stays with its key.',
     complete: 'nick',
     run: (ctx, { nick, text }) => {
-      const t = nickTarget(nick!)
-      ctx.model.open(t.short, 'query')
-      ctx.switchTo(t.short)
-      if (text !== undefined) say(ctx, t.short, text, false)
+      const to = nick!.startsWith('@') || nick!.startsWith('acct:') ? nick! : '@' + nick!
+      const peer = ctx.app.resolveRecipient(to)
+      const b = ctx.model.query(peer, to.startsWith('@') ? to.slice(1) : undefined)
+      ctx.switchTo(b.name)
+      if (text !== undefined) say(ctx, 'acct:' + peer, text, false)
     }
   },
   {
@@ -315,7 +323,8 @@ export const CORE_COMMANDS: CommandDef[] = [
     summary: 'who was heard in this room in the last 24 hours',
     help: 'A flooded room has no member list: anyone may listen without a word. This lists the\nnicks heard here (from the history too), most recent first.',
     run: (ctx) => {
-      const b = ctx.model.find(conversation(ctx, '/names'))!
+      conversation(ctx, '/names')
+      const b = ctx.buffer
       const heard = ctx.model.heardSince(b, ctx.now() - RECENTLY_MS)
       if (heard.length === 0) {
         ctx.print(`Nobody heard in ${b.name} in the last 24 hours.`)

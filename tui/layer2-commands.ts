@@ -57,13 +57,34 @@ export const LAYER2_COMMANDS: CommandDef[] = [
   },
   {
     name: 'wallet',
-    args: '[faucet]',
-    summary: 'this node\'s coins (/wallet 100000 mints test coins on the dev ledger)',
-    run: async (ctx, { faucet }) => {
+    args: '[faucet] [amount]',
+    summary: 'this node\'s coins; /wallet faucet <amount> mints test coins (dev ledger)',
+    help: 'Examples: /wallet — /wallet faucet 100000 (development ledger only; /wallet 100000 is short for it)',
+    run: async (ctx, args) => {
       const l2 = layer2(ctx.app)
-      if (faucet !== undefined) ctx.print(`Minted ${sat(amount(faucet, 'faucet amount'))} in ${(await l2.wallet.faucet(Number(faucet))).slice(0, 16)}…`)
+      // "/wallet 100000": the shorthand the chat has always taken.
+      const { faucet, amount: sats } = args.faucet !== undefined && /^\d+$/.test(args.faucet) && args.amount === undefined ? { faucet: 'faucet', amount: args.faucet } : args
+      if (faucet !== undefined) {
+        if (faucet !== 'faucet') throw new CommandError(`usage: /wallet, or /wallet faucet <amount>; got "${faucet}"`)
+        if (sats === undefined) throw new CommandError('usage: /wallet faucet <amount> (whole satoshis)')
+        const n = amount(sats, 'faucet amount')
+        ctx.print(`Minted ${sat(n)} in ${(await l2.wallet.faucet(n)).slice(0, 16)}…`)
+      }
       const w = await l2.wallet.balance()
       ctx.print(`${w.account}: ${sat(w.balance)} in ${w.utxos} coin(s)${w.reserved > 0 ? `, ${sat(w.reserved)} reserved` : ''}`)
+    }
+  },
+  {
+    name: 'send',
+    args: '<to> <amount> [memo...]',
+    summary: 'pay someone: /send alice 1000 thanks (a nick, @nick, acct:<address> or an address)',
+    help: 'Builds a payment from your wallet, broadcasts it, and delivers it to the payee with your memo; their chat shows "received 1,000 sat from <you>: <memo>".',
+    run: async (ctx, { to, amount: sats, memo }) => {
+      const l2 = layer2(ctx.app)
+      const who = /^(acct:|@)/.test(to!) || /^[13mn][1-9A-HJ-NP-Za-km-z]{25,34}$/.test(to!) ? to! : `@${to!}`
+      const account = ctx.app.resolveRecipient(who)
+      const r = await l2.payments.send(account, amount(sats, 'amount'), memo ?? '')
+      ctx.print(`Sent ${sat(r.amount)} to ${who.startsWith('@') ? `${who.slice(1)} (${account})` : account} in ${r.txid.slice(0, 16)}…${memo !== undefined ? `: ${memo}` : ''}`)
     }
   },
   {
@@ -146,7 +167,7 @@ export const LAYER2_COMMANDS: CommandDef[] = [
       const l2 = layer2(ctx.app)
       const c = findChannel(l2, channel!)
       const r = c.role === 'provider'
-        ? { txid: await l2.provider.settle(l2.channels.get(c.channelId)!), paid: c.paid, refunded: 0 }
+        ? await l2.provider.close(c.channelId)
         : await l2.client.close(c.channelId)
       ctx.print(`Channel ${c.channelId.slice(0, 10)} settled in ${r.txid.slice(0, 16)}…: ${sat(r.paid)} paid, ${sat(r.refunded)} back.`)
     }

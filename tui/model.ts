@@ -6,7 +6,7 @@
  */
 import type { Message } from '../src/message.ts'
 import { displayText } from './sanitize.ts'
-import { NickRegistry, mentions, nickKey } from './nicks.ts'
+import { NickRegistry, mentions, nickKey, shortAccount } from './nicks.ts'
 import { dayLine, entryLines, sameDay } from './format.ts'
 import type { ChatEntry, Entry, Measure, NoticeLevel, StyledLine } from './format.ts'
 import { isValidNick } from '../src/targets.ts'
@@ -49,6 +49,8 @@ export class ChatBuffer {
   readonly ids = new Set<string>()
   /** By nick and account, least recently heard first. */
   readonly heard = new Map<string, Heard>()
+  /** Queries: the account (key) this buffer's direct messages are sealed for and come from. */
+  peer?: string
 
   constructor (name: string, kind: BufferKind) {
     this.name = name
@@ -63,20 +65,22 @@ export interface Route {
 }
 
 /**
- * The buffer a delivered message belongs in. Rooms by their name; a direct message to this
- * node's nick in a query named after the sender; chat to any other target (an account, a
- * nick subscribed over RPC) and data messages in the system buffer. Layer-2 kinds are not
- * chat and are left to their own commands.
+ * The buffer a delivered message belongs in. Rooms by their name; chat to any other target
+ * (a nick or account subscribed over RPC: plain text anyone could read, so not a query) and
+ * data messages in the system buffer. Direct messages go to the query of their key
+ * (`ChatModel.query`). Layer-2 kinds are not chat and are left to their own commands.
  */
-export function routeMessage (m: Message, ownNick: string | undefined): Route | undefined {
+export function routeMessage (m: Message): Route | undefined {
   if (m.kind === 'data') return { name: SYSTEM_BUFFER, kind: 'system' }
   if (m.kind !== 'chat') return undefined
   const t = m.targetName ?? ''
   if (t.startsWith('#')) return { name: t.toLowerCase(), kind: 'room' }
-  if (t.startsWith('@') && ownNick !== undefined && t.toLowerCase() === '@' + nickKey(ownNick) && m.nick !== undefined && isValidNick(m.nick)) {
-    return { name: '@' + nickKey(m.nick), kind: 'query' }
-  }
   return { name: SYSTEM_BUFFER, kind: 'system' }
+}
+
+/** What a query's title says about its key: `@bob (14QGug)`. */
+export function queryLabel (b: ChatBuffer): string {
+  return b.peer === undefined ? b.name : `${b.name.replace(/\([^)]*\)$/, '')} (${shortAccount(b.peer)})`
 }
 
 export interface ModelInit {
@@ -84,6 +88,8 @@ export interface ModelInit {
   /** This node's account: messages signed by it are our own. */
   account: string
   nick?: string
+  /** A nick heard for an account (to name a query opened by our own direct message). */
+  nickOf?: (account: string) => string | undefined
   maxEntries?: number
   now?: () => number
 }
@@ -102,6 +108,7 @@ export class ChatModel {
   private readonly measure: Measure
   private readonly maxEntries: number
   private readonly now: () => number
+  private readonly nickOf: (account: string) => string | undefined
   private currentIndex = 0
   private width = 80
   private height = 20
@@ -113,6 +120,7 @@ export class ChatModel {
     this.nick = init.nick
     this.maxEntries = init.maxEntries ?? MAX_ENTRIES
     this.now = init.now ?? Date.now
+    this.nickOf = init.nickOf ?? (() => undefined)
   }
 
   // ---- buffers ----------------------------------------------------------------------------
@@ -194,9 +202,30 @@ export class ChatModel {
 
   // ---- incoming -----------------------------------------------------------------------------
 
+  /**
+   * The query talking to one key, opened if new. Named after the nick (`@bob`); when that
+   * name is taken by a query with another key, the key is added: `@bob(14qgug)`.
+   */
+  query (peer: string, nick?: string): ChatBuffer {
+    const existing = this.buffers.find(b => b.kind === 'query' && b.peer === peer)
+    if (existing !== undefined) return existing
+    const known = nick !== undefined && isValidNick(nick) ? nick : this.nickOf(peer)
+    const base = known !== undefined && isValidNick(known) ? '@' + nickKey(known) : 'acct:' + shortAccount(peer)
+    const clash = this.find(base)
+    const name = clash === undefined || (clash.kind === 'query' && clash.peer === undefined) ? base : `${base}(${shortAccount(peer)})`
+    const b = this.open(name, 'query')
+    b.peer = peer
+    return b
+  }
+
   /** Files a delivered message in its buffer (opening a room or query if needed). */
   receive (m: Message): ChatBuffer | undefined {
-    const route = routeMessage(m, this.nick)
+    if (m.kind === 'direct' && m.peer !== undefined) {
+      const b = this.query(m.peer, m.account === this.account ? undefined : m.nick)
+      this.add(b, this.entryFor(m, { name: b.name, kind: 'query' }), false)
+      return b
+    }
+    const route = routeMessage(m)
     if (route === undefined) return undefined
     const b = this.open(route.name, route.kind)
     this.add(b, this.entryFor(m, route), false)
@@ -213,12 +242,11 @@ export class ChatModel {
     return b
   }
 
-  /** Our own direct message, shown in its query (the node does not deliver it back to us). */
-  echo (query: string, msgId: string, text: string, action: boolean): ChatBuffer {
-    const b = this.open(query, 'query')
-    this.add(b, {
-      type: 'chat', msgId, time: this.now(), nick: this.nick, account: this.account, verified: true, own: true, action, text: displayText(text), highlight: false
-    }, false)
+  /** A stored direct conversation, oldest first: counts as read. */
+  loadDirect (peer: string, messages: Message[]): ChatBuffer {
+    const theirs = messages.findLast(m => m.account !== this.account)
+    const b = this.query(peer, theirs?.nick)
+    for (const m of messages) if (m.kind === 'direct') this.add(b, this.entryFor(m, { name: b.name, kind: 'query' }), true)
     return b
   }
 
@@ -236,7 +264,7 @@ export class ChatModel {
   private entryFor (m: Message, route: Route): Entry {
     const nick = m.nick !== undefined && isValidNick(m.nick) ? m.nick : undefined
     const own = m.verified && m.account === this.account
-    if (m.kind !== 'chat') {
+    if (m.kind !== 'chat' && m.kind !== 'direct') {
       const who = this.names.label(nick, m.account)
       const preview = m.encoding === 'utf8' ? `: ${m.payload.slice(0, 200)}` : ''
       return { type: 'notice', time: m.receivedAt, text: `data for ${m.targetName ?? m.target} from ${who}${preview}`, level: 'info' }

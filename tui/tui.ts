@@ -5,7 +5,7 @@
  */
 import { userInfo } from 'node:os'
 import type { EventEmitter } from 'node:events'
-import type { App } from '../src/app.ts'
+import type { App, NickKeyEvent } from '../src/app.ts'
 import type { Target } from '../src/targets.ts'
 import { version } from '../src/version.ts'
 import type { Message } from '../src/message.ts'
@@ -18,20 +18,22 @@ import { ChatView } from './view.ts'
 import type { StatusInfo } from './view.ts'
 import { Completer, InputHistory, InputLine } from './input.ts'
 import type { CompletionSources } from './input.ts'
-import { CORE_COMMANDS, CommandTable, errorText, parseInput, say } from './commands.ts'
+import { CORE_COMMANDS, CommandTable, conversation, errorText, parseInput, say } from './commands.ts'
 import type { CommandContext, CommandDef } from './commands.ts'
 import { extraCommands } from './extra-commands.ts'
 import { actionFor } from './keys.ts'
 import type { Action } from './keys.ts'
 import { RttMonitor } from './rtt.ts'
-import { defaultNick } from './nicks.ts'
-import { battery } from '../src/layer2/budget.ts'
+import { defaultNick, shortAccount } from './nicks.ts'
+import { battery, sats } from '../src/layer2/budget.ts'
 import type { Layer2 } from '../src/layer2/layer2.ts'
 
 /** The room a first start joins. */
 export const DEFAULT_ROOM = '#lobby'
 /** Messages of each room loaded from the store at start. */
 export const HISTORY_ON_START = 1000
+/** Direct conversations reopened at start, most recently active first. */
+const DIRECT_ON_START = 50
 /** Renders at most this often; a burst of messages costs one render, not one each. */
 const MIN_RENDER_INTERVAL_MS = 20
 
@@ -87,13 +89,15 @@ export class Tui {
       derivedNick = true
     }
     if (app.chat.rooms().length === 0) app.chat.join(DEFAULT_ROOM)
-    this.model = new ChatModel({ measure: displayWidth, account, nick: app.chat.nick, now: this.now })
+    this.model = new ChatModel({ measure: displayWidth, account, nick: app.chat.nick, now: this.now, nickOf: a => app.nicks.nicksOf(a)[0] })
     this.rtt = new RttMonitor({ peers: () => app.node.peers(), ping: async id => await app.node.ping(id) }, () => { this.scheduleRender() })
 
     // Listeners and history in one synchronous stretch: no message can fall between them,
     // and one that is in both is shown once (the model drops repeated msgIds).
     this.listen()
     for (const room of app.chat.rooms()) this.openRoom(room)
+    // Conversations come back too (the most recent first in the list, like the rooms).
+    for (const peer of app.store.directPeers(DIRECT_ON_START).reverse()) this.model.loadDirect(peer, app.direct.history(peer, HISTORY_ON_START) ?? [])
     this.welcome(derivedNick)
     this.model.switchTo(1)
 
@@ -145,6 +149,13 @@ export class Tui {
       this.detachers.push(() => { target.off(event, guarded as (...a: unknown[]) => void) })
     }
     on(app, 'message', (m: Message) => { this.model.receive(m) })
+    on(app, 'nick-key', (e: NickKeyEvent) => {
+      const text = `Warning: a new key (acct:${e.account}) now signs as @${e.nick}, which ${e.others.map(a => shortAccount(a)).join(', ')} used before. ` +
+        'Nicks are claims: your conversation stays with the key it was sealed for.'
+      const queries = e.talking.map(a => this.model.buffers.find(b => b.kind === 'query' && b.peer === a)).filter(b => b !== undefined)
+      for (const b of queries) this.model.notice(text, 'warn', b)
+      if (e.talking.length > 0 || queries.length === 0) this.model.notice(text, e.talking.length > 0 ? 'warn' : 'info')
+    })
     on(app.chat, 'join', (t: Target) => { if (this.model.find(t.short) === undefined) this.openRoom(t) })
     on(app.chat, 'part', (t: Target) => {
       this.model.close(t.short)
@@ -180,6 +191,13 @@ export class Tui {
       this.model.notice(`Channel ${ch.id.slice(0, 10)} (${ch.role === 'client' ? 'to' : 'from'} ${ch.role === 'client' ? ch.service : ch.peerAccount}) is ${ch.state}.`)
     })
     on(events, 'earned', ({ service }) => { this.earnedSince.add(service) })
+    on(events, 'wallet', e => {
+      if (e.type !== 'received') return
+      const nick = this.app.nicks.nicksOf(e.peer)[0]
+      const text = `received ${sats(e.amount)} from ${nick ?? e.peer}${e.memo !== '' ? `: ${e.memo}` : ''}`
+      this.model.notice(text)
+      if (this.model.current.kind !== 'system') this.model.notice(text, 'info', this.model.current)
+    })
     on(events, 'paid', ({ channelId }) => { this.lastChannel = channelId })
   }
 
@@ -300,7 +318,7 @@ export class Tui {
       return
     }
     try {
-      say(ctx, ctx.buffer.name, parsed.text, false)
+      say(ctx, conversation(ctx, 'a line'), parsed.text, false)
     } catch (err: unknown) {
       ctx.print(errorText(err), 'error')
     }

@@ -13,7 +13,7 @@ import { colourCount, createBox, displayWidth, placeBox, render, screenSize, set
 import type { Box, Screen, TextStyle } from './blessed.ts'
 import { clipSegments, clock, fit, segmentsWidth, truncate } from './format.ts'
 import type { Role, Segment, StyledLine } from './format.ts'
-import { Activity, RECENTLY_MS } from './model.ts'
+import { Activity, queryLabel, RECENTLY_MS } from './model.ts'
 import type { ChatBuffer, ChatModel } from './model.ts'
 import type { InputLine } from './input.ts'
 import { NICK_COLOURS, shortAccount } from './nicks.ts'
@@ -113,7 +113,9 @@ function titleLine (model: ChatModel, now: number): string {
   switch (b.kind) {
     case 'system': return 'tmsg — node events and command output · /help for commands'
     case 'room': return `${b.name} — room · ${model.heardSince(b, now - RECENTLY_MS).length} heard in the last 24 h · /names`
-    case 'query': return `${b.name} — direct messages (signed; shown to whoever listens to ${b.name})`
+    case 'query': return b.peer === undefined
+      ? `${b.name} — direct messages`
+      : `${queryLabel(b)} — direct messages, sealed for this key only (acct:${b.peer})`
   }
 }
 

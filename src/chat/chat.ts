@@ -1,9 +1,10 @@
 /**
- * Chat on top of the node: rooms are channel targets, direct messages go to nick targets,
- * and every message is a signed CHAT TMsg carrying `Chat { nick, text, action }`.
+ * Chat on top of the node: rooms are channel targets where every line is a signed CHAT TMsg
+ * carrying `Chat { nick, text, action }`; anything addressed to a person (`@nick`,
+ * `acct:<address>`) is a sealed direct message (direct.ts).
  */
 import { EventEmitter } from 'node:events'
-import { channelTarget, nickTarget, parseTarget, TargetSyntaxError } from '../targets.ts'
+import { channelTarget, nickTarget } from '../targets.ts'
 import type { Target } from '../targets.ts'
 import { Kind } from '../wire/tmsg.ts'
 import type { SendResult } from '../node/node.ts'
@@ -16,6 +17,8 @@ export interface ChatHost {
   unsubscribe: (target: Target) => boolean
   subscriptions: () => Target[]
   send: (o: { target: Uint8Array, payload: Uint8Array, kind: number }) => SendResult
+  /** Seals and sends a direct message to `@nick`, `acct:<address>` or an address. */
+  sendDirect: (to: string, nick: string, text: string, action: boolean) => SendResult
   /** Persisted settings. */
   getSetting: (key: string) => string | undefined
   setSetting: (key: string, value: string) => void
@@ -72,10 +75,12 @@ export class ChatService extends EventEmitter<ChatEvents> {
     return this.host.subscriptions().filter(t => t.kind === 'channel')
   }
 
-  /** Sends to `#room` or `@nick`. */
+  /** Sends to `#room`, or privately to `@nick` / `acct:<address>` (sealed, see direct.ts). */
   send (to: string, text: string, action = false): SendResult {
-    const target = parseTarget(to)
-    if (target.kind !== 'channel' && target.kind !== 'nick') throw new TargetSyntaxError(`chat goes to a #room or an @nick, not "${to}"`)
-    return this.host.send({ target: target.id, payload: encodeChat({ nick: this.currentNick ?? '', text, action }), kind: Kind.CHAT })
+    const t = to.trim()
+    const nick = this.currentNick ?? ''
+    if (!t.startsWith('#') && !t.startsWith('chan:')) return this.host.sendDirect(t, nick, text, action)
+    const target = channelTarget(t.startsWith('chan:') ? t.slice(5) : t)
+    return this.host.send({ target: target.id, payload: encodeChat({ nick, text, action }), kind: Kind.CHAT })
   }
 }

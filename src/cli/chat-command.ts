@@ -5,7 +5,7 @@
 import { format } from 'node:util'
 import { App } from '../app.ts'
 import type { NodeConfig } from '../config.ts'
-import { runNode } from './node-command.ts'
+import { fatalStop, runNode } from './node-command.ts'
 
 /** Stop waiting for a peer that never answers the goodbye. */
 const STOP_TIMEOUT_MS = 5000
@@ -48,8 +48,11 @@ export async function runChat (config: NodeConfig): Promise<void> {
     process.stderr.write(`tmsg: the chat UI crashed: ${err.stack ?? err.message}\n`)
     process.exit(1)
   })
+  let fatal: Error | undefined
+  void fatalStop(app).then(err => { fatal = err; tui.quit() })
   await tui.closed
   restoreOutput()
+  if (fatal !== undefined) throw fatal // the app has stopped itself; main() prints the reason
   // The terminal is restored by now; what is left is saying goodbye to the peers.
   const force = setTimeout(() => { process.exit(0) }, STOP_TIMEOUT_MS)
   force.unref()

@@ -73,16 +73,18 @@ export class RpcClient {
   }
 
   /**
-   * Opens a WebSocket and subscribes; calls `onReady` once the node confirmed the
-   * subscription, then `onMessage` for each hit, until the socket closes or `signal` aborts.
+   * Opens a WebSocket and subscribes (`msg_subscribe` or `channel_subscribe`); calls
+   * `onReady` once the node confirmed the subscription, then `onMessage` for each
+   * notification, until the socket closes or `signal` aborts.
    */
-  async watch (targets: string[] | undefined, onReady: () => void, onMessage: (m: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
+  async watch (sub: { method: 'msg_subscribe' | 'channel_subscribe', params: Record<string, unknown> }, onReady: () => void, onMessage: (m: Record<string, unknown>) => void, signal?: AbortSignal): Promise<void> {
+    const notification = sub.method.replace(/_subscribe$/, '_subscription')
     const ws = new WebSocket(this.endpoint.url.replace(/^http/, 'ws'), { headers: { authorization: `Bearer ${this.endpoint.secret}` } })
     await new Promise<void>((resolve, reject) => {
       ws.once('open', resolve)
       ws.once('error', (err: Error) => { reject(new UsageError(`cannot open a WebSocket to ${this.endpoint.url}: ${err.message}`)) })
     })
-    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'msg_subscribe', params: targets === undefined ? {} : { targets } }))
+    ws.send(JSON.stringify({ jsonrpc: '2.0', id: 1, method: sub.method, params: sub.params }))
     await new Promise<void>((resolve, reject) => {
       ws.on('message', data => {
         const msg = JSON.parse(rawDataText(data)) as { id?: number, error?: { code: number, message: string, data: unknown }, method?: string, params?: { result: Record<string, unknown> } }
@@ -90,7 +92,7 @@ export class RpcClient {
           if (msg.error !== undefined) reject(new RemoteError(msg.error.code, msg.error.message, msg.error.data))
           else onReady()
         }
-        if (msg.method === 'msg_subscription' && msg.params !== undefined) onMessage(msg.params.result)
+        if (msg.method === notification && msg.params !== undefined) onMessage(msg.params.result)
       })
       ws.once('close', () => { resolve() })
       signal?.addEventListener('abort', () => { ws.close() }, { once: true })

@@ -61,13 +61,16 @@ export async function peersCommand (config: NodeConfig, o: ClientOptions): Promi
   }
 }
 
-/** `send #room text` and `send @nick text` are chat lines; any other target gets a data message. */
+/**
+ * `send #room text` is a room line, `send @nick text` and `send acct:<address> text` a sealed
+ * direct message; a raw target gets a data message.
+ */
 export async function sendCommand (config: NodeConfig, target: string, words: string[], o: ClientOptions): Promise<void> {
   const text = words.join(' ')
   if (text === '') throw new UsageError('nothing to send: tmsg send <target> <text>')
   const t = parseTarget(target)
   const c = client(config)
-  const r = t.kind === 'channel' || t.kind === 'nick'
+  const r = t.kind === 'channel' || t.kind === 'nick' || t.kind === 'account'
     ? await c.call<{ msgId: string }>('chat_send', { to: t.short, text })
     : await c.call<{ msgId: string }>('msg_send', { target: t.short, payload: text })
   if (o.json) return printJson(r)
@@ -90,16 +93,43 @@ export async function rpcCommand (config: NodeConfig, method: string, params: st
 }
 
 /** Prints every hit as it arrives, until interrupted. */
-export async function watchCommand (config: NodeConfig, targets: string[], o: ClientOptions): Promise<void> {
+export async function watchCommand (config: NodeConfig, targets: string[], o: ClientOptions & { channels?: boolean }): Promise<void> {
   const c = client(config)
   const stop = new AbortController()
   const onSignal = (): void => { stop.abort() }
   process.once('SIGINT', onSignal)
   process.once('SIGTERM', onSignal)
+  if (o.channels === true) {
+    if (targets.length > 1) throw new UsageError('usage: tmsg watch --channels [channelId]')
+    const onReady = (): void => {
+      if (!o.json) process.stderr.write(`watching ${targets.length === 0 ? 'every channel of this node' : `channel ${targets[0]!}`} (Ctrl+C to stop)\n`)
+    }
+    await c.watch({ method: 'channel_subscribe', params: targets.length === 0 ? {} : { channelId: targets[0] } }, onReady, e => { out(o.json ? JSON.stringify(e) : formatChannelEvent(e)) }, stop.signal)
+    return
+  }
   const onReady = (): void => {
     if (!o.json) process.stderr.write(`watching ${targets.length === 0 ? 'every target this node listens to' : targets.join(', ')} (Ctrl+C to stop)\n`)
   }
-  await c.watch(targets.length === 0 ? undefined : targets, onReady, m => { out(o.json ? JSON.stringify(m) : formatHit(m)) }, stop.signal)
+  await c.watch({ method: 'msg_subscribe', params: targets.length === 0 ? {} : { targets } }, onReady, m => { out(o.json ? JSON.stringify(m) : formatHit(m)) }, stop.signal)
+}
+
+/**
+ * One channel event per line, as the money moves:
+ * `12:34:56 payment    3f9a1c0b2e client compute   +100 sat  paid 300 of 20,000  #3`
+ */
+export function formatChannelEvent (e: Record<string, unknown>): string {
+  const time = new Date(Number(e.at)).toTimeString().slice(0, 8)
+  const num = (k: string): number | undefined => typeof e[k] === 'number' ? e[k] : undefined
+  const id = typeof e.channelId === 'string' ? e.channelId.slice(0, 10) : '-'.padEnd(10)
+  const amount = num('amount')
+  const parts = [time, String(e.type).padEnd(10), id, String(e.role).padEnd(8), cleanLine(String(e.service))]
+  if (amount !== undefined) parts.push(e.type === 'payment' ? `+${sat(amount)}` : e.type === 'offer' ? `${sat(amount)}/unit` : sat(amount))
+  const paid = num('paid')
+  const deposit = num('deposit')
+  if (paid !== undefined) parts.push(deposit !== undefined ? `paid ${paid.toLocaleString('en-US')} of ${sat(deposit)}` : `paid ${sat(paid)}`)
+  if (num('sequence') !== undefined) parts.push(`#${num('sequence')!}`)
+  if (typeof e.txid === 'string') parts.push(`tx ${e.txid}${e.confirmed === false ? ' (claimed, not seen on the ledger)' : ''}`)
+  return parts.join(' ')
 }
 
 /** `12:34:56 #lobby <alice> hello`, with the signer's short account when it matters. */
@@ -130,6 +160,16 @@ export async function balanceCommand (config: NodeConfig, account: string, timeo
     out(a.status === 'ok' ? `${a.account}: ${sat(a.balance)} (${who})` : `${a.account}: channel state only (${who})`)
     for (const c of a.channels) out(`  channel ${c.id.slice(0, 16)}… ${c.state}: deposit ${sat(c.deposit)}, paid ${sat(c.paid)} (#${c.sequence})`)
   }
+}
+
+/** `tmsg wallet send <to> <amount> [memo...]`: to = @nick, acct:<address> or an address. */
+export async function walletSendCommand (config: NodeConfig, args: string[], o: ClientOptions): Promise<void> {
+  const [to, amount, ...memo] = args
+  const n = Number(amount)
+  if (to === undefined || !Number.isSafeInteger(n) || n < 1) throw new UsageError('usage: tmsg wallet send <@nick|acct:address|address> <amount> [memo...]')
+  const r = await client(config).call<{ txid: string, amount: number, to: string }>('wallet_send', { to, amount: n, ...(memo.length > 0 ? { memo: memo.join(' ') } : {}) })
+  if (o.json) return printJson(r)
+  out(`sent ${sat(r.amount)} to ${r.to} in ${r.txid}`)
 }
 
 export async function walletCommand (config: NodeConfig, faucet: number | undefined, o: ClientOptions): Promise<void> {

@@ -4,7 +4,7 @@
 import { Command, CommanderError, Option } from 'commander'
 import { OPTIONS, resolveConfig } from '../config.ts'
 import type { NodeConfig } from '../config.ts'
-import { reportError } from './errors.ts'
+import { reportError, UsageError } from './errors.ts'
 
 // Commands load what they need when they run: a client command has no use for libp2p, and
 // importing it would add most of a second to every `tmsg info`.
@@ -63,19 +63,28 @@ export function buildProgram (): Command {
     .argument('<method>')
     .argument('[params]', 'JSON object')
     .action(async (method: string, params: string | undefined, o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).rpcCommand(resolveConfig(givenFlags(cmd)), method, params, { json: o.json === true }) })
-  client('watch', 'print hits as they arrive (all, or those of the given targets)')
-    .argument('[targets...]')
-    .action(async (targets: string[], o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).watchCommand(resolveConfig(givenFlags(cmd)), targets, { json: o.json === true }) })
+  client('watch', 'print hits as they arrive (all, or those of the given targets); --channels: every channel event')
+    .argument('[targets...]', 'targets; with --channels, one channel id (default: all)')
+    .option('--channels', 'watch the money move: offers, opens, fundings, payments, acks, top-ups, closes, settlements, refunds')
+    .action(async (targets: string[], o: { json?: boolean, channels?: boolean }, cmd: Command) => {
+      await (await clientCommands()).watchCommand(resolveConfig(givenFlags(cmd)), targets, { json: o.json === true, channels: o.channels === true })
+    })
   client('balance', 'ask the network for an account\'s balance (answers signed by its owner are verified)')
     .argument('<account>', 'a BSV address, or acct:<address>')
     .option('--timeout <ms>', 'how long to collect answers', '3000')
     .action(async (account: string, o: { json?: boolean, timeout: string }, cmd: Command) => {
       await (await clientCommands()).balanceCommand(resolveConfig(givenFlags(cmd)), account, Number(o.timeout), { json: o.json === true })
     })
-  client('wallet', 'this node\'s coins on the ledger')
+  client('wallet', 'this node\'s coins on the ledger; `wallet send <to> <amount> [memo...]` pays someone')
+    .argument('[action]', 'send')
+    .argument('[args...]', 'send: <@nick|acct:address|address> <amount> [memo...]')
     .option('--faucet <amount>', 'development ledger: mint this many satoshis first')
-    .action(async (o: { json?: boolean, faucet?: string }, cmd: Command) => {
-      await (await clientCommands()).walletCommand(resolveConfig(givenFlags(cmd)), o.faucet === undefined ? undefined : Number(o.faucet), { json: o.json === true })
+    .action(async (action: string | undefined, args: string[], o: { json?: boolean, faucet?: string }, cmd: Command) => {
+      const config = resolveConfig(givenFlags(cmd))
+      const commands = await clientCommands()
+      if (action === 'send') return await commands.walletSendCommand(config, args, { json: o.json === true })
+      if (action !== undefined) throw new UsageError(`unknown wallet action "${action}": tmsg wallet [--faucet <amount>] | tmsg wallet send <to> <amount> [memo...]`)
+      await commands.walletCommand(config, o.faucet === undefined ? undefined : Number(o.faucet), { json: o.json === true })
     })
   client('channel', 'payment channels: list, status, terms, offer, offers, open, pay, topup, fetch, close')
     .argument('<action>')

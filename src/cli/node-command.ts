@@ -17,9 +17,18 @@ export async function runNode (config: NodeConfig): Promise<void> {
   await stopped
 }
 
-/** Resolves once SIGINT/SIGTERM has shut the app down cleanly. */
+/**
+ * Resolves when the app stopped itself because the store gave up, with that error (the
+ * caller reports it as one line and exits non-zero); never resolves otherwise.
+ */
+export async function fatalStop (app: App): Promise<Error> {
+  return await new Promise(resolve => { app.once('fatal', resolve) })
+}
+
+/** Resolves once SIGINT/SIGTERM has shut the app down cleanly; rejects if it stopped itself. */
 export async function stopOnSignal (app: App): Promise<void> {
-  await new Promise<void>(resolve => {
+  await new Promise<void>((resolve, reject) => {
+    fatalStop(app).then(reject, reject)
     let stopping = false
     const onSignal = (sig: NodeJS.Signals): void => {
       if (stopping) return

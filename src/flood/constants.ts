@@ -19,9 +19,30 @@ export const DEFAULT_QUEUE_MAX_PRIORITY_BYTES = 8 * 1024 * 1024
  * per-unit costs are amortised, and smaller ones let the next hop start forwarding sooner.
  */
 export const FLUSH_UNIT_BYTES = 128 * 1024
-/** Per-neighbour rate limit. Far above chat needs, below what a single core can relay. */
-export const DEFAULT_RATE_MESSAGES_PER_SECOND = 20_000
-export const DEFAULT_RATE_BURST = 40_000
+/**
+ * Per-neighbour budget. A chat network of 10,000 people each sending a line a minute passes
+ * ~170 msg/s through any one link; 1,000/s is far above that and a twentieth of what one
+ * core relays, so one neighbour cannot take the node. The relay benchmark lifts it.
+ */
+export const DEFAULT_RATE_MESSAGES_PER_SECOND = 1_000
+export const DEFAULT_RATE_BURST = 2_000
+/**
+ * Each message over the budget costs this much: an honest burst slightly over costs a point
+ * or two that decay; a neighbour at 100× its budget is banned within a second.
+ */
+export const PENALTY_RATE_EXCESS = 0.01
+/**
+ * Seen-cache entries one neighbour may own: a quarter of the cache, i.e. 50,000 new ids in
+ * the 20-minute window (42/s sustained) before it recycles its own oldest, never others'.
+ */
+export const DEFAULT_SEEN_PER_NEIGHBOUR = DEFAULT_SEEN_CACHE_MAX / 4
+/**
+ * Duplicates are dropped unhashed (a dropped copy does no harm), but one in this many is
+ * checked, so a neighbour sending forged copies of seen ids is caught and penalised.
+ */
+export const DUPLICATE_CHECK_ONE_IN = 16
+/** A forged duplicate is deliberate (an honest relay's copy always matches its id). */
+export const PENALTY_FORGED_DUPLICATE = 5
 /** Penalty points: a frame that is not protobuf at all weighs more than one bad field. */
 export const PENALTY_MALFORMED_FRAME = 5
 export const PENALTY_INVALID_MESSAGE = 1

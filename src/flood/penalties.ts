@@ -23,8 +23,10 @@ interface Record {
 
 export class PenaltyBox {
   private readonly init: PenaltyInit
-  // Bounded so a stream of fresh peer ids cannot grow it without limit.
-  private readonly records = new LRUCache<string, Record>({ max: 10_000 })
+  // Bounded so a stream of fresh peer ids cannot grow it without limit. Created on the first
+  // penalty: lru-cache allocates for its `max` up front (~220 kB here), which a simulator of
+  // 10,000 routers, almost none of which ever penalise anyone, cannot afford per node.
+  private recordsCache: LRUCache<string, Record> | undefined
 
   constructor (init: Partial<PenaltyInit> = {}) {
     this.init = {
@@ -32,6 +34,11 @@ export class PenaltyBox {
       halfLifeMs: init.halfLifeMs ?? DEFAULT_PENALTY_HALF_LIFE_MS,
       banMs: init.banMs ?? DEFAULT_BAN_MS
     }
+  }
+
+  private get records (): LRUCache<string, Record> {
+    this.recordsCache ??= new LRUCache<string, Record>({ max: 10_000 })
+    return this.recordsCache
   }
 
   /** Adds points; returns true when this pushes the peer over the threshold (newly banned). */
@@ -51,23 +58,24 @@ export class PenaltyBox {
   }
 
   isBanned (peer: string, now: number): boolean {
-    const r = this.records.get(peer)
+    const r = this.recordsCache?.get(peer)
     return r !== undefined && r.bannedUntil > now
   }
 
   bannedUntil (peer: string): number | undefined {
-    const r = this.records.get(peer)
+    const r = this.recordsCache?.get(peer)
     return r === undefined || r.bannedUntil === 0 ? undefined : r.bannedUntil
   }
 
   score (peer: string, now: number): number {
-    const r = this.records.get(peer)
+    const r = this.recordsCache?.get(peer)
     return r === undefined ? 0 : this.decayed(r, now)
   }
 
   bannedCount (now: number): number {
     let n = 0
-    for (const r of this.records.values()) if (r.bannedUntil > now) n++
+    if (this.recordsCache === undefined) return 0
+    for (const r of this.recordsCache.values()) if (r.bannedUntil > now) n++
     return n
   }
 

@@ -12,14 +12,14 @@ import type { Logger } from '@libp2p/interface'
 import { decodeFrame, encodeFrameUnit, frameEntrySize } from '../wire/frame.ts'
 import { encodeTMsg, idKey, msgIdMatches } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
-import { checkFields, DEFAULT_VALIDATION_LIMITS } from '../wire/validate.ts'
+import { checkFields, DEFAULT_VALIDATION_LIMITS, validate } from '../wire/validate.ts'
 import type { InvalidReason, ValidationLimits } from '../wire/validate.ts'
-import { MAX_FRAME_MSGS } from '../wire/constants.ts'
-import type { DropCounters, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
+import { MAX_FRAME_MSGS, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
 import {
   DEFAULT_QUEUE_MAX_BYTES, DEFAULT_QUEUE_MAX_PRIORITY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_MESSAGES_PER_SECOND,
-  DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, FLUSH_UNIT_BYTES, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME,
-  PENALTY_STALE_TIMESTAMP
+  DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, DEFAULT_SEEN_PER_NEIGHBOUR, DUPLICATE_CHECK_ONE_IN, FLUSH_UNIT_BYTES,
+  PENALTY_FORGED_DUPLICATE, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME, PENALTY_RATE_EXCESS, PENALTY_STALE_TIMESTAMP
 } from './constants.ts'
 import { OutboundQueue } from './outbound-queue.ts'
 import type { QueueLimits } from './outbound-queue.ts'
@@ -44,17 +44,30 @@ export interface FloodRouterInit {
   seenCacheMax?: number
   /** @default 20 minutes (twice the timestamp window) */
   seenCacheTtlMs?: number
+  /** Seen-cache entries one neighbour may own. @default 50000 */
+  seenPerNeighbour?: number
+  /** Source of randomness for sampling duplicates (tests). @default Math.random */
+  random?: () => number
   validation?: Partial<ValidationLimits>
   queue?: Partial<QueueLimits>
-  /** Per-neighbour token bucket in messages. @default 20000/s, burst 40000 */
+  /** Per-neighbour token bucket in messages. @default 1000/s, burst 2000 */
   rateLimit?: { messagesPerSecond: number, burst: number }
   penalties?: Partial<PenaltyInit>
   /** Runs the batched flush later; setImmediate batches everything that arrived in one I/O turn. */
   schedule?: (fn: () => void) => void
+  /**
+   * Runs `fn` after `ms` of the router's clock (setTimeout's argument order) and returns a cancel function. The flood rules
+   * need no timers; routers built on them that do (plumtree's GRAFT timeout) take them from
+   * here, so the simulator can drive them on its virtual clock. @default setTimeout
+   */
+  setTimer?: SetTimer
   /** Called when a neighbour is banned, after its link was told to disconnect. */
   onBan?: (peerId: string, until: number) => void
   log?: Logger
 }
+
+/** A one-shot timer on the router's clock; the result cancels it. */
+export type SetTimer = (fn: () => void, ms: number) => () => void
 
 class Neighbour {
   readonly id: string
@@ -87,6 +100,7 @@ export class FloodRouter implements Router {
   private readonly schedule: (fn: () => void) => void
   private readonly onBan?: (peerId: string, until: number) => void
   private readonly log?: Logger
+  private readonly random: () => number
   private readonly neighbours = new Map<string, Neighbour>()
   private readonly bySlot = new Map<number, Neighbour>()
   private nextSlot = SELF_SLOT + 1
@@ -110,8 +124,10 @@ export class FloodRouter implements Router {
     this.seen = new SeenCache({
       max: init.seenCacheMax ?? DEFAULT_SEEN_CACHE_MAX,
       ttlMs: init.seenCacheTtlMs ?? DEFAULT_SEEN_CACHE_TTL_MS,
-      now: components.now
+      now: components.now,
+      perSlotMax: init.seenPerNeighbour ?? DEFAULT_SEEN_PER_NEIGHBOUR
     })
+    this.random = init.random ?? Math.random
     this.penalties = new PenaltyBox(init.penalties)
     this.schedule = init.schedule ?? setImmediate
     this.onBan = init.onBan
@@ -155,6 +171,7 @@ export class FloodRouter implements Router {
     if (n === undefined || (link !== undefined && n.link !== link)) return
     this.neighbours.delete(peerId)
     this.bySlot.delete(n.slot)
+    this.seen.forgetSlot(n.slot)
     this.dirty.delete(n)
   }
 
@@ -204,6 +221,8 @@ export class FloodRouter implements Router {
     const now = this.components.now()
     if (!from.bucket.take(now)) {
       this.drops.rateLimited++
+      // Throttled, then banned if it keeps going: excess costs points like invalid data.
+      this.penalise(from, 'rate-limited', PENALTY_RATE_EXCESS)
       return
     }
     const bad = checkFields(msg, now, this.limits)
@@ -216,6 +235,10 @@ export class FloodRouter implements Router {
     const entry = this.seen.get(key)
     if (entry !== undefined) {
       this.counters.duplicates++
+      if (this.random() * DUPLICATE_CHECK_ONE_IN < 1 && !msgIdMatches(msg)) {
+        this.invalid(from, 'msg-id-mismatch', PENALTY_FORGED_DUPLICATE)
+        return
+      }
       // A copy with more TTL than the best so far must not be cut short by a slow short-TTL
       // copy that happened to arrive first: forward it again, with its TTL. Not delivered again.
       if (isReply || msg.ttl <= ttlOf(entry)) return
@@ -233,6 +256,7 @@ export class FloodRouter implements Router {
       return
     }
     this.seen.remember(key, from.slot, msg.ttl)
+    this.accept(msg, from.id)
 
     if (isReply) {
       this.routeReply(msg, from)
@@ -292,26 +316,77 @@ export class FloodRouter implements Router {
     }
   }
 
-  private deliver (msg: TMsg, from: Neighbour): void {
+  private deliver (msg: TMsg, from: Neighbour | string, history = false): void {
     this.counters.delivered++
     try {
-      this.components.deliver(msg, from.id)
+      this.components.deliver(msg, typeof from === 'string' ? from : from.id, history)
     } catch (err: unknown) {
       // An application bug must not stop the flood.
       this.log?.error('delivery failed - %e', err)
     }
   }
 
-  private invalid (from: Neighbour, reason: InvalidReason, points: number): void {
+  /** A new valid id: handed to the store-and-forward keeper, if there is one. */
+  private accept (msg: TMsg, from: string): void {
+    if (this.components.accepted === undefined) return
+    try {
+      this.components.accepted(msg, from)
+    } catch (err: unknown) {
+      this.log?.error('accepted callback failed - %e', err)
+    }
+  }
+
+  private invalid (from: Neighbour | string, reason: InvalidReason, points: number): void {
     this.counters.invalid++
     this.invalidReasons[reason] = (this.invalidReasons[reason] ?? 0) + 1
+    this.penalise(from, reason, points)
+  }
+
+  private penalise (from: Neighbour | string, reason: string, points: number): void {
+    const id = typeof from === 'string' ? from : from.id
     const now = this.components.now()
-    if (!this.penalties.penalise(from.id, points, now)) return
-    const until = this.penalties.bannedUntil(from.id) ?? now
-    this.log?.('banning %s until %s after invalid data (%s)', from.id, new Date(until).toISOString(), reason)
-    this.removeNeighbour(from.id)
-    from.link?.disconnect(`banned: ${reason}`)
-    this.onBan?.(from.id, until)
+    if (!this.penalties.penalise(id, points, now)) return
+    const until = this.penalties.bannedUntil(id) ?? now
+    this.log?.('banning %s until %s after invalid data (%s)', id, new Date(until).toISOString(), reason)
+    const n = this.neighbours.get(id)
+    this.removeNeighbour(id)
+    n?.link?.disconnect(`banned: ${reason}`)
+    this.onBan?.(id, until)
+  }
+
+  // ---- history answers (DESIGN §10) -------------------------------------------------------
+
+  ingestHistory (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean): HistoryIngestResult {
+    const result: HistoryIngestResult = { accepted: 0, duplicates: 0, invalid: 0 }
+    // Stored messages are older than the flood's window by nature; every other rule holds.
+    const limits = { ...this.limits, timestampWindowMs: Number.POSITIVE_INFINITY }
+    const now = this.components.now()
+    for (const msg of msgs) {
+      if (this.isBanned(peerId)) {
+        this.drops.banned++
+        continue
+      }
+      const bad = validate(msg, now, limits) ?? (wanted !== undefined && !wanted(msg) ? 'history-unrequested' : undefined)
+      if (bad !== undefined) {
+        result.invalid++
+        this.invalid(peerId, bad, PENALTY_INVALID_MESSAGE)
+        continue
+      }
+      const key = idKey(msg.msgId)
+      if (this.seen.get(key) !== undefined) {
+        result.duplicates++
+        this.counters.duplicates++
+        continue
+      }
+      // Reverse path through the answering peer, as if it had flooded the message to us; the
+      // TTL is the most a copy may carry, so a late flooded copy is never forwarded again.
+      this.seen.remember(key, this.neighbours.get(peerId)?.slot ?? MAX_SLOT, MAX_TTL_PLUS_HOPS)
+      result.accepted++
+      this.accept(msg, peerId)
+      const isReplyToOwn = msg.replyTo.length > 0 && slotOf(this.seen.get(idKey(msg.replyTo)) ?? -1) === SELF_SLOT
+      if (isReplyToOwn || this.components.isSubscribed(msg.target)) this.deliver(msg, peerId, true)
+    }
+    return result
   }
 
   // ---- sending ----------------------------------------------------------------------------

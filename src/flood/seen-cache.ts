@@ -4,6 +4,7 @@
  * allocates nothing besides its key.
  */
 import { LRUCache } from 'lru-cache'
+import { Fifo } from './fifo.ts'
 
 /** The neighbour slot meaning "this node": its own messages and requests. */
 export const SELF_SLOT = 0
@@ -24,12 +25,23 @@ export interface SeenCacheInit {
   max: number
   ttlMs: number
   now: () => number
+  /**
+   * Entries one neighbour may own (first arrival through it). Past this its own oldest entry
+   * makes room, so a neighbour flooding new ids recycles its own history, never the others'.
+   */
+  perSlotMax?: number
 }
 
 export class SeenCache {
   private readonly cache: LRUCache<string, number>
+  private readonly perSlotMax: number
+  /** Keys each neighbour slot brought in, oldest first (some may be gone from the cache). */
+  private readonly owned = new Map<number, Fifo<string>>()
+  /** Entries a neighbour's quota pushed out (its own). */
+  recycled = 0
 
   constructor (init: SeenCacheInit) {
+    this.perSlotMax = init.perSlotMax ?? Infinity
     this.cache = new LRUCache<string, number>({
       max: init.max,
       ttl: init.ttlMs,
@@ -46,6 +58,26 @@ export class SeenCache {
 
   remember (key: string, slot: number, ttl: number): void {
     this.cache.set(key, (slot << TTL_BITS) | ttl)
+    if (slot === SELF_SLOT || this.perSlotMax === Infinity) return
+    let keys = this.owned.get(slot)
+    if (keys === undefined) {
+      keys = new Fifo<string>()
+      this.owned.set(slot, keys)
+    }
+    keys.push(key)
+    while (keys.length > this.perSlotMax) {
+      const old = keys.shift()!
+      const e = this.cache.peek(old)
+      if (e !== undefined && slotOf(e) === slot) {
+        this.cache.delete(old)
+        this.recycled++
+      }
+    }
+  }
+
+  /** A neighbour left: its entries stay (they still stop replays), its quota list goes. */
+  forgetSlot (slot: number): void {
+    this.owned.delete(slot)
   }
 
   /** Notes a better TTL for a seen id, keeping its reverse path and its expiry time. */

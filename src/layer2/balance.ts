@@ -13,6 +13,7 @@ import { collectReplies } from './replies.ts'
 import { depositOf } from './channel-tx.ts'
 import type { ChannelRecord } from './channel-store.ts'
 import type { Layer2Context } from './context.ts'
+import { AnswerLimiter } from './answer-limit.ts'
 
 export interface ChannelSummary {
   id: string
@@ -44,9 +45,11 @@ function summary (ch: ChannelRecord): ChannelSummary {
 
 export class BalanceService {
   private readonly ctx: Layer2Context
+  readonly limiter: AnswerLimiter
 
-  constructor (ctx: Layer2Context) {
+  constructor (ctx: Layer2Context, limiter = new AnswerLimiter()) {
     this.ctx = ctx
+    this.limiter = limiter
   }
 
   /** What this node can say about an account: everything if it is ours, channel state otherwise. */
@@ -72,7 +75,8 @@ export class BalanceService {
     } catch {
       return
     }
-    this.answer(req.account, req.wantChannels).then(r => {
+    if (!this.limiter.allow()) return
+    this.limiter.cached(`${req.account}:${String(req.wantChannels)}`, async () => await this.answer(req.account, req.wantChannels)).then(r => {
       if (r === undefined) return
       this.ctx.node.send({ target: d.msg.msgId, replyTo: d.msg.msgId, kind: Kind.BALANCE_RESPONSE, payload: encodeAs(BalanceResponseType, r) })
     }).catch((err: unknown) => { this.ctx.log.warn({ err }, 'could not answer a balance request') })

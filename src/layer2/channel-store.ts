@@ -4,6 +4,7 @@
  * at any point loses no signed state.
  */
 import type { DatabaseSync } from 'node:sqlite'
+import { Transaction } from '@bsv/sdk'
 import { transaction } from '../store/sqlite.ts'
 import type { Outpoint } from './tx.ts'
 
@@ -195,6 +196,12 @@ export class ChannelStore {
     const r = this.db.prepare('SELECT * FROM payments WHERE channel_id = ? AND acked = 0 ORDER BY sequence DESC LIMIT 1').get(channelId) as
       { channel_id: string, sequence: number, paid: number, update_tx: Uint8Array, signatures: string, acked: number } | undefined
     return r === undefined ? undefined : { channelId: r.channel_id, sequence: r.sequence, paid: r.paid, updateTx: r.update_tx, signatures: JSON.parse(r.signatures) as string[], acked: false }
+  }
+
+  /** How many funding outputs the newest acknowledged payment spends (0 when none was). */
+  lastAckedInputs (channelId: string): number {
+    const r = this.db.prepare('SELECT update_tx FROM payments WHERE channel_id = ? AND acked = 1 ORDER BY sequence DESC LIMIT 1').get(channelId) as { update_tx: Uint8Array } | undefined
+    return r === undefined ? 0 : Transaction.fromBinary([...r.update_tx]).inputs.length
   }
 
   /** The highest sequence ever signed for a channel (acknowledged or not). */

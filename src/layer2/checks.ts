@@ -17,6 +17,12 @@ export interface ChannelView {
   paid: number
   /** Unix seconds when the client's refund becomes valid. */
   expiry: number
+  /**
+   * How many funding outputs the last accepted payment spends (default: all). After a
+   * top-up it is fewer: then the same amount may be signed again over every funding, so the
+   * settlement can spend the top-up too.
+   */
+  covered?: number
 }
 
 export interface PaymentClaim {
@@ -44,7 +50,8 @@ export function checkPayment (ch: ChannelView, pay: PaymentClaim, nowSeconds: nu
   if (pay.sequence >= 0xffffffff || tx.inputs.some(i => i.sequence !== pay.sequence)) {
     throw new ChannelError('BAD_SEQUENCE', `update inputs must carry nSequence ${pay.sequence}`)
   }
-  if (pay.paid <= ch.paid) throw new ChannelError('AMOUNT_NOT_INCREASING', `cumulative ${pay.paid} is not above the last accepted ${ch.paid}`)
+  const recover = pay.paid === ch.paid && ch.paid > 0 && (ch.covered ?? ch.fundings.length) < ch.fundings.length
+  if (pay.paid <= ch.paid && !recover) throw new ChannelError('AMOUNT_NOT_INCREASING', `cumulative ${pay.paid} is not above the last accepted ${ch.paid}`)
   const max = maxPayable(ch.fundings)
   if (pay.paid > max) throw new ChannelError('OVER_DEPOSIT', `cumulative ${pay.paid} exceeds what the deposit can pay (${max})`)
   const expected = updateTx(ch.fundings, ch.parties, pay.paid, pay.sequence)

@@ -19,17 +19,22 @@ import type { Parties } from './channel-tx.ts'
 import { settleMargin } from './channel-store.ts'
 import type { Alert, ChannelRecord } from './channel-store.ts'
 import { crashPoint } from './crash.ts'
+import { eventOf } from './channel-events.ts'
+import type { ChannelEvent, ChannelEventType } from './channel-events.ts'
 import { alertsAt } from './budget.ts'
 import { verifyChunk } from './merkle.ts'
 import { collectReplies } from './replies.ts'
 import { ChannelLink } from './stream.ts'
 import { decodeTerms, encodeTermsRequest, serviceTarget } from './terms.ts'
 import type { ServiceTerms } from './terms.ts'
-import { txBytes, txFromBytes } from './tx.ts'
+import { p2pkhLock, txBytes, txFromBytes } from './tx.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 import { partiesOf } from './provider.ts'
 import type { Layer2Context } from './context.ts'
+
+/** Default --max-window: a week. */
+export const DEFAULT_MAX_WINDOW_SECONDS = 7 * 86400
 
 export interface ChannelStatus {
   channelId: string
@@ -53,9 +58,11 @@ export interface ChannelStatus {
 
 export interface FetchResult {
   received: number
+  /** Every chunk received matched the root the provider committed to; false once one did not. */
   verified: boolean
   paid: number
-  stoppedBy?: 'budget' | 'deposit' | 'expiry'
+  /** bad-chunk: a paid chunk did not match the root; it was not kept and payments stopped. */
+  stoppedBy?: 'budget' | 'deposit' | 'expiry' | 'bad-chunk'
   /** Where the chunks went. */
   path: string
   complete: boolean
@@ -72,9 +79,13 @@ export class ChannelClient {
   /** Opens in progress in this process, as opposed to ones a crash interrupted. */
   private readonly opening = new Set<string>()
 
-  constructor (ctx: Layer2Context, downloads: string) {
+  /** The longest refund window accepted: a longer one would lock our deposit too long if the provider vanished. */
+  private readonly maxWindowSeconds: number
+
+  constructor (ctx: Layer2Context, downloads: string, maxWindowSeconds = DEFAULT_MAX_WINDOW_SECONDS) {
     this.ctx = ctx
     this.downloads = downloads
+    this.maxWindowSeconds = maxWindowSeconds
   }
 
   // ---- discovery --------------------------------------------------------------------------
@@ -129,6 +140,10 @@ export class ChannelClient {
     return ch
   }
 
+  private note (type: ChannelEventType, id: string, extra: Partial<ChannelEvent> = {}): void {
+    if (this.ctx.events.listenerCount('event') > 0) this.ctx.events.emit('event', eventOf(type, this.mine(id), extra))
+  }
+
   private parties (ch: ChannelRecord): Parties {
     return partiesOf(ch, this.ctx.identity, 'client')
   }
@@ -137,6 +152,9 @@ export class ChannelClient {
 
   async open (provider: string, service: string, deposit: number, budget?: number): Promise<{ channelId: string, state: string, deposit: number, expiry: number }> {
     const t = await this.termsOf(provider, service)
+    if (t.windowSeconds > this.maxWindowSeconds) {
+      throw new ChannelError('WINDOW_TOO_LONG', `${t.provider} wants a refund window of ${t.windowSeconds} s; this node accepts at most ${this.maxWindowSeconds} s (--max-window)`)
+    }
     if (deposit < t.minDeposit) throw new ChannelError('BELOW_MIN_DEPOSIT', `deposit ${deposit} is below ${t.provider}'s minimum of ${t.minDeposit}`)
     const parties: Parties = { clientKey: this.ctx.identity.publicKey, providerKey: t.providerKey, clientAddress: this.ctx.identity.account, providerAddress: accountOf(t.providerKey) }
     const funding = await this.ctx.wallet.fund(channelScript(parties), deposit)
@@ -160,13 +178,14 @@ export class ChannelClient {
       let providerSig: Uint8Array
       try {
         const r = await link.request({ open: { service, fundingTx: txBytes(funding), refundTx: txBytes(refund), clientKey: this.ctx.identity.publicKey } })
-        if (!('refund' in r)) throw new ChannelError('BAD_MESSAGE', 'expected the provider\'s refund signature')
+        if (!('refund' in r)) throw new ChannelError('BAD_ANSWER', 'expected the provider\'s refund signature')
         providerSig = r.refund.signature
       } catch (err: unknown) {
         this.abandon(id, funding.id('hex'))
         throw err
       }
       this.secureRefund(id, fundings, parties, providerSig, 'client:refund-persisted')
+      this.note('open', id, { amount: deposit, deposit })
     } finally {
       this.opening.delete(id)
     }
@@ -189,7 +208,7 @@ export class ChannelClient {
       const fundingTxid = txFromBytes(Buffer.from(pending.fundingTx, 'hex')).id('hex')
       if (ch.state === 'opening') this.abandon(id, fundingTxid)
       else { this.ctx.wallet.release(fundingTxid); this.ctx.channels.update(id, { pending: undefined }) }
-      throw new ChannelError('BAD_REFUND', `the provider's refund signature does not unlock the funding: ${(err as Error).message}`, true)
+      throw new ChannelError('BAD_REFUND', `the provider's refund signature does not unlock the funding: ${(err as Error).message}`)
     }
     this.ctx.channels.update(id, {
       ...(ch.state === 'opening' ? { state: 'funding' as const } : {}),
@@ -206,11 +225,12 @@ export class ChannelClient {
     crashPoint('client:funding-broadcast')
     await this.ctx.wallet.sync()
     const r = await this.link(ch).request({ funded: { channelId: ch.id, fundingTxid: funding.id('hex') } })
-    if (!('ready' in r)) throw new ChannelError('BAD_MESSAGE', 'expected the provider to confirm the funding')
+    if (!('ready' in r)) throw new ChannelError('BAD_ANSWER', 'expected the provider to confirm the funding')
     const fundings = [...ch.fundings, { txid: funding.id('hex'), vout: 0, satoshis: funding.outputs[0]!.satoshis! }]
-    if (depositOf(fundings) !== r.ready.deposit) throw new ChannelError('NOT_FUNDED', `provider sees a deposit of ${r.ready.deposit}, we funded ${depositOf(fundings)}`, true)
+    if (depositOf(fundings) !== r.ready.deposit) throw new ChannelError('NOT_FUNDED', `provider sees a deposit of ${r.ready.deposit}, we funded ${depositOf(fundings)}`)
     this.ctx.channels.update(ch.id, { state: 'open', fundings, fundingTxs: [...ch.fundingTxs, ch.pending!.fundingTx], pending: undefined })
     this.ctx.events.emit('channel', this.mine(ch.id))
+    this.note(ch.fundings.length === 0 ? 'funding' : 'topup', ch.id, { amount: fundings.at(-1)!.satoshis, txid: funding.id('hex') })
   }
 
   private async openOrResume (id: string): Promise<{ channelId: string, state: string, deposit: number, expiry: number }> {
@@ -233,7 +253,7 @@ export class ChannelClient {
   }
 
   private async payNow (id: string, amount: number): Promise<{ sequence: number, paid: number, remaining: number }> {
-    if (!Number.isSafeInteger(amount) || amount < 1) throw new ChannelError('BAD_MESSAGE', 'amount must be a positive whole number of satoshis')
+    if (!Number.isSafeInteger(amount) || amount < 1) throw new ChannelError('BAD_AMOUNT', 'amount must be a positive whole number of satoshis')
     await this.flushUnacked(id)
     const ch = this.mine(id)
     if (ch.state !== 'open') throw new ChannelError('NOT_OPEN', `channel ${id} is ${ch.state}`)
@@ -251,6 +271,7 @@ export class ChannelClient {
     const signatures = signChannelTx(update, ch.fundings, parties, this.ctx.identity).map(s => Buffer.from(s).toString('hex'))
     this.ctx.channels.savePayment({ channelId: id, sequence, paid, updateTx: txBytes(update), signatures, acked: false })
     crashPoint('client:payment-persisted')
+    this.note('payment', id, { amount, paid, sequence })
     await this.send(ch, { sequence, paid, updateTx: txBytes(update), signatures })
     const after = this.mine(id)
     return { sequence: after.sequence, paid: after.paid, remaining: Math.min(budget, maxPayable(after.fundings)) - after.paid }
@@ -265,12 +286,13 @@ export class ChannelClient {
       if (err instanceof ChannelError && err.fromPeer) this.ctx.channels.markRefused(ch.id, p.sequence)
       throw err
     }
-    if (!('ack' in r) || r.ack.sequence !== p.sequence || r.ack.paid !== p.paid) throw new ChannelError('BAD_MESSAGE', 'the provider acknowledged something else')
+    if (!('ack' in r) || r.ack.sequence !== p.sequence || r.ack.paid !== p.paid) throw new ChannelError('BAD_ANSWER', 'the provider acknowledged something else')
     this.ctx.channels.atomically(() => {
       this.ctx.channels.markAcked(ch.id, p.sequence)
       this.ctx.channels.update(ch.id, { sequence: p.sequence, paid: p.paid })
     })
     this.ctx.events.emit('paid', { channelId: ch.id, sequence: p.sequence, paid: p.paid })
+    this.note('ack', ch.id, { sequence: p.sequence })
     const budget = ch.budget ?? maxPayable(ch.fundings)
     for (const alert of alertsAt(p.paid, budget)) this.raise(this.mine(ch.id), alert, budget)
   }
@@ -303,7 +325,7 @@ export class ChannelClient {
       let providerSig: Uint8Array
       try {
         const r = await this.link(ch).request({ topup: { channelId: id, fundingTx: txBytes(funding), refundTx: txBytes(refund) } })
-        if (!('refund' in r)) throw new ChannelError('BAD_MESSAGE', 'expected the provider\'s refund signature')
+        if (!('refund' in r)) throw new ChannelError('BAD_ANSWER', 'expected the provider\'s refund signature')
         providerSig = r.refund.signature
       } catch (err: unknown) {
         this.ctx.wallet.release(funding.id('hex'))
@@ -328,6 +350,7 @@ export class ChannelClient {
     const done = part.slice(0, -'.part'.length)
     const limit = chunks === undefined ? ch.chunkCount : Math.min(ch.chunkCount, ch.unitsServed + chunks)
     let received = 0
+    let verified = true
     let stoppedBy: FetchResult['stoppedBy']
     for (let index = ch.unitsServed; index < limit; index++) {
       try {
@@ -341,8 +364,12 @@ export class ChannelClient {
         break
       }
       const r = await this.link(ch).request({ chunk: { channelId: id, index } })
-      if (!('chunk' in r) || !verifyChunk(Buffer.from(ch.contentRoot, 'hex'), ch.chunkCount, index, r.chunk.data, r.chunk.proof)) {
-        throw new ChannelError('BAD_MESSAGE', `chunk ${index} does not match the committed root: stopped paying`, true)
+      if (!('chunk' in r) || r.chunk.index !== index || !verifyChunk(Buffer.from(ch.contentRoot, 'hex'), ch.chunkCount, index, r.chunk.data, r.chunk.proof)) {
+        // Paid for, but not what the provider committed to: keep nothing of it and pay no more.
+        this.ctx.log.warn({ channel: id, index }, 'chunk does not match the committed root: stopped paying')
+        verified = false
+        stoppedBy = 'bad-chunk'
+        break
       }
       appendFileSync(part, r.chunk.data)
       this.ctx.channels.update(id, { unitsServed: index + 1 })
@@ -351,49 +378,104 @@ export class ChannelClient {
     const now = this.mine(id)
     const complete = now.unitsServed === ch.chunkCount
     if (complete) renameSync(part, done)
-    return { received, verified: true, paid: now.paid, ...(stoppedBy !== undefined ? { stoppedBy } : {}), path: complete ? done : part, complete }
+    return { received, verified, paid: now.paid, ...(stoppedBy !== undefined ? { stoppedBy } : {}), path: complete ? done : part, complete }
   }
 
   /**
    * Asks the provider to settle the highest payment. With nothing paid there is nothing to
    * settle: the refund brings the deposit back at expiry (now, if already expired).
+   *
+   * The provider's answer is a claim: the channel is closed only once the ledger shows the
+   * settlement spending the funding. Until then it stays `closing` and watched, and if the
+   * settlement never lands, the refund goes out at expiry (maintainOne).
    */
   async close (id: string): Promise<{ txid: string, paid: number, refunded: number }> {
     return await this.serial(id, async () => {
       await this.flushUnacked(id).catch(() => {})
       const ch = this.mine(id)
-      if (ch.state === 'closed' || ch.state === 'refunded') return this.closedResult(ch)
+      if (ch.state === 'closed' || ch.state === 'refunded' || (ch.state === 'closing' && ch.closeTxid !== undefined)) return await this.closedResult(ch)
       if (ch.state !== 'open' && ch.state !== 'closing') throw new ChannelError('NOT_OPEN', `channel ${id} is ${ch.state}`)
       if (ch.paid > 0) {
+        // A top-up since the last payment: sign the same amount over every funding, so the
+        // settlement returns the top-up now instead of at expiry.
+        if (ch.state === 'open' && this.ctx.channels.lastAckedInputs(id) < ch.fundings.length) await this.signAgain(ch)
+        this.ctx.channels.update(id, { state: 'closing' })
+        this.note('close', id)
         const r = await this.link(ch).request({ close: { channelId: id } })
-        if (!('closed' in r)) throw new ChannelError('BAD_MESSAGE', 'expected a settlement')
-        this.ctx.channels.update(id, { state: 'closed', closeTxid: r.closed.txid })
+        if (!('closed' in r)) throw new ChannelError('BAD_ANSWER', 'expected a settlement')
         await this.ctx.wallet.sync()
-        this.ctx.events.emit('channel', this.mine(id))
-        return this.closedResult(this.mine(id))
+        const after = await this.watch(this.mine(id))
+        if (after.closeTxid !== r.closed.txid) {
+          this.note('settlement', id, { txid: r.closed.txid, paid: r.closed.paid, confirmed: false })
+          throw new ChannelError('SETTLEMENT_UNSEEN', `the provider says it settled in ${r.closed.txid}, but the ledger has not seen that transaction spend the funding: still watching ${id}; its refund goes out after ${new Date(ch.expiry * 1000).toISOString()} if no settlement lands`)
+        }
+        return await this.closedResult(after)
       }
-      if (this.ctx.now() > ch.expiry) return this.closedResult(await this.refund(ch))
+      if (this.ctx.now() > ch.expiry) return await this.closedResult(await this.watch(ch))
       this.ctx.channels.update(id, { state: 'closing' })
       throw new ChannelError('NOTHING_TO_SETTLE', `nothing was paid on ${id}: its refund returns the deposit after ${new Date(ch.expiry * 1000).toISOString()}, and will be broadcast then`)
     })
   }
 
-  private closedResult (ch: ChannelRecord): { txid: string, paid: number, refunded: number } {
-    if (ch.state === 'refunded') {
-      const refunded = ch.refunds.reduce((s, r) => s + txFromBytes(Buffer.from(r, 'hex')).outputs[0]!.satoshis!, 0)
-      return { txid: ch.closeTxid ?? '', paid: 0, refunded }
-    }
-    return { txid: ch.closeTxid ?? '', paid: ch.paid, refunded: maxPayable(ch.fundings) - ch.paid }
+  /** The acknowledged amount once more, over every funding output (after a top-up). */
+  private async signAgain (ch: ChannelRecord): Promise<void> {
+    const parties = this.parties(ch)
+    const sequence = Math.max(ch.sequence, this.ctx.channels.lastSignedSequence(ch.id)) + 1
+    const update = updateTx(ch.fundings, parties, ch.paid, sequence)
+    const signatures = signChannelTx(update, ch.fundings, parties, this.ctx.identity).map(s => Buffer.from(s).toString('hex'))
+    this.ctx.channels.savePayment({ channelId: ch.id, sequence, paid: ch.paid, updateTx: txBytes(update), signatures, acked: false })
+    this.note('payment', ch.id, { amount: 0, paid: ch.paid, sequence })
+    await this.send(ch, { sequence, paid: ch.paid, updateTx: txBytes(update), signatures })
   }
 
-  /** Broadcasts the refund(s) of an expired channel. */
-  private async refund (ch: ChannelRecord): Promise<ChannelRecord> {
-    let txid = ''
-    for (const r of ch.refunds) txid = await this.ctx.broadcast(txFromBytes(Buffer.from(r, 'hex')))
-    this.ctx.channels.update(ch.id, { state: 'refunded', closeTxid: txid })
-    await this.ctx.wallet.sync()
-    this.ctx.log.info({ channel: ch.id, txid }, 'channel refunded after expiry')
-    this.ctx.events.emit('channel', this.mine(ch.id))
+  /** What a finished channel paid, and what came (or comes, at expiry) back to us. */
+  private async closedResult (ch: ChannelRecord): Promise<{ txid: string, paid: number, refunded: number }> {
+    const refundOf = (r: string): number => txFromBytes(Buffer.from(r, 'hex')).outputs[0]!.satoshis!
+    if (ch.state === 'refunded') return { txid: ch.closeTxid ?? '', paid: 0, refunded: ch.refunds.reduce((s, r) => s + refundOf(r), 0) }
+    const txid = ch.closeTxid ?? ''
+    const change = await this.ctx.ledger.output(txid, 1)
+    let refunded = change?.script === p2pkhLock(this.ctx.identity.account).toHex() ? change.satoshis : 0
+    for (const r of ch.refunds) {
+      const tx = txFromBytes(Buffer.from(r, 'hex'))
+      const spentBy = (await this.ctx.ledger.output(tx.inputs[0]!.sourceTXID!, tx.inputs[0]!.sourceOutputIndex))?.spentBy
+      if (spentBy !== txid) refunded += refundOf(r) // a funding the settlement left: back by its refund
+    }
+    return { txid, paid: ch.paid, refunded }
+  }
+
+  /**
+   * Reads the channel's fate off the ledger and acts on it: a settlement that spent some
+   * funding outputs is noted; funding outputs still unspent after expiry go back by their
+   * refunds. closed = settled and nothing left; refunded = every output came back by refund;
+   * closing = settled in part (a top-up still waiting for its refund) or asked to close.
+   */
+  private async watch (ch: ChannelRecord): Promise<ChannelRecord> {
+    const spentBy = await Promise.all(ch.fundings.map(async f => (await this.ctx.ledger.output(f.txid, f.vout))?.spentBy))
+    const refundIds = new Set(ch.refunds.map(r => txFromBytes(Buffer.from(r, 'hex')).id('hex')))
+    const settlement = spentBy.find(t => t !== undefined && !refundIds.has(t))
+    const unspent = new Set(ch.fundings.filter((_, i) => spentBy[i] === undefined).map(f => f.txid))
+    let lastRefund = spentBy.find(t => t !== undefined && refundIds.has(t))
+    if (unspent.size > 0 && this.ctx.now() > ch.expiry) {
+      for (const r of ch.refunds) {
+        const tx = txFromBytes(Buffer.from(r, 'hex'))
+        if (!tx.inputs.every(i => unspent.has(i.sourceTXID!))) continue
+        lastRefund = await this.ctx.broadcast(tx)
+        this.note('refund', ch.id, { txid: lastRefund, amount: tx.outputs[0]!.satoshis!, confirmed: true })
+      }
+      unspent.clear()
+      await this.ctx.wallet.sync()
+    }
+    const state = unspent.size > 0
+      ? (settlement !== undefined ? 'closing' : ch.state)
+      : settlement !== undefined ? 'closed' : 'refunded'
+    const closeTxid = settlement ?? lastRefund
+    if (state !== ch.state || closeTxid !== ch.closeTxid) {
+      this.ctx.channels.update(ch.id, { state, ...(closeTxid !== undefined ? { closeTxid } : {}) })
+      if (settlement !== undefined) await this.ctx.wallet.sync()
+      this.ctx.log.info({ channel: ch.id, state, txid: closeTxid }, state === 'refunded' ? 'channel refunded' : 'channel settled')
+      this.ctx.events.emit('channel', this.mine(ch.id))
+      if (settlement !== undefined && settlement !== ch.closeTxid) this.note('settlement', ch.id, { txid: settlement, confirmed: true })
+    }
     return this.mine(ch.id)
   }
 
@@ -428,20 +510,8 @@ export class ChannelClient {
       this.ctx.channels.update(ch.id, { pending: undefined })
     }
     if (ch.state !== 'open' && ch.state !== 'closing') return
-    const first = ch.fundings[0]
-    const out = first === undefined ? undefined : await this.ctx.ledger.output(first.txid, first.vout)
-    if (out?.spentBy !== undefined) {
-      // The provider settled (or our refund went through in an earlier run).
-      this.ctx.channels.update(ch.id, { state: ch.refunds.some(r => txFromBytes(Buffer.from(r, 'hex')).id('hex') === out.spentBy) ? 'refunded' : 'closed', closeTxid: out.spentBy })
-      await this.ctx.wallet.sync()
-      this.ctx.events.emit('channel', this.mine(ch.id))
-      return
-    }
-    if (this.ctx.now() > ch.expiry) {
-      await this.refund(ch)
-      return
-    }
-    if (ch.state === 'open') await this.flushUnacked(ch.id)
+    const now = await this.watch(ch)
+    if (now.state === 'open') await this.flushUnacked(ch.id)
   }
 
   status (id: string): ChannelStatus {

@@ -8,6 +8,8 @@ import type { Target } from '../targets.ts'
 import type { Ledger } from './ledger.ts'
 import type { Wallet } from './wallet.ts'
 import type { Alert, ChannelRecord, ChannelStore } from './channel-store.ts'
+import type { ChannelEvent } from './channel-events.ts'
+import type { WalletEvent } from './payments.ts'
 
 export interface Layer2Events {
   /** A channel changed state (opened, settled, refunded, ...). */
@@ -18,6 +20,10 @@ export interface Layer2Events {
   paid: [{ channelId: string, sequence: number, paid: number }]
   /** Client side: a budget threshold was crossed ("battery indicator"). */
   alert: [{ channelId: string, alert: Alert, paid: number, budget: number }]
+  /** Every channel event, for channel_subscribe and `tmsg watch --channels`. */
+  event: [ChannelEvent]
+  /** A peer-to-peer payment sent or received (wallet_subscription, the chat line). */
+  wallet: [WalletEvent]
 }
 
 export interface Layer2Context {

@@ -1,6 +1,8 @@
 /**
  * Channel and wallet errors. Each has a stable `code`; the RPC maps them to DESIGN §8's
- * codes (−32010…−32014), with the peer's own code in `data.code` when the peer refused.
+ * codes. A refusal by the other side of the channel is always −32012 with the peer's own
+ * code in `data.code`; a failure found here has a code of its own, so a user can tell
+ * "the provider said no" from "my node could not".
  */
 import type { ErrorName } from '../rpc/errors.ts'
 
@@ -12,14 +14,51 @@ export type ChannelErrorCode =
   | 'BAD_VERSION' | 'BAD_LOCKTIME' | 'WRONG_OUTPOINT' | 'SEQUENCE_NOT_INCREASING' | 'BAD_SEQUENCE'
   | 'AMOUNT_NOT_INCREASING' | 'OVER_DEPOSIT' | 'WRONG_OUTPUTS' | 'TOO_CLOSE_TO_EXPIRY' | 'BAD_SIGNATURE'
   | 'NOT_PAID' | 'NO_SUCH_CHUNK' | 'NOTHING_TO_SETTLE' | 'LEDGER_REJECTED' | 'PEER_UNREACHABLE' | 'BAD_MESSAGE'
+  /** The peer answered, but with something that does not check out. */
+  | 'BAD_ANSWER'
+  /** The provider says it settled, but the ledger has not seen that transaction spend the funding. */
+  | 'SETTLEMENT_UNSEEN'
+  /** The provider's refund window is longer than this node accepts (--max-window). */
+  | 'WINDOW_TOO_LONG'
+  /** A local argument that is not a positive whole number of satoshis. */
+  | 'BAD_AMOUNT'
 
-const RPC_CODE: Partial<Record<ChannelErrorCode, ErrorName>> = {
+/**
+ * Where each code lands when it is raised HERE. Codes only a provider raises about a
+ * payment it received map to −32012 too: locally they can only mean a peer's refusal.
+ */
+const LOCAL_RPC_CODE: Record<ChannelErrorCode, ErrorName> = {
   INSUFFICIENT_FUNDS: 'InsufficientFunds',
   UNKNOWN_CHANNEL: 'UnknownChannel',
   UNKNOWN_PROVIDER: 'UnknownChannel',
   UNKNOWN_SERVICE: 'UnknownChannel',
   BUDGET_EXHAUSTED: 'BudgetExhausted',
-  EXPIRED: 'ChannelExpired'
+  EXPIRED: 'ChannelExpired',
+  TOO_CLOSE_TO_EXPIRY: 'ChannelExpired',
+  NOT_OPEN: 'ChannelNotOpen',
+  NOTHING_TO_SETTLE: 'ChannelNotOpen',
+  LEDGER_REJECTED: 'LedgerRejected',
+  BAD_REFUND: 'BadPeerAnswer',
+  BAD_ANSWER: 'BadPeerAnswer',
+  NOT_FUNDED: 'BadPeerAnswer',
+  SETTLEMENT_UNSEEN: 'BadPeerAnswer',
+  BAD_MESSAGE: 'BadPeerAnswer',
+  WINDOW_TOO_LONG: 'TermsRefused',
+  BAD_AMOUNT: 'InvalidParams',
+  BELOW_MIN_DEPOSIT: 'InvalidParams',
+  PEER_UNREACHABLE: 'Timeout',
+  BAD_FUNDING: 'RejectedByPeer',
+  BAD_VERSION: 'RejectedByPeer',
+  BAD_LOCKTIME: 'RejectedByPeer',
+  WRONG_OUTPOINT: 'RejectedByPeer',
+  SEQUENCE_NOT_INCREASING: 'RejectedByPeer',
+  BAD_SEQUENCE: 'RejectedByPeer',
+  AMOUNT_NOT_INCREASING: 'RejectedByPeer',
+  OVER_DEPOSIT: 'RejectedByPeer',
+  WRONG_OUTPUTS: 'RejectedByPeer',
+  BAD_SIGNATURE: 'RejectedByPeer',
+  NOT_PAID: 'RejectedByPeer',
+  NO_SUCH_CHUNK: 'RejectedByPeer'
 }
 
 export class ChannelError extends Error {
@@ -37,8 +76,7 @@ export class ChannelError extends Error {
 
   /** For the RPC layer (see rpc/errors.ts toRpcError). */
   get rpcCode (): ErrorName {
-    if (this.fromPeer) return 'RejectedByPeer'
-    return RPC_CODE[this.code] ?? (this.code === 'PEER_UNREACHABLE' ? 'Timeout' : 'RejectedByPeer')
+    return this.fromPeer ? 'RejectedByPeer' : LOCAL_RPC_CODE[this.code]
   }
 
   get rpcData (): Record<string, unknown> {

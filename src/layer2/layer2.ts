@@ -18,6 +18,7 @@ import { ChannelError } from './errors.ts'
 import { Provider } from './provider.ts'
 import { ChannelClient } from './client.ts'
 import { BalanceService } from './balance.ts'
+import { PaymentService } from './payments.ts'
 import { serveChannels } from './stream.ts'
 import type { Layer2Context, Layer2Events } from './context.ts'
 
@@ -31,6 +32,8 @@ export interface Layer2Init {
   downloads: string
   /** How often channels are checked for settlement, refunds and unsent payments. @default 2 s */
   maintainEveryMs?: number
+  /** Longest refund window this node accepts as a client. @default 7 days */
+  maxWindowSeconds?: number
   /** Ledger clock in Unix seconds (tests). */
   now?: () => number
 }
@@ -43,6 +46,7 @@ export class Layer2 {
   readonly provider: Provider
   readonly client: ChannelClient
   readonly balance: BalanceService
+  readonly payments: PaymentService
   private readonly node: TmsgNode
   private readonly log: Logger
   private readonly maintainEveryMs: number
@@ -52,6 +56,7 @@ export class Layer2 {
   private readonly onDelivery = (d: Delivery): void => {
     this.provider.onDelivery(d)
     this.balance.onDelivery(d)
+    this.payments.onDelivery(d)
   }
 
   constructor (init: Layer2Init) {
@@ -81,8 +86,9 @@ export class Layer2 {
       }
     }
     this.provider = new Provider(ctx)
-    this.client = new ChannelClient(ctx, init.downloads)
+    this.client = new ChannelClient(ctx, init.downloads, init.maxWindowSeconds)
     this.balance = new BalanceService(ctx)
+    this.payments = new PaymentService(ctx, init.db)
     this.maintainEveryMs = init.maintainEveryMs ?? 2000
   }
 

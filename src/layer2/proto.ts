@@ -11,6 +11,7 @@ export const TermsRequestType = type('TermsRequest')
 export const TermsType = type('Terms')
 export const ChannelRequestType = type('ChannelRequest')
 export const ChannelResponseType = type('ChannelResponse')
+export const PeerPaymentType = type('PeerPayment')
 
 /** Decodes `bytes` as `t` into a plain object (defaults filled in, bytes as Uint8Array). Throws on garbage. */
 export function decodeAs<T> (t: protobuf.Type, bytes: Uint8Array): T {

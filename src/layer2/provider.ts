@@ -11,18 +11,21 @@ import { accountTarget } from '../targets.ts'
 import { Kind } from '../wire/tmsg.ts'
 import type { Delivery } from '../node/node.ts'
 import { ChannelError } from './errors.ts'
-import { channelScript, completeChannelTx, refundTx, signChannelTx } from './channel-tx.ts'
+import { channelScript, completeChannelTx, maxPayable, refundTx, signChannelTx } from './channel-tx.ts'
 import type { Parties } from './channel-tx.ts'
 import { checkPayment } from './checks.ts'
 import { settleMargin } from './channel-store.ts'
 import type { ChannelRecord, Offer } from './channel-store.ts'
 import { crashPoint } from './crash.ts'
+import { eventOf } from './channel-events.ts'
+import type { ChannelEvent, ChannelEventType } from './channel-events.ts'
 import { MerkleFile } from './merkle.ts'
 import { decodeTermsRequest, encodeTerms, serviceTarget } from './terms.ts'
-import { TX_VERSION, txBytes, txFromBytes } from './tx.ts'
+import { TX_VERSION, p2pkhLock, txBytes, txFromBytes } from './tx.ts'
 import type { Outpoint } from './tx.ts'
 import type { ChannelRequest, ChannelResponse, OpenChannelMsg, PaymentMsg, TopUpMsg } from './stream.ts'
 import type { Layer2Context } from './context.ts'
+import { AnswerLimiter } from './answer-limit.ts'
 
 /** How far the client's refund lock time may differ from now + window (clocks differ). */
 const EXPIRY_SLACK_SECONDS = 120
@@ -46,9 +49,16 @@ export interface OfferInput {
 export class Provider {
   private readonly ctx: Layer2Context
   private readonly files = new Map<string, MerkleFile>()
+  /** TERMS answers are signed and flooded back: budgeted like balance answers. */
+  readonly termsLimiter: AnswerLimiter
 
-  constructor (ctx: Layer2Context) {
+  constructor (ctx: Layer2Context, termsLimiter = new AnswerLimiter()) {
     this.ctx = ctx
+    this.termsLimiter = termsLimiter
+  }
+
+  private note (type: ChannelEventType, id: string, extra: Partial<ChannelEvent> = {}): void {
+    if (this.ctx.events.listenerCount('event') > 0) this.ctx.events.emit('event', eventOf(type, this.ctx.channels.get(id)!, extra))
   }
 
   start (): void {
@@ -72,6 +82,7 @@ export class Provider {
     const file = o.file !== undefined ? this.load(o.file) : undefined // fails before saving if unreadable
     this.ctx.channels.saveOffer(o)
     this.activate(o)
+    this.ctx.events.emit('event', { type: 'offer', role: 'provider', service: o.service, amount: o.pricePerUnit, at: Date.now() })
     return { ...o, ...(file !== undefined ? { contentRoot: file.root.toString('hex') } : {}) }
   }
 
@@ -105,6 +116,7 @@ export class Provider {
   /** A TERMS_REQUEST hit: answer with the terms of each matching active service. */
   onDelivery (d: Delivery): void {
     if (d.msg.kind !== Kind.TERMS_REQUEST || d.from === 'self') return
+    if (!this.termsLimiter.allow()) return
     let wanted: { service?: string }
     try {
       wanted = decodeTermsRequest(d.msg.payload)
@@ -128,11 +140,12 @@ export class Provider {
     }
   }
 
-  /** Running earnings per service: what clients have paid into open and settled channels. */
+  /** Running earnings per service: what clients have paid into open and settled channels (not refunded ones). */
   earnings (): Array<{ service: string, active: boolean, channels: number, earned: number }> {
     const chans = this.ctx.channels.list('provider')
     return this.ctx.channels.offers().map(o => {
-      const mine = chans.filter(c => c.service === o.service && c.state !== 'failed')
+      // A refunded channel paid nothing in the end: the client took the whole deposit back.
+      const mine = chans.filter(c => c.service === o.service && c.state !== 'failed' && c.state !== 'refunded')
       return { service: o.service, active: o.active, channels: mine.length, earned: mine.reduce((s, c) => s + c.paid, 0) }
     })
   }
@@ -145,7 +158,9 @@ export class Provider {
     if ('pay' in req) return this.pay(peerId, req.pay)
     if ('topup' in req) return this.topUp(peerId, req.topup)
     if ('chunk' in req) return this.chunk(peerId, req.chunk.channelId, req.chunk.index)
-    return await this.close(peerId, req.close.channelId)
+    this.channel(peerId, req.close.channelId)
+    const r = await this.close(req.close.channelId)
+    return { closed: { channelId: req.close.channelId, txid: r.txid, paid: r.paid } }
   }
 
   private channel (peerId: string, id: string): ChannelRecord {
@@ -210,6 +225,7 @@ export class Provider {
     }
     this.ctx.subscribe(accountTarget(parties.clientAddress))
     crashPoint('provider:refund-signed')
+    if (existing === undefined) this.note('open', outpoint.txid, { amount: outpoint.satoshis, deposit: outpoint.satoshis })
     return { refund: { channelId: outpoint.txid, signature } }
   }
 
@@ -232,6 +248,7 @@ export class Provider {
     this.ctx.channels.update(id, { state: 'open', fundings, fundingTxs, pending: undefined })
     crashPoint('provider:open-persisted')
     this.ctx.events.emit('channel', this.ctx.channels.get(id)!)
+    this.note(ch.state === 'opening' ? 'funding' : 'topup', id, { amount: onLedger.satoshis, txid: fundingTxid })
     return ready(this.ctx.channels.get(id)!)
   }
 
@@ -249,6 +266,8 @@ export class Provider {
     const ch = this.channel(peerId, m.channelId)
     if (ch.state !== 'open') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
     const ack = { ack: { channelId: ch.id, sequence: m.sequence, paid: m.cumulativePaid } }
+    // Only a payment of the same amount needs to know what the last one spent (see checkPayment).
+    const covered = m.cumulativePaid === ch.paid && ch.lastUpdate !== undefined ? txFromBytes(ch.lastUpdate).inputs.length : ch.fundings.length
     // The same payment again (the client crashed before it saw our ack): acknowledge again.
     if (m.sequence === ch.sequence && m.cumulativePaid === ch.paid && ch.lastUpdate !== undefined && Buffer.compare(Buffer.from(ch.lastUpdate), Buffer.from(m.updateTx)) === 0) return ack
     let tx: Transaction
@@ -257,7 +276,7 @@ export class Provider {
     } catch {
       throw new ChannelError('BAD_MESSAGE', 'update is not a transaction')
     }
-    checkPayment({ fundings: ch.fundings, parties: partiesOf(ch, this.ctx.identity, 'provider'), sequence: ch.sequence, paid: ch.paid, expiry: ch.expiry },
+    checkPayment({ fundings: ch.fundings, parties: partiesOf(ch, this.ctx.identity, 'provider'), sequence: ch.sequence, paid: ch.paid, expiry: ch.expiry, covered },
       { sequence: m.sequence, paid: m.cumulativePaid, tx, signatures: m.signatures }, this.ctx.now(), settleMargin(ch))
     this.ctx.channels.update(ch.id, {
       sequence: m.sequence,
@@ -266,7 +285,8 @@ export class Provider {
       lastSignatures: m.signatures.map(s => Buffer.from(s).toString('hex'))
     })
     crashPoint('provider:payment-persisted')
-    this.ctx.events.emit('earned', { channelId: ch.id, service: ch.service, amount: m.cumulativePaid - ch.paid, paid: m.cumulativePaid })
+    if (m.cumulativePaid > ch.paid) this.ctx.events.emit('earned', { channelId: ch.id, service: ch.service, amount: m.cumulativePaid - ch.paid, paid: m.cumulativePaid })
+    if (this.ctx.events.listenerCount('event') > 0) this.ctx.events.emit('event', eventOf('payment', { ...ch, paid: m.cumulativePaid }, { amount: m.cumulativePaid - ch.paid, sequence: m.sequence }))
     return ack
   }
 
@@ -282,31 +302,81 @@ export class Provider {
     return { chunk: { index, data: file.chunks[index]!, proof: file.proof(index) } }
   }
 
-  private async close (peerId: string, id: string): Promise<ChannelResponse> {
-    const ch = this.channel(peerId, id)
-    const txid = await this.settle(ch)
-    return { closed: { channelId: ch.id, txid, paid: ch.paid } }
-  }
-
-  /** Countersigns the highest payment and broadcasts it. Idempotent once settled. */
-  async settle (ch: ChannelRecord): Promise<string> {
-    if (ch.state === 'closed' && ch.closeTxid !== undefined) return ch.closeTxid
-    if (ch.state !== 'open' && ch.state !== 'closing') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
-    if (ch.lastUpdate === undefined || ch.lastSignatures === undefined) throw new ChannelError('NOTHING_TO_SETTLE', 'nothing was paid: the client\'s refund returns the deposit at expiry')
-    const parties = partiesOf(ch, this.ctx.identity, 'provider')
-    const update = txFromBytes(ch.lastUpdate)
-    const settlement = completeChannelTx(update, ch.fundings, parties, ch.lastSignatures.map(s => Buffer.from(s, 'hex')),
-      signChannelTx(update, ch.fundings, parties, this.ctx.identity))
-    const txid = await this.ctx.broadcast(settlement)
-    this.ctx.channels.update(ch.id, { state: 'closed', closeTxid: txid })
-    this.ctx.log.info({ channel: ch.id, paid: ch.paid, txid }, 'channel settled')
-    this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
-    return txid
+  /** Settles one of our channels (channel_close on the provider). */
+  async close (id: string): Promise<SettleResult> {
+    const ch = this.ctx.channels.get(id)
+    if (ch === undefined || ch.role !== 'provider') throw new ChannelError('UNKNOWN_CHANNEL', `no channel ${id} served by this node`)
+    return await this.settle(ch)
   }
 
   /**
-   * Settles every open channel that is within its margin of expiry, and forgets opens whose
-   * funding never came (called periodically).
+   * Countersigns the highest payment and broadcasts it. The channel is `closing` (no more
+   * payments) before anything is signed, and stays so until the settlement is accepted; a
+   * failed broadcast is retried by settleDue. Idempotent once settled.
+   */
+  async settle (ch: ChannelRecord): Promise<SettleResult> {
+    if (ch.state === 'closed' && ch.closeTxid !== undefined) return this.settled(ch)
+    if (ch.state !== 'open' && ch.state !== 'closing') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
+    if (ch.lastUpdate === undefined || ch.lastSignatures === undefined) throw new ChannelError('NOTHING_TO_SETTLE', 'nothing was paid: the client\'s refund returns the deposit at expiry')
+    const spent = await this.noticeSpent(ch)
+    if (spent === 'refunded') throw new ChannelError('NOT_OPEN', `channel ${ch.id} was refunded to the client`)
+    if (spent === 'closed') return this.settled(this.ctx.channels.get(ch.id)!)
+    if (ch.state === 'open') {
+      this.ctx.channels.update(ch.id, { state: 'closing' })
+      this.note('close', ch.id)
+    }
+    const parties = partiesOf(ch, this.ctx.identity, 'provider')
+    const update = txFromBytes(ch.lastUpdate)
+    // The last payment may predate a top-up: it spends the fundings it was signed for, and
+    // the top-up goes back to the client by its own refund at expiry.
+    const covered = ch.fundings.slice(0, update.inputs.length)
+    const settlement = completeChannelTx(update, covered, parties, ch.lastSignatures.map(s => Buffer.from(s, 'hex')),
+      signChannelTx(update, covered, parties, this.ctx.identity))
+    let txid: string
+    try {
+      txid = await this.ctx.broadcast(settlement)
+    } catch (err: unknown) {
+      if (await this.noticeSpent(ch) === 'refunded') throw new ChannelError('NOT_OPEN', `channel ${ch.id} was refunded to the client`)
+      throw err
+    }
+    this.ctx.channels.update(ch.id, { state: 'closed', closeTxid: txid })
+    this.ctx.log.info({ channel: ch.id, paid: ch.paid, txid }, 'channel settled')
+    this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
+    this.note('settlement', ch.id, { txid, amount: ch.paid, confirmed: true })
+    return this.settled(this.ctx.channels.get(ch.id)!)
+  }
+
+  /** What a settled channel paid us, and what went (or goes, by refund at expiry) back to the client. */
+  private settled (ch: ChannelRecord): SettleResult {
+    const settlement = txFromBytes(ch.lastUpdate!)
+    const covered = settlement.inputs.length
+    const change = maxPayable(ch.fundings.slice(0, covered)) - ch.paid
+    const later = ch.fundings.slice(covered).reduce((s, f) => s + refundTx([f], ch.peerAccount, ch.expiry).outputs[0]!.satoshis!, 0)
+    return { txid: ch.closeTxid!, paid: ch.paid, refunded: change + later }
+  }
+
+  /**
+   * Looks at the first funding output on the ledger. Spent by a transaction that pays us at
+   * output 0, it was our settlement (a crash may have lost our note of it): closed. Spent by
+   * anything else, the client's refund went through: refunded, and we stop trying.
+   * Undefined while the funding is unspent.
+   */
+  private async noticeSpent (ch: ChannelRecord): Promise<'closed' | 'refunded' | undefined> {
+    const first = ch.fundings[0]
+    if (first === undefined) return undefined
+    const out = await this.ctx.ledger.output(first.txid, first.vout)
+    if (out?.spentBy === undefined) return undefined
+    const paysUs = (await this.ctx.ledger.output(out.spentBy, 0))?.script === p2pkhLock(this.ctx.identity.account).toHex()
+    this.ctx.channels.update(ch.id, { state: paysUs ? 'closed' : 'refunded', closeTxid: out.spentBy })
+    this.ctx.log.info({ channel: ch.id, txid: out.spentBy }, paysUs ? 'channel settled' : 'channel refunded to the client: nothing earned')
+    this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
+    this.note(paysUs ? 'settlement' : 'refund', ch.id, { txid: out.spentBy, confirmed: true })
+    return paysUs ? 'closed' : 'refunded'
+  }
+
+  /**
+   * Settles every channel that is within its margin of expiry (or whose settlement failed
+   * before), notices refunds, and forgets opens whose funding never came (called periodically).
    */
   async settleDue (): Promise<void> {
     const now = this.ctx.now()
@@ -315,8 +385,21 @@ export class Provider {
         this.ctx.channels.update(ch.id, { state: 'failed', pending: undefined })
         continue
       }
-      if (ch.state !== 'open' || now < ch.expiry - settleMargin(ch) || ch.lastUpdate === undefined) continue
-      await this.settle(ch).catch((err: unknown) => { this.ctx.log.error({ channel: ch.id, err }, 'settlement failed') })
+      const due = ch.state === 'closing' || (ch.state === 'open' && now >= ch.expiry - settleMargin(ch))
+      if (!due) continue
+      try {
+        if (await this.noticeSpent(ch) !== undefined) continue
+        if (ch.lastUpdate !== undefined) await this.settle(ch)
+      } catch (err: unknown) {
+        this.ctx.log.error({ channel: ch.id, err }, 'settlement failed')
+      }
     }
   }
+}
+
+export interface SettleResult {
+  txid: string
+  paid: number
+  /** What the client gets back: the settlement's change, plus fundings the last payment did not spend (refunded at expiry). */
+  refunded: number
 }

@@ -7,6 +7,7 @@ import { defineMethod } from '../rpc/methods.ts'
 import type { MethodDef, RpcContext } from '../rpc/methods.ts'
 import { RpcError } from '../rpc/errors.ts'
 import type { Layer2 } from './layer2.ts'
+import { MAX_MEMO } from './payments.ts'
 
 const sats = z.number().int().min(1).max(21e14)
 const channelId = z.string().regex(/^[0-9a-f]{64}$/, 'a channel id is the 64-hex txid of its funding')
@@ -49,6 +50,24 @@ export const LAYER2_METHODS: MethodDef[] = [
     params: z.strictObject({ amount: sats.max(1e10) }),
     result: z.object({ txid: z.string(), amount: z.number().int() }),
     handler: async ({ amount }, ctx) => ({ txid: await layer2(ctx).wallet.faucet(amount), amount })
+  }),
+  defineMethod({
+    name: 'wallet_send',
+    summary: 'Pays an account (acct:<address>, an address, or @nick): a P2PKH payment broadcast and delivered to the payee as a PAYMENT TMsg (BEEF + memo).',
+    params: z.strictObject({ to: z.string().min(2).max(100), amount: sats, memo: z.string().max(MAX_MEMO).optional() }),
+    result: z.object({ txid: z.string(), amount: z.number().int(), to: z.string() }),
+    handler: async ({ to, amount, memo }, ctx) => await layer2(ctx).payments.send(ctx.app.resolveRecipient(to), amount, memo)
+  }),
+  defineMethod({
+    name: 'wallet_subscribe',
+    summary: 'WebSocket only: pushes each payment this node sends or receives ({type: received/sent, txid, amount, peer, memo, at}) as wallet_subscription notifications.',
+    params: z.strictObject({}),
+    result: z.string().describe('subscription id'),
+    websocketOnly: true,
+    handler: (_p, ctx) => {
+      layer2(ctx)
+      return ctx.session!.subscribeLayer2('wallet')
+    }
   }),
   defineMethod({
     name: 'channel_offer',
@@ -111,7 +130,7 @@ export const LAYER2_METHODS: MethodDef[] = [
     name: 'channel_fetch',
     summary: 'Buys a metered file chunk by chunk, checking each against the committed root, until done or out of budget.',
     params: z.strictObject({ channelId, chunks: z.number().int().min(1).max(1_000_000).optional() }),
-    result: z.object({ received: z.number().int(), verified: z.boolean(), paid: z.number().int(), stoppedBy: z.enum(['budget', 'deposit', 'expiry']).optional(), path: z.string(), complete: z.boolean() }),
+    result: z.object({ received: z.number().int(), verified: z.boolean(), paid: z.number().int(), stoppedBy: z.enum(['budget', 'deposit', 'expiry', 'bad-chunk']).optional(), path: z.string(), complete: z.boolean() }),
     handler: async ({ channelId, chunks }, ctx) => await layer2(ctx).client.fetch(channelId, chunks)
   }),
   defineMethod({
@@ -136,8 +155,31 @@ export const LAYER2_METHODS: MethodDef[] = [
     handler: async ({ channelId }, ctx) => {
       const l2 = layer2(ctx)
       const ch = l2.channels.get(channelId)
-      if (ch?.role === 'provider') return { txid: await l2.provider.settle(ch), paid: ch.paid, refunded: 0 }
+      if (ch?.role === 'provider') return await l2.provider.close(channelId)
       return await l2.client.close(channelId)
+    }
+  }),
+  defineMethod({
+    name: 'channel_subscribe',
+    summary: 'WebSocket only: pushes every channel event on this node (offer, open, funding, payment, ack, topup, close, settlement, refund; with amounts and txids), or those of one channel, as channel_subscription notifications.',
+    params: z.strictObject({ channelId: channelId.optional() }),
+    result: z.string().describe('subscription id'),
+    websocketOnly: true,
+    handler: ({ channelId }, ctx) => {
+      layer2(ctx)
+      return ctx.session!.subscribeLayer2('channel', channelId)
+    }
+  }),
+  defineMethod({
+    name: 'channel_unsubscribe',
+    summary: 'WebSocket only: ends a channel_subscribe or wallet_subscribe subscription.',
+    params: z.strictObject({ subscription: z.string().min(1).max(100) }),
+    result: z.literal(true),
+    websocketOnly: true,
+    handler: ({ subscription }, { session }) => {
+      if (!session!.unsubscribe(subscription)) throw new RpcError('NotFound', `no subscription ${subscription}`)
+      return true
     }
   })
 ]
+

@@ -3,6 +3,7 @@
  */
 import { accessSync, constants as fsConstants, mkdirSync, statSync } from 'node:fs'
 import { dirname, join } from 'node:path'
+import { holdExclusiveLock, LockedError } from '../store/sqlite.ts'
 
 /** The datadir cannot be created, is not a directory, or is not writable. */
 export class DatadirError extends Error {
@@ -18,6 +19,8 @@ export interface Datadir {
   rpcUrl: string
   database: string
   logs: string
+  /** Held by the one process using this datadir (see `lockDatadir`). */
+  lock: string
 }
 
 export function datadirPaths (root: string): Datadir {
@@ -27,7 +30,8 @@ export function datadirPaths (root: string): Datadir {
     rpcCookie: join(root, 'rpc.cookie'),
     rpcUrl: join(root, 'rpc.url'),
     database: join(root, 'tmsg.db'),
-    logs: join(root, 'logs')
+    logs: join(root, 'logs'),
+    lock: join(root, 'tmsg.lock')
   }
 }
 
@@ -49,6 +53,19 @@ export function prepareDatadir (root: string): Datadir {
     throw new DatadirError(`datadir ${root} is not readable and writable by this user`)
   }
   return d
+}
+
+/**
+ * Refuses a second process on one datadir (same identity, one cookie, one database), as
+ * bitcoind's `.lock` does. Call before writing anything into it. Returns the release function.
+ */
+export function lockDatadir (d: Datadir): () => void {
+  try {
+    return holdExclusiveLock(d.lock)
+  } catch (err: unknown) {
+    if (err instanceof LockedError) throw new DatadirError(`datadir ${d.root} is in use by another tmsg process; stop it or choose another --datadir`)
+    throw new DatadirError(`cannot lock datadir ${d.root}: ${(err as Error).message}`)
+  }
 }
 
 /**

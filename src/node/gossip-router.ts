@@ -14,9 +14,9 @@ import type { TMsg } from '../wire/tmsg.ts'
 import { DEFAULT_VALIDATION_LIMITS, validate } from '../wire/validate.ts'
 import type { ValidationLimits } from '../wire/validate.ts'
 import { MSG_ID_LENGTH } from '../wire/constants.ts'
-import type { DropCounters, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
+import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
 import { PenaltyBox } from '../flood/penalties.ts'
-import { PENALTY_INVALID_MESSAGE } from '../flood/constants.ts'
+import { DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, PENALTY_INVALID_MESSAGE } from '../flood/constants.ts'
 
 export const GOSSIP_TOPIC = 'tmsg/v1'
 
@@ -48,6 +48,12 @@ export class GossipRouter implements Router {
   private readonly penalties = new PenaltyBox()
   /** Ids of this node's own messages, so replies to them are recognised as hits. */
   private readonly own = new LRUCache<string, true>({ max: 10_000 })
+  /**
+   * Ids accepted here, for as long as the timestamp window accepts a copy: gossipsub forgets
+   * ids after 2 minutes, so without this a replay 2–10 minutes later would be new to it.
+   * History answers (DESIGN §10) are checked against it too, so nothing is delivered twice.
+   */
+  private readonly seen: LRUCache<string, true>
   private readonly counters = {
     received: 0, delivered: 0, forwarded: 0, sent: 0, duplicates: 0, reforwarded: 0, expired: 0, invalid: 0
   }
@@ -61,6 +67,7 @@ export class GossipRouter implements Router {
     this.limits = { ...DEFAULT_VALIDATION_LIMITS, ...init.validation }
     this.log = init.log
     this.onBan = init.onBan
+    this.seen = new LRUCache<string, true>({ max: DEFAULT_SEEN_CACHE_MAX, ttl: DEFAULT_SEEN_CACHE_TTL_MS, ttlAutopurge: false, updateAgeOnGet: false, perf: { now: components.now } })
   }
 
   start (): void {
@@ -76,25 +83,42 @@ export class GossipRouter implements Router {
 
   private readonly validateMessage = (peer: PeerId, message: { data: Uint8Array }): TopicValidatorResult => {
     let reason: string | undefined
+    let msg: TMsg | undefined
     try {
-      reason = validate(decodeTMsg(message.data), this.components.now(), this.limits)
+      msg = decodeTMsg(message.data)
+      reason = validate(msg, this.components.now(), this.limits)
     } catch {
       reason = 'malformed'
     }
-    if (reason === undefined) return TopicValidatorResult.Accept
+    if (reason === undefined) {
+      if (msg === undefined) return TopicValidatorResult.Reject // unreachable: decoded or 'malformed'
+      const key = idKey(msg.msgId)
+      if (this.seen.has(key)) {
+        // A replay after gossipsub forgot the id: neither delivered nor propagated again.
+        this.counters.duplicates++
+        return TopicValidatorResult.Ignore
+      }
+      this.seen.set(key, true)
+      return TopicValidatorResult.Accept
+    }
+    this.invalid(peer.toString(), reason)
+    return TopicValidatorResult.Reject
+  }
+
+  private invalid (peer: string, reason: string): void {
     this.counters.invalid++
     this.invalidReasons[reason] = (this.invalidReasons[reason] ?? 0) + 1
     const now = this.components.now()
-    if (this.penalties.penalise(peer.toString(), PENALTY_INVALID_MESSAGE, now)) {
-      this.onBan?.(peer.toString(), this.penalties.bannedUntil(peer.toString()) ?? now)
+    if (this.penalties.penalise(peer, PENALTY_INVALID_MESSAGE, now)) {
+      this.onBan?.(peer, this.penalties.bannedUntil(peer) ?? now)
     }
-    return TopicValidatorResult.Reject
   }
 
   private readonly onMessage = (evt: CustomEvent<{ topic: string, data: Uint8Array }>): void => {
     if (evt.detail.topic !== GOSSIP_TOPIC) return
     const msg = decodeTMsg(evt.detail.data) // validated already
     this.counters.received++
+    this.components.accepted?.(msg, 'gossipsub')
     const replyToOwn = msg.replyTo.length > 0 && this.own.has(idKey(msg.replyTo))
     if (!replyToOwn && !this.components.isSubscribed(msg.target)) return
     this.counters.delivered++
@@ -105,8 +129,42 @@ export class GossipRouter implements Router {
     }
   }
 
+  /** History answers (DESIGN §10): validated like topic messages but for the window; never published. */
+  ingestHistory (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean): HistoryIngestResult {
+    const result: HistoryIngestResult = { accepted: 0, duplicates: 0, invalid: 0 }
+    const limits = { ...this.limits, timestampWindowMs: Number.POSITIVE_INFINITY }
+    for (const msg of msgs) {
+      if (this.isBanned(peerId)) break
+      const reason = validate(msg, this.components.now(), limits) ?? (wanted !== undefined && !wanted(msg) ? 'history-unrequested' : undefined)
+      if (reason !== undefined) {
+        result.invalid++
+        this.invalid(peerId, reason)
+        continue
+      }
+      const key = idKey(msg.msgId)
+      if (this.seen.has(key) || this.own.has(key)) {
+        result.duplicates++
+        this.counters.duplicates++
+        continue
+      }
+      this.seen.set(key, true)
+      result.accepted++
+      this.components.accepted?.(msg, peerId)
+      const replyToOwn = msg.replyTo.length > 0 && this.own.has(idKey(msg.replyTo))
+      if (!replyToOwn && !this.components.isSubscribed(msg.target)) continue
+      this.counters.delivered++
+      try {
+        this.components.deliver(msg, peerId, true)
+      } catch (err: unknown) {
+        this.log?.error('delivery failed - %e', err)
+      }
+    }
+    return result
+  }
+
   publish (msg: TMsg): PublishResult {
     this.own.set(idKey(msg.msgId), true)
+    this.seen.set(idKey(msg.msgId), true)
     const peers = this.pubsub.getSubscribers(GOSSIP_TOPIC).length
     this.counters.sent += peers
     this.pubsub.publish(GOSSIP_TOPIC, encodeTMsg(msg)).catch((err: unknown) => {
@@ -130,7 +188,7 @@ export class GossipRouter implements Router {
     return {
       ...this.counters,
       dropped: drops.rateLimited + drops.queueOverflow + drops.unknownReply + drops.banned,
-      seenCacheSize: 0,
+      seenCacheSize: this.seen.size,
       peers: this.pubsub.getPeers().length,
       invalidReasons: { ...this.invalidReasons },
       drops,

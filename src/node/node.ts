@@ -4,6 +4,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { createLibp2p } from 'libp2p'
+import type { Libp2pInit } from 'libp2p'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -67,6 +68,8 @@ export interface NodeOptions {
   defaultTtl?: number
   /** Wall clock (tests). @default Date.now */
   now?: () => number
+  /** libp2p's own metrics (connections, streams, bytes), e.g. @libp2p/prometheus-metrics. */
+  libp2pMetrics?: Libp2pInit['metrics']
 }
 
 /** A hit handed to the applications. */
@@ -178,6 +181,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     const libp2p = await createLibp2p<Services>({
       start: false,
       privateKey: opts.identity.libp2pKey,
+      ...(opts.libp2pMetrics !== undefined ? { metrics: opts.libp2pMetrics } : {}),
       addresses: { listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4004'] },
       transports: [memory !== undefined ? memory() : tcp()],
       connectionEncrypters: [noise()],

@@ -21,7 +21,15 @@ export const ERROR_CODES = {
   UnknownChannel: -32011,
   RejectedByPeer: -32012,
   BudgetExhausted: -32013,
-  ChannelExpired: -32014
+  ChannelExpired: -32014,
+  /** The channel is not in a state for this (not open yet, closing, closed, nothing paid). */
+  ChannelNotOpen: -32015,
+  /** The ledger / chain refused a transaction this node broadcast. */
+  LedgerRejected: -32016,
+  /** The peer answered with something that does not check out (signature, settlement, chunk). */
+  BadPeerAnswer: -32017,
+  /** The peer's terms are beyond what this node accepts (e.g. a refund window over --max-window). */
+  TermsRefused: -32018
 } as const
 
 export type ErrorName = keyof typeof ERROR_CODES

@@ -15,6 +15,8 @@ import { openRpcDocument } from './openrpc.ts'
 /** Per-connection state of a WebSocket client (subscriptions live and die with it). */
 export interface RpcSession {
   subscribe: (targets: Set<string> | undefined) => string
+  /** channel_subscribe (every channel event, or one channel's) and wallet_subscribe. */
+  subscribeLayer2: (kind: 'channel' | 'wallet', channelId?: string) => string
   unsubscribe: (id: string) => boolean
 }
 
@@ -55,6 +57,8 @@ export const MessageSchema = z.object({
   nick: z.string().optional(),
   text: z.string().optional().describe('chat messages: the text'),
   action: z.boolean().optional().describe('chat messages: /me'),
+  encrypted: z.boolean().optional().describe('direct messages: sealed end to end; text is what was inside'),
+  peer: z.string().optional().describe('direct messages: the other party\'s account'),
   verified: z.boolean(),
   hops: z.number().int(),
   ttl: z.number().int(),
@@ -111,9 +115,10 @@ export const METHODS: MethodDef[] = [
       received: z.number().int(), delivered: z.number().int(), forwarded: z.number().int(), duplicates: z.number().int(),
       invalid: z.number().int(), dropped: z.number().int(), seenCacheSize: z.number().int(), peers: z.number().int(),
       sent: z.number().int(), reforwarded: z.number().int(), expired: z.number().int(), banned: z.number().int(),
-      invalidReasons: z.record(z.string(), z.number().int()), drops: z.record(z.string(), z.number().int())
+      invalidReasons: z.record(z.string(), z.number().int()), drops: z.record(z.string(), z.number().int()),
+      sealedDropped: z.number().int().describe('direct messages that reached this node and did not open (not for us, altered, junk)')
     }),
-    handler: (_p, { app }) => app.node.stats()
+    handler: (_p, { app }) => ({ ...app.node.stats(), sealedDropped: app.direct.unopened })
   }),
   defineMethod({
     name: 'peers_list',
@@ -173,8 +178,8 @@ export const METHODS: MethodDef[] = [
   }),
   defineMethod({
     name: 'chat_send',
-    summary: 'Sends a chat line to a #room or an @nick, signed, with this node\'s nick.',
-    params: z.strictObject({ to: targetText, text: z.string().min(1).max(8_000), action: z.boolean().default(false) }),
+    summary: 'Sends a chat line to a #room, or a direct message sealed for the key of @nick or acct:<address>.',
+    params: z.strictObject({ to: z.string().min(1).max(200).describe('#room, @nick (one key heard signing as it) or acct:<address>'), text: z.string().min(1).max(8_000), action: z.boolean().default(false) }),
     result: msgIdResult,
     handler: ({ to, text, action }, { app }) => ({ msgId: app.chat.send(to, text, action).msgId })
   }),
@@ -203,6 +208,13 @@ export const METHODS: MethodDef[] = [
     handler: ({ nick }, { app }) => { app.chat.setNick(nick); return true }
   }),
   defineMethod({
+    name: 'chat_whois',
+    summary: 'The keys (accounts) heard signing as a nick, first heard first.',
+    params: z.strictObject({ nick: z.string().min(1).max(40) }),
+    result: z.array(z.object({ account: z.string(), firstSeen: z.number().int(), lastSeen: z.number().int() })),
+    handler: ({ nick }, { app }) => app.nicks.keysOf(nick).map(k => ({ account: k.account, firstSeen: k.firstSeen, lastSeen: k.lastSeen }))
+  }),
+  defineMethod({
     name: 'targets_subscribe',
     summary: 'Listens to any target (delivered as hits, kept in the history).',
     params: z.strictObject({ target: targetText }),
@@ -228,7 +240,7 @@ export const METHODS: MethodDef[] = [
   }),
   defineMethod({
     name: 'msg_history',
-    summary: 'Stored messages of a target, newest last.',
+    summary: 'Stored messages of a target, newest last; for acct:<another account>, the direct conversation with it.',
     params: z.strictObject({
       target: targetText,
       limit: z.number().int().min(1).max(1000).default(50),
@@ -236,7 +248,10 @@ export const METHODS: MethodDef[] = [
     }),
     result: z.array(MessageSchema),
     handler: ({ target, limit, before }, { app }) => {
-      const rows = app.store.history(targetParam(target).id, limit, before === undefined ? undefined : rawTarget(before).id)
+      const t = targetParam(target)
+      const anchor = before === undefined ? undefined : rawTarget(before).id
+      const peer = t.kind === 'account' ? t.name.slice('acct:'.length) : undefined
+      const rows = peer !== undefined && peer !== app.node.identity.account ? app.direct.history(peer, limit, anchor) : app.store.history(t.id, limit, anchor)
       if (rows === undefined) throw new RpcError('NotFound', `message ${before ?? ''} is not in the history of ${target}`)
       return rows
     }

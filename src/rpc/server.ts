@@ -14,12 +14,16 @@ import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
 import type { App } from '../app.ts'
 import type { Message } from '../message.ts'
+import type { ChannelEvent } from '../layer2/channel-events.ts'
+import type { WalletEvent } from '../layer2/payments.ts'
 import { authorized, removeCookie, writeCookie } from './cookie.ts'
 import { errorNameOf, RpcError, toRpcError } from './errors.ts'
 import { RPC_METHODS } from './api.ts'
 import { rawDataText } from './ws.ts'
 import type { RpcContext, RpcSession } from './methods.ts'
 import { z } from 'zod'
+import { LRUCache } from 'lru-cache'
+import { TokenBucket } from '../flood/token-bucket.ts'
 
 export interface RpcServerInit {
   host: string
@@ -32,7 +36,24 @@ export interface RpcServerInit {
   maxBodyBytes?: number
   /** A WebSocket client with more than this waiting to be sent is too slow: dropped. @default 4 MiB */
   maxWsBufferedBytes?: number
+  /** JSON-RPC calls per second per client address (HTTP and WebSocket together). @default 5000 */
+  callsPerSecond?: number
+  /** Calls a client may make at once before the per-second rate applies. @default 10000 */
+  callBurst?: number
+  /** Open WebSocket sessions, all clients together. @default 64 */
+  maxWsSessions?: number
+  /** Open HTTP/WebSocket connections, all clients together. @default 256 */
+  maxConnections?: number
 }
+
+/**
+ * Defaults well above what a UI or script does (the bench's msg_send loop makes ~2,000
+ * calls/s) and low enough that one client cannot take the node's CPU or memory.
+ */
+export const RPC_CALLS_PER_SECOND = 5000
+export const RPC_CALL_BURST = 10_000
+export const RPC_MAX_WS_SESSIONS = 64
+export const RPC_MAX_CONNECTIONS = 256
 
 export interface RpcServer {
   url: string
@@ -46,6 +67,18 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   const maxBody = init.maxBodyBytes ?? 1024 * 1024
   const maxBuffered = init.maxWsBufferedBytes ?? 4 * 1024 * 1024
   const log = app.log.child({ component: 'rpc' })
+  const maxWsSessions = init.maxWsSessions ?? RPC_MAX_WS_SESSIONS
+  // One bucket per client address; the LRU bounds the map against many addresses.
+  const buckets = new LRUCache<string, TokenBucket>({ max: 4096 })
+  const allow = (req: IncomingMessage, calls: number): boolean => {
+    const key = req.socket.remoteAddress ?? '?'
+    let b = buckets.get(key)
+    if (b === undefined) {
+      b = new TokenBucket(init.callsPerSecond ?? RPC_CALLS_PER_SECOND, init.callBurst ?? RPC_CALL_BURST, Date.now())
+      buckets.set(key, b)
+    }
+    return b.take(Date.now(), calls)
+  }
 
   const rpc = new JSONRPCServer<RpcContext>()
   rpc.mapErrorToJSONRPCErrorResponse = (id, error: unknown) => {
@@ -53,6 +86,13 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     if (e.code === -32603) log.error({ err: error }, 'RPC method failed')
     return { jsonrpc: '2.0', id, error: { code: e.code, message: e.message, data: e.data } }
   }
+  // RPC calls by method and code, for the metrics; unknown names are one label (bounded).
+  const known = new Set(RPC_METHODS.map(m => m.name))
+  rpc.applyMiddleware(async (next, request, ctx) => {
+    const response = await next(request, ctx)
+    app.metrics?.observeRpc(known.has(request.method) ? request.method : 'unknown', response?.error?.code ?? 0)
+    return response
+  })
   for (const m of RPC_METHODS) {
     rpc.addMethod(m.name, async (params, ctx) => {
       if (m.websocketOnly === true && ctx.session === undefined) throw new RpcError('InvalidRequest', `${m.name} needs a WebSocket connection (ws://…/)`)
@@ -89,15 +129,19 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   const handle = async (body: string, ctx: RpcContext): Promise<string | undefined> => {
     const response = await rpc.receiveJSON(body, ctx)
     if (response === null) return undefined
+    if (!Array.isArray(response) && (response.error?.code === -32700 || response.error?.code === -32600)) app.metrics?.observeRpc('invalid', response.error.code)
     return JSON.stringify(Array.isArray(response) ? response.map(withErrorName) : withErrorName(response))
   }
 
-  const server = createServer({ keepAliveTimeout: 30_000 }, (req, res) => {
+  const server = createServer({ keepAliveTimeout: 30_000, headersTimeout: 10_000, requestTimeout: 30_000 }, (req, res) => {
     serveHttp(req, res).catch((err: unknown) => {
       log.error({ err }, 'HTTP handler failed')
       if (!res.headersSent) reply(res, 500, { error: 'internal error' })
     })
   })
+  // Connections beyond this are closed at once: a client opening sockets in a loop cannot
+  // use up the node's file descriptors.
+  server.maxConnections = init.maxConnections ?? RPC_MAX_CONNECTIONS
 
   const serveHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!hostOk(req) || !originOk(req)) return reply(res, 403, { error: 'forbidden host or origin' })
@@ -122,6 +166,10 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
       }
       chunks.push(chunk as Buffer)
     }
+    if (!allow(req, 1)) {
+      app.metrics?.observeRpc('limited', -32005)
+      return reply(res, 429, rpcErrorBody('RateLimited', 'too many JSON-RPC calls from this client: slow down'), { 'retry-after': '1' })
+    }
     const out = await handle(Buffer.concat(chunks).toString('utf8'), { app })
     if (out === undefined) {
       res.writeHead(204).end() // only notifications: no response body (JSON-RPC 2.0 §6)
@@ -140,12 +188,18 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     if (!hostOk(req) || !originOk(req)) return refuse(403, 'Forbidden')
     if ((req.url ?? '/') !== '/') return refuse(404, 'Not Found')
     if (!authorized(req.headers.authorization, secret)) return refuse(401, 'Unauthorized')
+    if (sessions.size >= maxWsSessions) return refuse(503, 'Service Unavailable')
     wss.handleUpgrade(req, socket, head, ws => {
       const session = new WsSession(ws, maxBuffered, log)
       sessions.add(session)
       ws.on('close', () => sessions.delete(session))
       ws.on('error', () => ws.terminate())
       ws.on('message', (data, isBinary) => {
+        if (!allow(req, 1)) {
+          app.metrics?.observeRpc('limited', -32005)
+          session.send(JSON.stringify(rpcErrorBody('RateLimited', 'too many JSON-RPC calls from this client: slow down')))
+          return
+        }
         const text = isBinary ? '' : rawDataText(data)
         handle(text, { app, session }).then(out => { if (out !== undefined) session.send(out) }, (err: unknown) => { log.error({ err }, 'WebSocket handler failed') })
       })
@@ -155,6 +209,14 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     for (const s of sessions) s.notify(m)
   }
   app.on('message', onMessage)
+  const onChannelEvent = (e: ChannelEvent): void => {
+    for (const s of sessions) s.notifyLayer2('channel', e)
+  }
+  const onWalletEvent = (e: WalletEvent): void => {
+    for (const s of sessions) s.notifyLayer2('wallet', e)
+  }
+  app.layer2?.events.on('event', onChannelEvent)
+  app.layer2?.events.on('wallet', onWalletEvent)
 
   const secret = writeCookie(init.cookiePath)
   await new Promise<void>((resolve, reject) => {
@@ -171,6 +233,8 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     port,
     close: async () => {
       app.off('message', onMessage)
+      app.layer2?.events.off('event', onChannelEvent)
+      app.layer2?.events.off('wallet', onWalletEvent)
       for (const s of sessions) s.ws.terminate()
       wss.close()
       server.closeAllConnections()
@@ -187,6 +251,8 @@ class WsSession implements RpcSession {
   private readonly maxBuffered: number
   private readonly log: App['log']
   private readonly subs = new Map<string, Set<string> | undefined>()
+  /** channel_subscribe / wallet_subscribe: subscription id → what it follows (one channel, or all). */
+  private readonly layer2Subs = new Map<string, { kind: 'channel' | 'wallet', channelId?: string }>()
   private next = 1
 
   constructor (ws: WebSocket, maxBuffered: number, log: App['log']) {
@@ -201,8 +267,21 @@ class WsSession implements RpcSession {
     return id
   }
 
+  subscribeLayer2 (kind: 'channel' | 'wallet', channelId?: string): string {
+    const id = `${kind[0]!}${this.next++}`
+    this.layer2Subs.set(id, { kind, ...(channelId !== undefined ? { channelId } : {}) })
+    return id
+  }
+
   unsubscribe (id: string): boolean {
-    return this.subs.delete(id)
+    return this.subs.delete(id) || this.layer2Subs.delete(id)
+  }
+
+  notifyLayer2 (kind: 'channel' | 'wallet', e: ChannelEvent | WalletEvent): void {
+    for (const [id, sub] of this.layer2Subs) {
+      if (sub.kind !== kind || (sub.channelId !== undefined && (e as ChannelEvent).channelId !== sub.channelId)) continue
+      this.send(JSON.stringify({ jsonrpc: '2.0', method: `${kind}_subscription`, params: { subscription: id, result: e } }))
+    }
   }
 
   notify (m: Message): void {
@@ -231,7 +310,7 @@ function withErrorName (r: JSONRPCResponse): JSONRPCResponse {
   return { ...r, error: { ...r.error, data: { ...(typeof data === 'object' && data !== null ? data : {}), name: errorNameOf(r.error.code) ?? 'Error' } } }
 }
 
-function rpcErrorBody (name: 'Unauthorized' | 'InvalidRequest', message: string): unknown {
+function rpcErrorBody (name: 'Unauthorized' | 'InvalidRequest' | 'RateLimited', message: string): unknown {
   const e = new RpcError(name, message)
   return { jsonrpc: '2.0', id: null, error: { code: e.code, message, data: e.data } }
 }

@@ -60,9 +60,10 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
     const check = db.prepare('PRAGMA quick_check(1)').get() as { quick_check?: string } | undefined
     if (check?.quick_check !== 'ok') throw new Error(check?.quick_check ?? 'integrity check failed')
     db.exec('PRAGMA journal_mode = WAL')
-    // WAL + NORMAL: a commit survives a process crash (kill -9); only an OS crash can lose
-    // the last transactions, and never corrupts the file.
-    db.exec('PRAGMA synchronous = NORMAL')
+    // WAL + FULL: every commit is on disk before it returns, so a power cut cannot lose the
+    // last acknowledged payment or coin. Bulk writes that can be fetched again (the history)
+    // opt down to NORMAL for their own commit (`relaxedTransaction`).
+    db.exec('PRAGMA synchronous = FULL')
     db.exec('PRAGMA foreign_keys = ON')
     db.exec('PRAGMA busy_timeout = 5000')
   } catch (err: unknown) {
@@ -100,7 +101,53 @@ export function transaction<T> (db: DatabaseSync, fn: () => T): T {
     db.exec('COMMIT')
     return result
   } catch (err: unknown) {
-    db.exec('ROLLBACK')
+    // SQLite has already rolled back after some errors (SQLITE_FULL, SQLITE_IOERR): a second
+    // ROLLBACK would fail and hide the real cause.
+    if (db.isTransaction) db.exec('ROLLBACK')
     throw err
+  }
+}
+
+/**
+ * One transaction committed with synchronous=NORMAL (WAL): it survives a process crash, and
+ * only an OS crash or power cut can lose it. For data a neighbour can send again (history),
+ * where an fsync per batch would cost more than it protects. Put back to FULL afterwards.
+ */
+export function relaxedTransaction<T> (db: DatabaseSync, fn: () => T): T {
+  db.exec('PRAGMA synchronous = NORMAL')
+  try {
+    return transaction(db, fn)
+  } finally {
+    db.exec('PRAGMA synchronous = FULL')
+  }
+}
+
+/** Another process holds the lock. */
+export class LockedError extends Error {
+  static name = 'LockedError'
+  override name = 'LockedError'
+}
+
+/**
+ * Takes an exclusive lock on `path` (an empty SQLite file) for as long as the process runs,
+ * through SQLite's own file locking: the OS drops it when the process dies, even by kill -9,
+ * so there is never a stale lock to clean up. Returns the release function.
+ */
+export function holdExclusiveLock (path: string): () => void {
+  const { DatabaseSync } = loadSqlite()
+  const db = new DatabaseSync(path)
+  try {
+    db.exec('PRAGMA locking_mode = EXCLUSIVE')
+    db.exec('BEGIN EXCLUSIVE')
+  } catch (err: unknown) {
+    db.close()
+    throw new LockedError((err as Error).message)
+  }
+  return () => {
+    try {
+      db.exec('ROLLBACK')
+    } finally {
+      db.close()
+    }
   }
 }

@@ -4,8 +4,9 @@
  * survive a restart), and small settings such as the nick. Later layers add their tables
  * here, as new migrations.
  */
+import { EventEmitter } from 'node:events'
 import type { DatabaseSync, StatementSync } from 'node:sqlite'
-import { openDatabase, transaction } from './sqlite.ts'
+import { openDatabase, relaxedTransaction, StoreError } from './sqlite.ts'
 import type { Migration } from './sqlite.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { toMessage } from '../message.ts'
@@ -108,6 +109,61 @@ export const MIGRATIONS: readonly Migration[] = [
         active         INTEGER NOT NULL DEFAULT 1,
         created_at     INTEGER NOT NULL
       );`
+  },
+  {
+    // Direct messages (DESIGN §9): which keys were heard signing as which nick, the public key
+    // of every account heard (a DM is sealed for a key, and an address is only its hash), and
+    // the conversations, kept in clear here (this node sealed or opened them).
+    version: 3,
+    sql: `
+      CREATE TABLE keys (
+        account    TEXT PRIMARY KEY,
+        public_key BLOB    NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL
+      );
+      CREATE TABLE nick_keys (
+        nick       TEXT    NOT NULL,  -- lower-cased
+        account    TEXT    NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen  INTEGER NOT NULL,
+        PRIMARY KEY (nick, account)
+      );
+      CREATE INDEX nick_keys_by_seen ON nick_keys (last_seen);
+      CREATE TABLE direct_messages (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        msg_id      BLOB    NOT NULL UNIQUE,
+        peer        TEXT    NOT NULL,  -- the other party's account
+        outgoing    INTEGER NOT NULL,  -- 1: sent by this node
+        target      BLOB    NOT NULL,
+        sender      BLOB    NOT NULL,
+        payload     BLOB    NOT NULL,  -- the sealed payload as it went on the wire
+        nick        TEXT    NOT NULL,
+        text        TEXT    NOT NULL,
+        action      INTEGER NOT NULL,
+        verified    INTEGER NOT NULL,
+        ttl         INTEGER NOT NULL,
+        hops        INTEGER NOT NULL,
+        timestamp   INTEGER NOT NULL,
+        received_at INTEGER NOT NULL
+      );
+      CREATE INDEX direct_messages_by_peer ON direct_messages (peer, seq);`
+  },
+  {
+    // Peer-to-peer payments (DESIGN §8a "gift of cash"): each one this node sent or took, by
+    // txid, with the BEEF it travelled as, so a gift shows once and can be shown again.
+    version: 4,
+    sql: `
+      CREATE TABLE peer_payments (
+        txid        TEXT    PRIMARY KEY,
+        outgoing    INTEGER NOT NULL,  -- 1: paid by this node
+        peer        TEXT    NOT NULL,  -- the other party's account
+        amount      INTEGER NOT NULL,  -- satoshis to the payee
+        memo        TEXT    NOT NULL,
+        beef        BLOB    NOT NULL,
+        at          INTEGER NOT NULL
+      );
+      CREATE INDEX peer_payments_by_time ON peer_payments (at);`
   }
 ]
 
@@ -115,6 +171,13 @@ export const MIGRATIONS: readonly Migration[] = [
 export const DEFAULT_HISTORY_PER_TARGET = 10_000
 /** Pruning runs after this many inserts into one target. */
 const PRUNE_EVERY = 200
+/**
+ * A failed history write is retried after these delays (ms), the batch kept in memory; when
+ * the last retry fails too the store gives up loudly ('fatal'), never silently.
+ */
+export const FLUSH_RETRY_DELAYS_MS = [100, 500, 1000, 2000, 5000]
+/** Messages held in memory while the disk refuses them; beyond this, give up at once. */
+export const MAX_UNSAVED = 100_000
 
 export interface StoredSubscription {
   target: Uint8Array
@@ -139,6 +202,43 @@ interface Row {
   received_at: number
 }
 
+/** One message of a direct conversation, as kept in `direct_messages`. */
+export interface DirectRow {
+  msgId: Uint8Array
+  /** The other party's account. */
+  peer: string
+  outgoing: boolean
+  target: Uint8Array
+  sender: Uint8Array
+  /** The sealed payload, as on the wire. */
+  payload: Uint8Array
+  nick: string
+  text: string
+  action: boolean
+  verified: boolean
+  ttl: number
+  hops: number
+  timestamp: number
+  receivedAt: number
+}
+
+interface DirectDbRow {
+  msg_id: Uint8Array
+  peer: string
+  outgoing: number
+  target: Uint8Array
+  sender: Uint8Array
+  payload: Uint8Array
+  nick: string
+  text: string
+  action: number
+  verified: number
+  ttl: number
+  hops: number
+  timestamp: number
+  received_at: number
+}
+
 interface Pending {
   msg: TMsg
   verified: boolean
@@ -146,16 +246,30 @@ interface Pending {
   targetName?: string
 }
 
-export class Store {
+interface StoreEvents {
+  /**
+   * History could not be written after every retry: the node should stop. Without a
+   * listener the error is thrown (the process dies loudly rather than losing data quietly).
+   */
+  fatal: [StoreError]
+}
+
+export class Store extends EventEmitter<StoreEvents> {
   readonly db: DatabaseSync
+  private readonly path: string
   private readonly historyCap: number
   private readonly insert: StatementSync
   private readonly pending: Pending[] = []
   private flushScheduled = false
+  private retryTimer: NodeJS.Timeout | undefined
+  private failures = 0
+  private failed = false
   private readonly sincePrune = new Map<string, number>()
   private closed = false
 
   constructor (path: string, opts: { historyPerTarget?: number } = {}) {
+    super()
+    this.path = path
     this.db = openDatabase(path, MIGRATIONS)
     this.historyCap = opts.historyPerTarget ?? DEFAULT_HISTORY_PER_TARGET
     this.insert = this.db.prepare(`INSERT OR IGNORE INTO messages
@@ -170,30 +284,75 @@ export class Store {
    * event-loop turn; `flush()` forces them (reads flush first, so they always see them).
    */
   addMessage (p: Pending): void {
+    if (this.failed) return // already reported as fatal, with the count of what was lost
     this.pending.push(p)
-    if (!this.flushScheduled) {
+    if (this.pending.length > MAX_UNSAVED && this.failures > 0) {
+      this.giveUp(new Error(`${this.pending.length} messages waiting for a disk that keeps failing`))
+      return
+    }
+    if (!this.flushScheduled && this.retryTimer === undefined) {
       this.flushScheduled = true
       setImmediate(() => { this.flush() })
     }
   }
 
+  /** Messages delivered but not yet on disk. */
+  get unsaved (): number {
+    return this.pending.length
+  }
+
+  /**
+   * Writes the queued history in one transaction. A batch leaves memory only once it is
+   * committed; on an error (disk full, I/O) it stays queued and is retried with backoff.
+   */
   flush (): void {
     this.flushScheduled = false
-    if (this.pending.length === 0 || this.closed) return
-    const batch = this.pending.splice(0)
-    transaction(this.db, () => {
-      for (const { msg: m, verified, receivedAt, targetName } of batch) {
-        this.insert.run(m.msgId, m.target, targetName ?? null, m.kind, m.payload, m.ttl, m.hops, m.replyTo, m.timestamp,
-          m.nonce, m.sender, m.signature, verified ? 1 : 0, receivedAt)
-        const key = Buffer.from(m.target).toString('hex')
-        const n = (this.sincePrune.get(key) ?? 0) + 1
-        this.sincePrune.set(key, n)
-        if (n >= PRUNE_EVERY) {
-          this.prune(m.target)
-          this.sincePrune.set(key, 0)
+    // While a retry is scheduled, callers that force a flush wait for it rather than
+    // hammering a failing disk (and using up the retries in a burst).
+    if (this.pending.length === 0 || this.closed || this.failed || this.retryTimer !== undefined) return
+    const n = this.pending.length
+    try {
+      relaxedTransaction(this.db, () => {
+        // Nothing can be added while this synchronous transaction runs: all n are written.
+        for (const { msg: m, verified, receivedAt, targetName } of this.pending) {
+          this.insert.run(m.msgId, m.target, targetName ?? null, m.kind, m.payload, m.ttl, m.hops, m.replyTo, m.timestamp,
+            m.nonce, m.sender, m.signature, verified ? 1 : 0, receivedAt)
+          const key = Buffer.from(m.target).toString('hex')
+          const count = (this.sincePrune.get(key) ?? 0) + 1
+          this.sincePrune.set(key, count)
+          if (count >= PRUNE_EVERY) {
+            this.prune(m.target)
+            this.sincePrune.set(key, 0)
+          }
         }
+      })
+    } catch (err: unknown) {
+      this.failures++
+      const delay = FLUSH_RETRY_DELAYS_MS[this.failures - 1]
+      if (delay === undefined) {
+        this.giveUp(err as Error)
+      } else if (this.retryTimer === undefined) {
+        this.retryTimer = setTimeout(() => { this.retryTimer = undefined; this.flush() }, delay)
       }
-    })
+      return
+    }
+    this.pending.splice(0, n)
+    this.failures = 0
+    if (this.retryTimer !== undefined) {
+      clearTimeout(this.retryTimer)
+      this.retryTimer = undefined
+    }
+  }
+
+  private giveUp (cause: Error): void {
+    if (this.failed) return
+    this.failed = true
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
+    const err = new StoreError(`cannot write message history to ${this.path} (${cause.message}); ` +
+      `${this.pending.length} received messages are not saved; stopping — free disk space or check the disk, then restart`)
+    if (this.listenerCount('fatal') === 0) throw err
+    this.emit('fatal', err)
   }
 
   private prune (target: Uint8Array): void {
@@ -216,6 +375,51 @@ export class Store {
       rows = this.db.prepare('SELECT * FROM messages WHERE target = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(target, anchor.seq, limit) as unknown as Row[]
     }
     return rows.reverse().map(rowToMessage)
+  }
+
+  // ---- direct messages --------------------------------------------------------------------
+
+  /** Keeps one message of a conversation (sent or received); false if it was kept before. */
+  addDirect (d: DirectRow): boolean {
+    const r = this.db.prepare(`INSERT OR IGNORE INTO direct_messages
+      (msg_id, peer, outgoing, target, sender, payload, nick, text, action, verified, ttl, hops, timestamp, received_at)
+      VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`).run(d.msgId, d.peer, d.outgoing ? 1 : 0, d.target, d.sender, d.payload, d.nick,
+      d.text, d.action ? 1 : 0, d.verified ? 1 : 0, d.ttl, d.hops, d.timestamp, d.receivedAt)
+    if (r.changes === 0) return false
+    // Capped per conversation like the history per target: one sender cannot fill the disk.
+    const key = 'dm ' + d.peer
+    const n = (this.sincePrune.get(key) ?? 0) + 1
+    this.sincePrune.set(key, n)
+    if (n >= PRUNE_EVERY) {
+      this.db.prepare(`DELETE FROM direct_messages WHERE peer = ? AND seq <=
+        (SELECT seq FROM direct_messages WHERE peer = ? ORDER BY seq DESC LIMIT 1 OFFSET ?)`).run(d.peer, d.peer, this.historyCap)
+      this.sincePrune.set(key, 0)
+    }
+    return true
+  }
+
+  /**
+   * The last `limit` messages with `peer`, oldest first; with `before`, those kept before
+   * that message. Undefined when `before` is not in this conversation.
+   */
+  directHistory (peer: string, limit: number, before?: Uint8Array): DirectRow[] | undefined {
+    let rows: DirectDbRow[]
+    if (before === undefined) {
+      rows = this.db.prepare('SELECT * FROM direct_messages WHERE peer = ? ORDER BY seq DESC LIMIT ?').all(peer, limit) as unknown as DirectDbRow[]
+    } else {
+      const anchor = this.db.prepare('SELECT seq FROM direct_messages WHERE peer = ? AND msg_id = ?').get(peer, before) as { seq: number } | undefined
+      if (anchor === undefined) return undefined
+      rows = this.db.prepare('SELECT * FROM direct_messages WHERE peer = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(peer, anchor.seq, limit) as unknown as DirectDbRow[]
+    }
+    return rows.reverse().map(r => ({
+      msgId: r.msg_id, peer: r.peer, outgoing: r.outgoing === 1, target: r.target, sender: r.sender, payload: r.payload, nick: r.nick,
+      text: r.text, action: r.action === 1, verified: r.verified === 1, ttl: r.ttl, hops: r.hops, timestamp: r.timestamp, receivedAt: r.received_at
+    }))
+  }
+
+  /** Accounts this node has a conversation with, most recently active first. */
+  directPeers (limit = 100): string[] {
+    return (this.db.prepare('SELECT peer FROM direct_messages GROUP BY peer ORDER BY MAX(seq) DESC LIMIT ?').all(limit) as Array<{ peer: string }>).map(r => r.peer)
   }
 
   // ---- subscriptions ----------------------------------------------------------------------
@@ -242,9 +446,13 @@ export class Store {
     this.db.prepare('INSERT INTO settings (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value').run(key, value)
   }
 
+  /** Writes what is queued (one last try) and closes; unsaved messages are reported as fatal. */
   close (): void {
     if (this.closed) return
+    if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
+    this.retryTimer = undefined
     this.flush()
+    if (this.pending.length > 0 && !this.failed) this.giveUp(new Error('the last write failed at shutdown'))
     this.closed = true
     this.db.close()
   }

@@ -14,7 +14,11 @@ export const Kind = {
   BALANCE_REQUEST: 3,
   BALANCE_RESPONSE: 4,
   TERMS_REQUEST: 5,
-  TERMS: 6
+  TERMS: 6,
+  /** A `Chat` record sealed for the account target's key (src/chat/seal.ts). */
+  DIRECT: 7,
+  /** A `PeerPayment` (layer2.proto) to `acct:<payee>`: the transaction as BEEF, and a memo. */
+  PAYMENT: 8
 } as const
 export type KindName = keyof typeof Kind
 const KIND_NAMES = Object.fromEntries(Object.entries(Kind).map(([k, v]) => [v, k])) as Record<number, KindName>

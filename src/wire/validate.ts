@@ -23,6 +23,8 @@ export type InvalidReason =
   | 'sender-invalid'
   | 'signature-invalid'
   | 'msg-id-mismatch'
+  /** In a history answer: a target not asked for, outside the asked window, or repeated. */
+  | 'history-unrequested'
 
 export interface ValidationLimits {
   /** Largest accepted payload, inclusive. @default 16384 */

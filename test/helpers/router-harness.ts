@@ -43,7 +43,9 @@ export function stripPrefix (unit: Uint8Array): Uint8Array {
 export class Harness {
   now = T0
   readonly subscribed = new Set<string>()
-  readonly delivered: Array<{ msg: TMsg, from: string }> = []
+  readonly delivered: Array<{ msg: TMsg, from: string, history?: boolean }> = []
+  /** Every new valid id the router accepted (the store-and-forward feed). */
+  readonly accepted: Array<{ msg: TMsg, from: string }> = []
   readonly links = new Map<string, StubLink>()
   readonly bans: string[] = []
   private pending: Array<() => void> = []
@@ -53,7 +55,8 @@ export class Harness {
     this.router = new FloodRouter({
       now: () => this.now,
       isSubscribed: t => this.subscribed.has(Buffer.from(t).toString('hex')),
-      deliver: (msg, from) => { this.delivered.push({ msg, from }) }
+      deliver: (msg, from, history) => { this.delivered.push({ msg, from, history }) },
+      accepted: (msg, from) => { this.accepted.push({ msg, from }) }
     }, { schedule: fn => { this.pending.push(fn) }, onBan: p => { this.bans.push(p) }, ...init })
   }
 

@@ -37,6 +37,10 @@ export async function startRpcNode (args: string[] = [], datadir = tempDatadir()
 export interface WsClient {
   ws: WebSocket
   notifications: any[]
+  /** channel_subscription notifications' params, in arrival order. */
+  channelEvents: any[]
+  /** wallet_subscription notifications' params, in arrival order. */
+  walletEvents: any[]
   request: (method: string, params?: Record<string, unknown>) => Promise<any>
   close: () => void
 }
@@ -45,16 +49,22 @@ export async function openWs (node: RpcNode): Promise<WsClient> {
   const ws = new WebSocket(`ws://127.0.0.1:${node.port}/`, { headers: { authorization: `Bearer ${node.secret}` } })
   await new Promise((resolve, reject) => { ws.once('open', resolve); ws.once('error', reject) })
   const notifications: any[] = []
+  const channelEvents: any[] = []
+  const walletEvents: any[] = []
   const pending = new Map<number, (r: any) => void>()
   let id = 0
   ws.on('message', data => {
     const m = JSON.parse(rawDataText(data))
     if (m.method === 'msg_subscription') notifications.push(m.params)
+    else if (m.method === 'channel_subscription') channelEvents.push(m.params)
+    else if (m.method === 'wallet_subscription') walletEvents.push(m.params)
     else pending.get(m.id)?.(m)
   })
   return {
     ws,
     notifications,
+    channelEvents,
+    walletEvents,
     request: async (method, params = {}) => await new Promise(resolve => {
       const i = ++id
       pending.set(i, resolve)

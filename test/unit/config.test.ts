@@ -56,6 +56,15 @@ describe('settings precedence: flags > env > config file > defaults', () => {
     expect(() => resolveConfig({ datadir, ...flags }, env)).toThrow(message)
   })
 
+  it('--max-window takes seconds or a duration, a week by default', () => {
+    const datadir = mkdtempSync(join(tmpdir(), 'tmsg-cfg-'))
+    expect(resolveConfig({ datadir }, {}).maxWindow).toBe(7 * 86400)
+    expect(resolveConfig({ datadir, maxWindow: '3600' }, {}).maxWindow).toBe(3600)
+    expect(resolveConfig({ datadir, maxWindow: '12h' }, {}).maxWindow).toBe(12 * 3600)
+    expect(resolveConfig({ datadir }, { TMSG_MAX_WINDOW: '30d' }).maxWindow).toBe(30 * 86400)
+    expect(() => resolveConfig({ datadir, maxWindow: 'a week' }, {})).toThrow(/--max-window.*duration/)
+  })
+
   it('names the config file and key at fault', () => {
     const d = dirWithConfig({ port: 'x' })
     expect(() => resolveConfig({ datadir: d }, {})).toThrow(`${join(d, 'config.json')}: "port": must be a port number`)

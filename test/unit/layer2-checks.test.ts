@@ -80,6 +80,17 @@ describe('provider payment checks (tamper matrix)', () => {
     expect(codeOf(() => { checkPayment(view, claim(), NOW + 3600 - 61, 60) })).toBeUndefined()
   })
 
+  it('after a top-up, the same amount may be signed again over every funding, and only then', () => {
+    const two = [...fundings, { txid: 'dd'.repeat(32), vout: 0, satoshis: 10_000 }]
+    const again = (covered: number, paid = 4000): string | undefined => {
+      const tx = updateTx(two, parties, paid, 5)
+      return codeOf(() => { checkPayment({ ...view, fundings: two, covered }, { sequence: 5, paid, tx, signatures: signChannelTx(tx, two, parties, client) }, NOW, 60) })
+    }
+    expect(again(1)).toBeUndefined()
+    expect(again(2)).toBe('AMOUNT_NOT_INCREASING')
+    expect(again(1, 3999)).toBe('AMOUNT_NOT_INCREASING')
+  })
+
   it('a signature for payment n does not validate payment n with another amount', () => {
     const honest = claim()
     const forged = claim(undefined, { paid: 9000 })

@@ -35,6 +35,11 @@ function chat (o: Partial<Message> & { text: string }): Message {
   }
 }
 
+/** A direct message as the app hands it over: received from `account`, or our own to `peer`. */
+function dm (o: Partial<Message> & { text: string, peer: string }): Message {
+  return chat({ kind: 'direct', encrypted: true, targetName: `acct:${ME}`, ...o })
+}
+
 function model (opts: { maxEntries?: number } = {}): ChatModel {
   const m = new ChatModel({ measure: displayWidth, account: ME, nick: 'me', now: () => T0, ...opts })
   m.setPane(60, 10)
@@ -47,21 +52,36 @@ const screen = (m: ChatModel, b?: ChatBuffer): string[] => m.view(b).lines.map(t
 beforeAll(() => { process.env.TZ = 'UTC' })
 
 describe('routing delivered messages to buffers', () => {
-  it('files room chat by room, direct messages by sender, the rest in the system buffer', () => {
-    expect(routeMessage(chat({ text: 'x', targetName: '#Dev' }), 'me')).toEqual({ name: '#dev', kind: 'room' })
-    expect(routeMessage(chat({ text: 'x', targetName: '@me', nick: 'Alice' }), 'ME')).toEqual({ name: '@alice', kind: 'query' })
-    expect(routeMessage(chat({ text: 'x', targetName: `acct:${ME}` }), 'me')).toEqual({ name: SYSTEM_BUFFER, kind: 'system' })
-    expect(routeMessage(chat({ text: 'x', targetName: '@me', nick: 'bad nick!' }), 'me')).toEqual({ name: SYSTEM_BUFFER, kind: 'system' })
-    expect(routeMessage(chat({ text: 'x', kind: 'data' }), 'me')).toEqual({ name: SYSTEM_BUFFER, kind: 'system' })
-    expect(routeMessage(chat({ text: 'x', kind: 'balance_request' }), 'me')).toBeUndefined()
+  it('files room chat by room; plain chat to a nick or account (readable by anyone) in the system buffer', () => {
+    expect(routeMessage(chat({ text: 'x', targetName: '#Dev' }))).toEqual({ name: '#dev', kind: 'room' })
+    expect(routeMessage(chat({ text: 'x', targetName: '@me', nick: 'Alice' }))).toEqual({ name: SYSTEM_BUFFER, kind: 'system' })
+    expect(routeMessage(chat({ text: 'x', targetName: `acct:${ME}` }))).toEqual({ name: SYSTEM_BUFFER, kind: 'system' })
+    expect(routeMessage(chat({ text: 'x', kind: 'data' }))).toEqual({ name: SYSTEM_BUFFER, kind: 'system' })
+    expect(routeMessage(chat({ text: 'x', kind: 'balance_request' }))).toBeUndefined()
   })
 
   it('opens a room or query buffer for its first message, in arrival order', () => {
     const m = model()
     m.receive(chat({ text: 'hi', targetName: '#dev' }))
-    m.receive(chat({ text: 'psst', targetName: '@me', nick: 'bob', account: MALLORY }))
+    m.receive(dm({ text: 'psst', nick: 'bob', account: MALLORY, peer: MALLORY }))
     expect(m.buffers.map(b => b.name)).toEqual([SYSTEM_BUFFER, '#dev', '@bob'])
     expect(screen(m, m.find('@bob'))).toContain('09:30 <bob> psst')
+  })
+
+  it('keeps one query per key: our own lines join it, a second key on the nick gets its own', () => {
+    const m = model()
+    const bob = m.receive(dm({ text: 'from the real bob', nick: 'bob', account: ALICE, peer: ALICE }))!
+    expect(bob.peer).toBe(ALICE)
+    // Our reply: sent by us, to bob's key, lands in the same buffer.
+    expect(m.receive(dm({ text: 'hi bob', nick: 'me', account: ME, peer: ALICE, targetName: `acct:${ALICE}` }))).toBe(bob)
+    const other = m.receive(dm({ text: 'i am bob too', nick: 'bob', account: MALLORY, peer: MALLORY }))!
+    expect(other).not.toBe(bob)
+    expect(other.name).toBe(`@bob(${MALLORY.slice(0, 6).toLowerCase()})`)
+    expect(screen(m, bob).join('\n')).toMatch(/<bob\(1AL1CE\)> from the real bob[\s\S]*<me> hi bob/)
+    expect(screen(m, bob).join('\n')).not.toContain('i am bob too')
+    // A conversation reloaded at start is read; a query for an unheard key is named by it.
+    const quiet = m.loadDirect(ME.replace('Me', 'Yo'), [dm({ text: 'old line', nick: 'me', account: ME, peer: ME.replace('Me', 'Yo') })])
+    expect([quiet.name, quiet.unread]).toEqual([`acct:${ME.slice(0, 6).toLowerCase()}`.replace('me', 'yo'), 0])
   })
 })
 
@@ -88,7 +108,7 @@ describe('unread counters and activity', () => {
     for (const r of ['#a', '#b', '#c']) m.open(r, 'room')
     m.switchTo('#a')
     m.receive(chat({ text: 'chatter', targetName: '#b' }))
-    m.receive(chat({ text: 'direct', targetName: '@me', nick: 'carol' }))
+    m.receive(dm({ text: 'direct', nick: 'carol', account: MALLORY, peer: MALLORY }))
     m.notice('peer connected')
     expect(m.nextActive()).toBe(true)
     expect(m.current.name).toBe('@carol')

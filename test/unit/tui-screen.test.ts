@@ -7,6 +7,10 @@ import { PassThrough } from 'node:stream'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { App } from '../../src/app.ts'
+import { Identity } from '../../src/identity.ts'
+import { buildTMsg, Kind } from '../../src/wire/index.ts'
+import { channelTarget } from '../../src/targets.ts'
+import { encodeChat } from '../../src/chat/codec.ts'
 import { resolveConfig } from '../../src/config.ts'
 import type { NodeConfig } from '../../src/config.ts'
 import type { Message } from '../../src/message.ts'
@@ -162,8 +166,14 @@ describe('chat UI on fake streams', () => {
     ui.type('/me waves' + ENTER)
     await ui.waitFor('* alice waves')
     ui.type('/query @carol are you there?' + ENTER)
+    await ui.waitFor('no signed message from @carol has been heard')
+    const carol = Identity.generate()
+    ui.app.nicks.heard('carol', carol.publicKey) // as if carol had spoken in a room
+    ui.type('/query @carol are you there?' + ENTER)
     await ui.waitFor('[@carol]')
     await ui.waitFor('<alice> are you there?')
+    await ui.waitFor(`@carol (${carol.account.slice(0, 6)}) — direct messages, sealed for this key only`)
+    expect(ui.app.direct.history(carol.account, 10)!.map(m => m.text)).toEqual(['are you there?'])
     ui.type('/nick bob' + ENTER)
     await ui.waitFor('You are now known as bob.')
     await ui.waitFor('[bob(')
@@ -182,6 +192,26 @@ describe('chat UI on fake streams', () => {
     ui.type('/part #dev' + ENTER)
     await waitFor(() => !ui.rows().some(r => / #dev /.test(r)), '#dev to leave the room list')
     expect(ui.app.chat.rooms().map(r => r.short)).toEqual(['#lobby'])
+  })
+
+  it('reopens direct conversations at start, and warns in the query when a second key signs as its nick', async () => {
+    const carol = Identity.generate()
+    const ui = await startUi({
+      before: app => {
+        app.nicks.heard('carol', carol.publicKey)
+        app.chat.send('@carol', 'remember me?')
+      }
+    })
+    await ui.waitFor(/ 3 @carol/)
+    ui.type(ALT('3'))
+    await ui.waitFor('<alice> remember me?')
+    await ui.waitFor(`@carol (${carol.account.slice(0, 6)})`)
+    // A room line signed by another key with the nick carol, through the node's real delivery path.
+    const impostor = Identity.generate()
+    const msg = buildTMsg({ target: channelTarget('#lobby').id, payload: encodeChat({ nick: 'carol', text: 'it is me', action: false }), kind: Kind.CHAT, signer: impostor })
+    ui.app.node.emit('delivery', { msg, from: 'somewhere', verified: true, receivedAt: Date.now() })
+    await ui.waitFor(`Warning: a new key (acct:${impostor.account}) now signs as`)
+    expect(() => ui.app.resolveRecipient('@carol')).toThrow(/2 keys/)
   })
 
   it('switches buffers, scrolls back with -MORE(n)-, completes, recalls, and counts mentions', async () => {
@@ -348,5 +378,28 @@ describe('layer-2 in the chat', () => {
     await provider.waitFor('compute: offered, 1 channel(s), earned 850 sat')
     client.type('/pay zz 1' + ENTER)
     await client.waitFor('no channel zz: /channels lists them')
+  })
+
+  it('/send pays a nick, and the payee reads "received … from <nick>: <memo>"', async () => {
+    const ledger = join(tempDatadir(), 'ledger.db')
+    const alice = await startUi({ cols: 180, flags: { ledger, nick: 'alice' } })
+    const bob = await startUi({ cols: 180, flags: { ledger, nick: 'bob' }, before: async app => { await app.node.connect(alice.app.node.dialableAddress()) } })
+    await bob.waitFor('[1 peer')
+    await alice.waitFor('[1 peer')
+    await alice.waitFor('[#lobby]')
+    // Each learns the other's nick from a signed chat line (the flood link may need a moment).
+    await waitFor(async () => {
+      alice.type('hi bob' + ENTER)
+      return await bob.waitFor('hi bob', 1000).then(() => true, () => false)
+    }, 'bob to hear alice', 20_000)
+    bob.type('hello alice' + ENTER)
+    await alice.waitFor('hello alice')
+    bob.type('/send carol 1000' + ENTER)
+    await bob.waitFor('no signed message from @carol has been heard')
+    bob.type('/wallet faucet 5000' + ENTER)
+    await bob.waitFor('Minted 5,000 sat')
+    bob.type('/send alice 1000 thanks' + ENTER)
+    await bob.waitFor(`Sent 1,000 sat to alice (${alice.app.node.identity.account})`)
+    await alice.waitFor('received 1,000 sat from bob: thanks')
   })
 })

@@ -1,0 +1,107 @@
+/**
+ * Peer-to-peer payments, the "gift of cash" (DESIGN §8a): the payer builds a P2PKH payment
+ * from its wallet, broadcasts it, and delivers it as a signed `PAYMENT` TMsg to
+ * `acct:<payee>` carrying the transaction as BEEF and a memo. The payee checks it, takes the
+ * coin into its wallet, keeps it, and tells its user. Invalid payments are dropped and counted.
+ */
+import type { DatabaseSync } from 'node:sqlite'
+import { Beef, Transaction } from '@bsv/sdk'
+import { accountOf } from '../identity.ts'
+import { accountTarget } from '../targets.ts'
+import { Kind } from '../wire/tmsg.ts'
+import type { Delivery } from '../node/node.ts'
+import { ChannelError } from './errors.ts'
+import { PeerPaymentType, decodeAs, encodeAs } from './proto.ts'
+import { FINAL_SEQUENCE, p2pkhLock } from './tx.ts'
+import type { Layer2Context } from './context.ts'
+
+/** Longest memo kept and shown (characters). */
+export const MAX_MEMO = 200
+
+/** What `wallet_subscription` pushes and the chat shows: a payment this node sent or received. */
+export interface WalletEvent {
+  type: 'received' | 'sent'
+  txid: string
+  amount: number
+  /** The other party's account. */
+  peer: string
+  memo: string
+  at: number
+}
+
+export class PaymentService {
+  private readonly ctx: Layer2Context
+  private readonly db: DatabaseSync
+  /** PAYMENT messages to this node that did not check out (not signed, not a payment to us, not on the ledger). */
+  dropped = 0
+
+  constructor (ctx: Layer2Context, db: DatabaseSync) {
+    this.ctx = ctx
+    this.db = db
+  }
+
+  /** Pays `amount` to `account`: built, broadcast, then delivered with its memo. */
+  async send (account: string, amount: number, memo = ''): Promise<{ txid: string, amount: number, to: string }> {
+    const target = accountTarget(account) // validates the address
+    if (account === this.ctx.identity.account) throw new ChannelError('BAD_AMOUNT', 'that is this node\'s own account')
+    const note = memo.slice(0, MAX_MEMO)
+    const tx = await this.ctx.wallet.fund(p2pkhLock(account), amount)
+    let txid: string
+    try {
+      txid = await this.ctx.broadcast(tx)
+    } catch (err: unknown) {
+      this.ctx.wallet.release(tx.id('hex'))
+      throw err
+    }
+    const beef = new Beef()
+    beef.mergeTransaction(tx)
+    const bytes = Uint8Array.from(beef.toBinary())
+    this.keep({ type: 'sent', txid, amount, peer: account, memo: note, at: Date.now() }, bytes)
+    this.ctx.node.send({ target: target.id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef: bytes, memo: note }) })
+    await this.ctx.wallet.sync()
+    return { txid, amount, to: account }
+  }
+
+  /** A PAYMENT hit: taken when it pays this node and checks out, else dropped and counted. */
+  onDelivery (d: Delivery): void {
+    if (d.msg.kind !== Kind.PAYMENT || d.from === 'self') return
+    if (Buffer.compare(d.msg.target, accountTarget(this.ctx.identity.account).id) !== 0) return // passing through
+    this.receive(d).catch((err: unknown) => {
+      this.dropped++
+      this.ctx.log.info({ err: (err as Error).message }, 'payment dropped')
+    })
+  }
+
+  private async receive (d: Delivery): Promise<void> {
+    if (!d.verified || d.msg.sender.length !== 33) throw new Error('unsigned payment: no payer')
+    const from = accountOf(d.msg.sender)
+    const m = decodeAs<{ beef: Uint8Array, memo: string }>(PeerPaymentType, d.msg.payload)
+    const tx = Transaction.fromBEEF([...m.beef])
+    const txid = tx.id('hex')
+    if (this.db.prepare('SELECT 1 FROM peer_payments WHERE txid = ?').get(txid) !== undefined) return // heard twice
+    if (tx.lockTime !== 0 && tx.inputs.some(i => (i.sequence ?? FINAL_SEQUENCE) !== FINAL_SEQUENCE)) throw new Error(`payment ${txid} is not final`)
+    const ours = p2pkhLock(this.ctx.identity.account).toHex()
+    const outputs = tx.outputs.map((o, vout) => ({ vout, satoshis: o.satoshis ?? 0, script: o.lockingScript.toHex() })).filter(o => o.script === ours)
+    if (outputs.length === 0) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    // The ledger, which ran every script of it, must hold each output as unspent.
+    for (const o of outputs) {
+      const seen = await this.ctx.ledger.output(txid, o.vout)
+      if (seen === undefined || seen.satoshis !== o.satoshis || seen.script !== o.script) throw new Error(`payment ${txid}:${o.vout} is not on the ledger`)
+    }
+    const memo = [...m.memo].filter(c => c >= ' ' && c !== '\u007f').join('').slice(0, MAX_MEMO)
+    this.keep({ type: 'received', txid, amount: outputs.reduce((s, o) => s + o.satoshis, 0), peer: from, memo, at: Date.now() }, m.beef)
+    await this.ctx.wallet.sync()
+  }
+
+  private keep (e: WalletEvent, beef: Uint8Array): void {
+    this.db.prepare('INSERT OR IGNORE INTO peer_payments (txid, outgoing, peer, amount, memo, beef, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+      .run(e.txid, e.type === 'sent' ? 1 : 0, e.peer, e.amount, e.memo, beef, e.at)
+    this.ctx.events.emit('wallet', e)
+  }
+
+  /** Payments sent and received, newest first. */
+  list (limit = 50): WalletEvent[] {
+    return (this.db.prepare('SELECT txid, outgoing, peer, amount, memo, at FROM peer_payments ORDER BY at DESC LIMIT ?').all(limit) as unknown as Array<{ txid: string, outgoing: number, peer: string, amount: number, memo: string, at: number }>)
+      .map(r => ({ type: r.outgoing === 1 ? 'sent' : 'received', txid: r.txid, amount: r.amount, peer: r.peer, memo: r.memo, at: r.at }))
+  }
+}

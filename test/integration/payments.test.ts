@@ -1,0 +1,89 @@
+/**
+ * Peer-to-peer payments (DESIGN §8a "gift of cash") between real nodes over @libp2p/memory:
+ * payer — relay — payee, so the PAYMENT TMsg is flooded and relayed like any other.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { Beef } from '@bsv/sdk'
+import { link, startNode, stopAll } from '../helpers/network.ts'
+import type { TestNode } from '../helpers/network.ts'
+import { waitFor } from '../helpers/wait.ts'
+import { Store } from '../../src/store/store.ts'
+import { Layer2 } from '../../src/layer2/layer2.ts'
+import { createLogger } from '../../src/log.ts'
+import { accountTarget } from '../../src/targets.ts'
+import { Kind } from '../../src/wire/tmsg.ts'
+import { PeerPaymentType, encodeAs } from '../../src/layer2/proto.ts'
+import { p2pkhLock } from '../../src/layer2/tx.ts'
+import type { WalletEvent } from '../../src/layer2/payments.ts'
+
+interface L2Node extends TestNode { l2: Layer2, store: Store, events: WalletEvent[] }
+
+async function startL2 (ledgerPath: string): Promise<L2Node> {
+  const t = await startNode('flood')
+  const dir = mkdtempSync(join(tmpdir(), 'tmsg-pay-'))
+  const store = new Store(join(dir, 'tmsg.db'))
+  const l2 = new Layer2({ node: t.node, db: store.db, log: createLogger({ level: 'silent', stderr: false }), ledgerPath, downloads: join(dir, 'dl'), maintainEveryMs: 3_600_000 })
+  t.node.subscribe(accountTarget(t.node.identity.account))
+  await l2.start()
+  const events: WalletEvent[] = []
+  l2.events.on('wallet', e => events.push(e))
+  return { ...t, l2, store, events }
+}
+
+describe('wallet_send: a payment delivered to the payee', () => {
+  let payer: L2Node
+  let relay: L2Node
+  let payee: L2Node
+
+  beforeAll(async () => {
+    const ledger = join(mkdtempSync(join(tmpdir(), 'tmsg-pay-ledger-')), 'ledger.db')
+    ;[payer, relay, payee] = await Promise.all([startL2(ledger), startL2(ledger), startL2(ledger)])
+    await link(payer, relay)
+    await link(relay, payee)
+    await payer.l2.wallet.faucet(50_000)
+  })
+  afterAll(async () => {
+    for (const n of [payer, relay, payee]) await n?.l2.stop()
+    await stopAll([payer, relay, payee].filter(n => n !== undefined))
+    for (const n of [payer, relay, payee]) n?.store.close()
+  })
+
+  it('pays through a relay: the payee checks it, owns the coin, keeps it and is told, once', async () => {
+    const r = await payer.l2.payments.send(payee.node.identity.account, 1_000, 'thanks')
+    expect(r).toEqual({ txid: expect.stringMatching(/^[0-9a-f]{64}$/), amount: 1_000, to: payee.node.identity.account })
+    await waitFor(() => payee.events.length > 0, 'the payee to take the payment')
+    expect(payee.events).toEqual([{ type: 'received', txid: r.txid, amount: 1_000, peer: payer.node.identity.account, memo: 'thanks', at: expect.any(Number) }])
+    expect(await payee.l2.wallet.balance()).toMatchObject({ balance: 1_000, utxos: 1 })
+    expect(payee.l2.payments.list()).toEqual([expect.objectContaining({ type: 'received', txid: r.txid })])
+    expect(payer.events).toEqual([expect.objectContaining({ type: 'sent', txid: r.txid, peer: payee.node.identity.account, amount: 1_000 })])
+    expect((await payer.l2.wallet.balance()).balance).toBeLessThan(49_000) // less the fee
+    expect(relay.events).toEqual([]) // passing through is not receiving
+    expect(relay.node.stats().forwarded).toBeGreaterThan(0)
+  })
+
+  it('drops and counts a PAYMENT whose transaction the ledger never accepted, and one paying someone else', async () => {
+    const before = payee.l2.payments.dropped
+    // Signed by the payer and well formed, but never broadcast: no coin exists.
+    const unbroadcast = await payer.l2.wallet.fund(p2pkhLock(payee.node.identity.account), 2_000)
+    payer.l2.wallet.release(unbroadcast.id('hex'))
+    const stranger = await payer.l2.wallet.fund(p2pkhLock(relay.node.identity.account), 2_000)
+    payer.l2.wallet.release(stranger.id('hex'))
+    for (const tx of [unbroadcast, stranger]) {
+      const beef = new Beef()
+      beef.mergeTransaction(tx)
+      payer.node.send({ target: accountTarget(payee.node.identity.account).id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef: Uint8Array.from(beef.toBinary()), memo: 'free money' }) })
+    }
+    await waitFor(() => payee.l2.payments.dropped === before + 2, 'both payments to be dropped')
+    expect(payee.events).toHaveLength(1)
+    expect((await payee.l2.wallet.balance()).balance).toBe(1_000)
+  })
+
+  it('refuses to pay more than the wallet holds, keeping every coin', async () => {
+    const before = await payer.l2.wallet.balance()
+    await expect(payer.l2.payments.send(payee.node.identity.account, 10_000_000)).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' })
+    expect(await payer.l2.wallet.balance()).toEqual(before)
+  })
+})
