@@ -107,7 +107,8 @@ export async function verifyBeef (bytes: Uint8Array, chain: ChainView, expectTxi
   if (bytes.length > MAX_BEEF_BYTES) throw new BeefError('too-large', `BEEF of ${bytes.length} bytes is over ${MAX_BEEF_BYTES}`)
   let beef: Beef
   try {
-    beef = Beef.fromBinary(bytes)
+    // A plain copy: the SDK's reader reverses slices in place, and a Buffer's slices share its memory.
+    beef = Beef.fromBinary(Uint8Array.from(bytes))
   } catch (err: unknown) {
     throw new BeefError('malformed', `not a BEEF: ${(err as Error).message}`)
   }

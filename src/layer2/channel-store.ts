@@ -25,6 +25,8 @@ export interface PendingFunding {
   refundTx: string
   clientRefundSig: string
   providerRefundSig?: string
+  /** Provider side: the funding as the client's BEEF (hex), learned once the client says it is broadcast. */
+  fundingBeef?: string
 }
 
 export interface ChannelRecord {

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { accountOf } from '../identity.ts'
 import { Kind } from '../wire/tmsg.ts'
 import { ChannelError } from './errors.ts'
+import { verifyBeef } from './beef.ts'
 import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateTx } from './channel-tx.ts'
 import type { Parties } from './channel-tx.ts'
 import { settleMargin } from './channel-store.ts'
@@ -177,7 +178,7 @@ export class ChannelClient {
       const link = this.link({ peerId: t.provider, peerAddresses: t.addresses })
       let providerSig: Uint8Array
       try {
-        const r = await link.request({ open: { service, fundingTx: txBytes(funding), refundTx: txBytes(refund), clientKey: this.ctx.identity.publicKey } })
+        const r = await link.request({ open: { service, fundingTx: txBytes(funding), refundTx: txBytes(refund), clientKey: this.ctx.identity.publicKey, fundingBeef: await this.ctx.wallet.beef(funding) } })
         if (!('refund' in r)) throw new ChannelError('BAD_ANSWER', 'expected the provider\'s refund signature')
         providerSig = r.refund.signature
       } catch (err: unknown) {
@@ -324,7 +325,7 @@ export class ChannelClient {
         this.ctx.channels.update(id, { pending: { fundingTx: hex(txBytes(funding)), refundTx: hex(txBytes(refund)), clientRefundSig: hex(clientSig!) } })
       let providerSig: Uint8Array
       try {
-        const r = await this.link(ch).request({ topup: { channelId: id, fundingTx: txBytes(funding), refundTx: txBytes(refund) } })
+        const r = await this.link(ch).request({ topup: { channelId: id, fundingTx: txBytes(funding), refundTx: txBytes(refund), fundingBeef: await this.ctx.wallet.beef(funding) } })
         if (!('refund' in r)) throw new ChannelError('BAD_ANSWER', 'expected the provider\'s refund signature')
         providerSig = r.refund.signature
       } catch (err: unknown) {
@@ -403,6 +404,7 @@ export class ChannelClient {
         this.note('close', id)
         const r = await this.link(ch).request({ close: { channelId: id } })
         if (!('closed' in r)) throw new ChannelError('BAD_ANSWER', 'expected a settlement')
+        await this.learnSettlement(id, r.closed.txid, r.closed.settlementBeef)
         await this.ctx.wallet.sync()
         const after = await this.watch(this.mine(id))
         if (after.closeTxid !== r.closed.txid) {
@@ -415,6 +417,21 @@ export class ChannelClient {
       this.ctx.channels.update(id, { state: 'closing' })
       throw new ChannelError('NOTHING_TO_SETTLE', `nothing was paid on ${id}: its refund returns the deposit after ${new Date(ch.expiry * 1000).toISOString()}, and will be broadcast then`)
     })
+  }
+
+  /**
+   * The provider's settlement, as BEEF: checked in full against our chain tracker and taken
+   * into our ledger, which is how a client on another computer sees its change come back.
+   * A settlement that does not check out is not learned; the watch below then keeps the
+   * channel open and the refund ready.
+   */
+  private async learnSettlement (id: string, txid: string, bytes: Uint8Array): Promise<void> {
+    if (bytes.length === 0) return
+    try {
+      await this.ctx.ledger.learn(await verifyBeef(bytes, { tracker: this.ctx.ledger.tracker, now: this.ctx.now }, txid))
+    } catch (err: unknown) {
+      this.ctx.log.warn({ channel: id, txid, err: (err as Error).message }, 'the provider\'s settlement does not check out')
+    }
   }
 
   /** The acknowledged amount once more, over every funding output (after a top-up). */

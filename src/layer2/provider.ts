@@ -11,6 +11,8 @@ import { accountTarget } from '../targets.ts'
 import { Kind } from '../wire/tmsg.ts'
 import type { Delivery } from '../node/node.ts'
 import { ChannelError } from './errors.ts'
+import { BeefError, beefOf, verifyBeef } from './beef.ts'
+import { LedgerRejectedError } from './ledger.ts'
 import { channelScript, completeChannelTx, maxPayable, refundTx, signChannelTx } from './channel-tx.ts'
 import type { Parties } from './channel-tx.ts'
 import { checkPayment } from './checks.ts'
@@ -153,14 +155,17 @@ export class Provider {
   // ---- the channel protocol ---------------------------------------------------------------
 
   async handle (peerId: string, req: ChannelRequest): Promise<ChannelResponse> {
-    if ('open' in req) return this.open(peerId, req.open)
+    if ('open' in req) return await this.open(peerId, req.open)
     if ('funded' in req) return await this.funded(peerId, req.funded.channelId, req.funded.fundingTxid)
     if ('pay' in req) return this.pay(peerId, req.pay)
-    if ('topup' in req) return this.topUp(peerId, req.topup)
+    if ('topup' in req) return await this.topUp(peerId, req.topup)
     if ('chunk' in req) return this.chunk(peerId, req.chunk.channelId, req.chunk.index)
     this.channel(peerId, req.close.channelId)
     const r = await this.close(req.close.channelId)
-    return { closed: { channelId: req.close.channelId, txid: r.txid, paid: r.paid } }
+    // The settlement with its proof: the client's own ledger checks it and learns its change.
+    const known = await this.ctx.ledger.known(r.txid)
+    const settlementBeef = known === undefined ? new Uint8Array(0) : await beefOf(txFromBytes(known.raw), this.ctx.ledger)
+    return { closed: { channelId: req.close.channelId, txid: r.txid, paid: r.paid, settlementBeef } }
   }
 
   private channel (peerId: string, id: string): ChannelRecord {
@@ -202,7 +207,19 @@ export class Provider {
     return { funding, outpoint, expiry, signature: signature! }
   }
 
-  private open (peerId: string, m: OpenChannelMsg): ChannelResponse {
+  /** The client's funding BEEF, checked fully against our chain tracker before we sign anything for it. */
+  private async checkFundingBeef (bytes: Uint8Array, fundingTx: Uint8Array): Promise<string> {
+    const txid = txFromBytes(fundingTx).id('hex')
+    try {
+      await verifyBeef(bytes, { tracker: this.ctx.ledger.tracker, now: this.ctx.now }, txid)
+    } catch (err: unknown) {
+      if (err instanceof BeefError) throw new ChannelError('BAD_FUNDING', `funding BEEF rejected (${err.reason}): ${err.message}`)
+      throw err
+    }
+    return Buffer.from(bytes).toString('hex')
+  }
+
+  private async open (peerId: string, m: OpenChannelMsg): Promise<ChannelResponse> {
     const offer = this.activeOffer(m.service)
     if (m.clientKey.length !== 33 || peerIdOf(m.clientKey) !== peerId) {
       throw new ChannelError('BAD_FUNDING', 'the channel key must be the key of the connection that opens it')
@@ -211,13 +228,14 @@ export class Provider {
     const now = this.ctx.now()
     const window: [number, number] = [now + offer.windowSeconds - EXPIRY_SLACK_SECONDS, now + offer.windowSeconds + EXPIRY_SLACK_SECONDS]
     const { funding, outpoint, expiry, signature } = this.signRefund(m.fundingTx, m.refundTx, parties, window, offer.minDeposit)
+    const fundingBeef = await this.checkFundingBeef(m.fundingBeef, m.fundingTx)
     const existing = this.ctx.channels.get(outpoint.txid)
     if (existing === undefined) {
       this.ctx.channels.insert({
         id: outpoint.txid, role: 'provider', service: offer.service, peerId, peerKey: m.clientKey, peerAccount: parties.clientAddress, peerAddresses: [],
         state: 'opening', expiry, windowSeconds: offer.windowSeconds, pricePerUnit: offer.pricePerUnit, unit: offer.unit,
         fundings: [], fundingTxs: [Buffer.from(txBytes(funding)).toString('hex')], refunds: [],
-        pending: { fundingTx: Buffer.from(txBytes(funding)).toString('hex'), refundTx: Buffer.from(m.refundTx).toString('hex'), clientRefundSig: '' },
+        pending: { fundingTx: Buffer.from(txBytes(funding)).toString('hex'), refundTx: Buffer.from(m.refundTx).toString('hex'), clientRefundSig: '', fundingBeef },
         sequence: 0, paid: 0, alerts: [], unitsServed: 0, createdAt: Date.now(), updatedAt: Date.now()
       })
     } else if (existing.peerId !== peerId || existing.state !== 'opening') {
@@ -239,6 +257,15 @@ export class Provider {
       throw new ChannelError('NOT_FUNDED', `no funding ${fundingTxid} in progress on channel ${id}`)
     }
     const expected = pending.outputs[0]!
+    if (ch.pending?.fundingBeef !== undefined) {
+      // Our ledger may be another computer's: take the funding, with its ancestors, from the client's BEEF.
+      try {
+        await this.ctx.ledger.learn(await verifyBeef(Buffer.from(ch.pending.fundingBeef, 'hex'), { tracker: this.ctx.ledger.tracker, now: this.ctx.now }, fundingTxid))
+      } catch (err: unknown) {
+        if (err instanceof BeefError || err instanceof LedgerRejectedError) throw new ChannelError('NOT_FUNDED', `funding ${fundingTxid} does not check out here: ${err.message}`)
+        throw err
+      }
+    }
     const onLedger = await this.ctx.ledger.output(fundingTxid, 0)
     if (onLedger === undefined || onLedger.spentBy !== undefined || onLedger.satoshis !== expected.satoshis || onLedger.script !== expected.lockingScript.toHex()) {
       throw new ChannelError('NOT_FUNDED', `funding ${fundingTxid} is not an unspent output on the ledger`)
@@ -252,13 +279,14 @@ export class Provider {
     return ready(this.ctx.channels.get(id)!)
   }
 
-  private topUp (peerId: string, m: TopUpMsg): ChannelResponse {
+  private async topUp (peerId: string, m: TopUpMsg): Promise<ChannelResponse> {
     const ch = this.channel(peerId, m.channelId)
     if (ch.state !== 'open') throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}`)
     const parties = partiesOf(ch, this.ctx.identity, 'provider')
     // A top-up refund matures with the channel: same lock time exactly.
     const { funding, signature } = this.signRefund(m.fundingTx, m.refundTx, parties, [ch.expiry, ch.expiry], 1)
-    this.ctx.channels.update(ch.id, { pending: { fundingTx: Buffer.from(txBytes(funding)).toString('hex'), refundTx: Buffer.from(m.refundTx).toString('hex'), clientRefundSig: '' } })
+    const fundingBeef = await this.checkFundingBeef(m.fundingBeef, m.fundingTx)
+    this.ctx.channels.update(ch.id, { pending: { fundingTx: Buffer.from(txBytes(funding)).toString('hex'), refundTx: Buffer.from(m.refundTx).toString('hex'), clientRefundSig: '', fundingBeef } })
     return { refund: { channelId: ch.id, signature } }
   }
 

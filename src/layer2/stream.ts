@@ -17,8 +17,8 @@ export const CHANNEL_PROTOCOL = '/tmsg/channel/1.0.0'
 /** Largest unit: a response carries at most one file chunk and its proof. */
 const MAX_UNIT = 1024 * 1024
 
-export interface OpenChannelMsg { service: string, fundingTx: Uint8Array, refundTx: Uint8Array, clientKey: Uint8Array }
-export interface TopUpMsg { channelId: string, fundingTx: Uint8Array, refundTx: Uint8Array }
+export interface OpenChannelMsg { service: string, fundingTx: Uint8Array, refundTx: Uint8Array, clientKey: Uint8Array, fundingBeef: Uint8Array }
+export interface TopUpMsg { channelId: string, fundingTx: Uint8Array, refundTx: Uint8Array, fundingBeef: Uint8Array }
 export interface FundingBroadcastMsg { channelId: string, fundingTxid: string }
 export interface PaymentMsg { channelId: string, sequence: number, cumulativePaid: number, updateTx: Uint8Array, signatures: Uint8Array[] }
 export interface ChunkRequestMsg { channelId: string, index: number }
@@ -37,7 +37,7 @@ export type ChannelResponse =
   | { ready: { channelId: string, deposit: number, expiry: number } }
   | { ack: { channelId: string, sequence: number, paid: number } }
   | { chunk: { index: number, data: Uint8Array, proof: Uint8Array[] } }
-  | { closed: { channelId: string, txid: string, paid: number } }
+  | { closed: { channelId: string, txid: string, paid: number, settlementBeef: Uint8Array } }
   | { error: { code: string, message: string } }
 
 function unit (type: typeof ChannelRequestType, value: object): Uint8Array {
