@@ -33,6 +33,11 @@ export interface NodeConfig {
   mdns: boolean
   router: RouterName
   ledger?: string
+  /** Which chain layer-2 runs on (DESIGN §8a). */
+  chain: 'dev' | 'test' | 'main'
+  arcUrl?: string
+  arcKey?: string
+  headersUrl?: string
   /** Longest refund window this node accepts from a provider, in seconds. */
   maxWindow: number
   logLevel: LogLevel
@@ -161,6 +166,10 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'mdns', flag: '--no-mdns', env: 'TMSG_MDNS', description: 'do not discover LAN peers by mDNS', parse: bool, default: true, nodeOnly: true },
   { key: 'router', flag: '--router <router>', env: 'TMSG_ROUTER', description: 'message router: flood or gossipsub', parse: oneOf(ROUTER_NAMES), default: 'flood', nodeOnly: true },
   { key: 'ledger', flag: '--ledger <path>', env: 'TMSG_LEDGER', description: 'development ledger database, shareable by local nodes', parse: path, nodeOnly: true },
+  { key: 'chain', flag: '--chain <chain>', env: 'TMSG_CHAIN', description: 'layer-2 chain: dev (embedded development chain), test or main (ARC + block headers)', parse: oneOf(['dev', 'test', 'main'] as const), default: 'dev', nodeOnly: true },
+  { key: 'arcUrl', flag: '--arc-url <url>', env: 'TMSG_ARC_URL', description: 'test/main: ARC endpoint transactions are broadcast to', parse: str, nodeOnly: true },
+  { key: 'arcKey', flag: '--arc-key <key>', env: 'TMSG_ARC_KEY', description: 'test/main: ARC API key', parse: str, nodeOnly: true },
+  { key: 'headersUrl', flag: '--headers-url <url>', env: 'TMSG_HEADERS_URL', description: 'test/main: Block Headers Service checking merkle roots (default: WhatsOnChain)', parse: str, nodeOnly: true },
   { key: 'maxWindow', flag: '--max-window <duration>', env: 'TMSG_MAX_WINDOW', description: 'longest channel refund window accepted from a provider (e.g. 12h, 7d; default 7d)', parse: duration, default: 7 * 86400, nodeOnly: true },
   { key: 'logLevel', flag: '--log-level <level>', env: 'TMSG_LOG_LEVEL', description: `log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS), default: 'info' },
   { key: 'minPeers', flag: '--min-peers <n>', env: 'TMSG_MIN_PEERS', description: 'neighbours to dial towards (default 4)', parse: count(0, 1000), default: 4, nodeOnly: true },

@@ -10,8 +10,9 @@ import type { Logger } from '../log.ts'
 import type { Target } from '../targets.ts'
 import { accountTarget } from '../targets.ts'
 import { DevLedger } from './dev-ledger.ts'
+import { RemoteChain } from './remote-chain.ts'
 import { LedgerRejectedError } from './ledger.ts'
-import type { Ledger } from './ledger.ts'
+import type { ChainKind, Ledger } from './ledger.ts'
 import { Wallet } from './wallet.ts'
 import { ChannelStore } from './channel-store.ts'
 import { ChannelError } from './errors.ts'
@@ -28,6 +29,8 @@ export interface Layer2Init {
   log: Logger
   /** The development ledger's file (shared by local nodes with --ledger). */
   ledgerPath: string
+  /** The chain (DESIGN §8a). @default dev */
+  chain?: { kind: ChainKind, arcUrl?: string, arcKey?: string, headersUrl?: string }
   /** Where metered files are written. */
   downloads: string
   /** How often channels are checked for settlement, refunds and unsent payments. @default 2 s */
@@ -36,6 +39,15 @@ export interface Layer2Init {
   maxWindowSeconds?: number
   /** Ledger clock in Unix seconds (tests). */
   now?: () => number
+}
+
+/** The ledger for `--chain`: the embedded dev chain, or this node's view of test/main through ARC and headers. */
+function openChain (init: Layer2Init): Ledger {
+  const c = init.chain ?? { kind: 'dev' }
+  const now = init.now === undefined ? {} : { now: init.now }
+  if (c.kind === 'dev') return new DevLedger(init.ledgerPath, now)
+  if (c.arcUrl === undefined) throw new Error(`--chain ${c.kind} needs --arc-url (the ARC endpoint to broadcast through)`)
+  return new RemoteChain({ kind: c.kind, path: init.ledgerPath, arcUrl: c.arcUrl, ...(c.arcKey !== undefined ? { arcKey: c.arcKey } : {}), ...(c.headersUrl !== undefined ? { headersUrl: c.headersUrl } : {}), ...now })
 }
 
 export class Layer2 {
@@ -62,7 +74,7 @@ export class Layer2 {
   constructor (init: Layer2Init) {
     this.node = init.node
     this.log = init.log
-    this.ledger = new DevLedger(init.ledgerPath, init.now === undefined ? {} : { now: init.now })
+    this.ledger = openChain(init)
     this.wallet = new Wallet(init.node.identity, this.ledger, init.db)
     this.channels = new ChannelStore(init.db)
     const ledger = this.ledger

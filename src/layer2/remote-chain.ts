@@ -1,0 +1,117 @@
+/**
+ * `--chain test|main` (DESIGN §8a): this node's own view of the chain (the same SQLite store
+ * as the dev ledger, fed by BEEF from peers and by what it broadcasts, never minted), with
+ * transactions going out through ARC and merkle roots judged by block headers — a Block
+ * Headers Service at `--headers-url`, else WhatsOnChain — all as @bsv/sdk speaks them.
+ *
+ * Every answer from the network is judged: a timeout, a 4xx/5xx, an unreachable host or a
+ * malformed body is a LedgerRejectedError('network') saying which service failed, and the
+ * view is changed only after ARC accepted, so nothing signed is lost or half-applied.
+ */
+import { BlockHeadersService, WhatsOnChain } from '@bsv/sdk'
+import type { ChainTracker, HttpClient, HttpClientRequestOptions, HttpClientResponse, MerklePath, Transaction } from '@bsv/sdk'
+import { ArcBroadcaster } from './arc.ts'
+import { DevLedger } from './dev-ledger.ts'
+import { LedgerRejectedError } from './ledger.ts'
+import type { Ledger, LedgerOutput } from './ledger.ts'
+import type { VerifiedBeef } from './beef.ts'
+
+/** How long any one request to ARC or a headers service may take. @default 10 s */
+export const CHAIN_TIMEOUT_MS = 10_000
+
+export interface RemoteChainInit {
+  kind: 'test' | 'main'
+  /** This node's view: `<datadir>/chain-<kind>.db`. */
+  path: string
+  arcUrl: string
+  arcKey?: string
+  /** A Block Headers Service; without it, WhatsOnChain for `kind`. */
+  headersUrl?: string
+  timeoutMs?: number
+  /** Tests: where requests really go (a local fake server). */
+  httpClient?: HttpClient
+  now?: () => number
+}
+
+/** @bsv/sdk's HttpClient over fetch, with a timeout and a JSON body that must parse. */
+export function fetchHttpClient (timeoutMs = CHAIN_TIMEOUT_MS): HttpClient {
+  return {
+    request: async <T = unknown, D = unknown>(url: string, options: HttpClientRequestOptions<D>): Promise<HttpClientResponse<T>> => {
+      const res = await fetch(url, {
+        method: options.method ?? 'GET',
+        headers: { ...(options.data !== undefined ? { 'Content-Type': 'application/json' } : {}), ...options.headers },
+        ...(options.data !== undefined ? { body: JSON.stringify(options.data) } : {}),
+        signal: AbortSignal.timeout(timeoutMs)
+      })
+      const text = await res.text()
+      let data: unknown
+      try {
+        data = text === '' ? undefined : JSON.parse(text)
+      } catch {
+        if (res.ok) throw new Error(`${url} answered ${res.status} with a body that is not JSON`)
+        data = text
+      }
+      return { data: data as T, status: res.status, statusText: res.statusText, ok: res.ok }
+    }
+  }
+}
+
+/** A tracker whose failures say which service failed, as ledger errors the RPC maps. */
+function guarded (name: string, inner: ChainTracker): ChainTracker {
+  const wrap = async <T>(what: string, fn: () => Promise<T>, ok: (v: T) => boolean): Promise<T> => {
+    let v: T
+    try {
+      v = await fn()
+    } catch (err: unknown) {
+      throw new LedgerRejectedError('network', `${name} could not ${what}: ${(err as Error).message}`)
+    }
+    if (!ok(v)) throw new LedgerRejectedError('network', `${name} gave a malformed answer to ${what}`)
+    return v
+  }
+  return {
+    isValidRootForHeight: async (root, height) => await wrap(`check the root of block ${height}`, async () => await inner.isValidRootForHeight(root, height), v => typeof v === 'boolean'),
+    currentHeight: async () => await wrap('say the chain height', async () => await inner.currentHeight(), v => Number.isSafeInteger(v) && v >= 0)
+  }
+}
+
+export class RemoteChain implements Ledger {
+  readonly kind: 'test' | 'main'
+  readonly tracker: ChainTracker
+  readonly now: () => number
+  private readonly view: DevLedger
+  private readonly arc: ArcBroadcaster
+
+  constructor (init: RemoteChainInit) {
+    this.kind = init.kind
+    const http = init.httpClient ?? fetchHttpClient(init.timeoutMs)
+    this.tracker = init.headersUrl !== undefined
+      ? guarded(`the headers service at ${init.headersUrl}`, new BlockHeadersService(init.headersUrl, { httpClient: http }))
+      : guarded('WhatsOnChain', new WhatsOnChain(init.kind, { httpClient: http }))
+    this.view = new DevLedger(init.path, { kind: init.kind, tracker: this.tracker, ...(init.now !== undefined ? { now: init.now } : {}) })
+    this.now = this.view.now
+    this.arc = new ArcBroadcaster({ url: init.arcUrl, httpClient: http, ...(init.arcKey !== undefined ? { apiKey: init.arcKey } : {}) })
+  }
+
+  async unspent (scriptHex: string): Promise<LedgerOutput[]> { return await this.view.unspent(scriptHex) }
+  async output (txid: string, vout: number): Promise<LedgerOutput | undefined> { return await this.view.output(txid, vout) }
+  async known (txid: string): Promise<{ raw: Uint8Array, proof?: MerklePath } | undefined> { return await this.view.known(txid) }
+  async learn (beef: VerifiedBeef): Promise<void> { await this.view.learn(beef) }
+
+  /** Checked here first, then ARC; only what ARC took changes this view. */
+  async broadcast (tx: Transaction): Promise<string> {
+    await this.view.check(tx)
+    let txid: string
+    try {
+      txid = await this.arc.broadcast(tx)
+    } catch (err: unknown) {
+      if (err instanceof LedgerRejectedError) throw err
+      throw new LedgerRejectedError('network', `ARC could not be reached: ${(err as Error).message}`)
+    }
+    if (txid !== tx.id('hex')) throw new LedgerRejectedError('network', `ARC answered for ${String(txid)}, not ${tx.id('hex')}`)
+    return await this.view.broadcast(tx)
+  }
+
+  close (): void {
+    this.view.close()
+  }
+}
