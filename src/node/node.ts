@@ -127,7 +127,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   private readonly keeper: NeighbourKeeper
   private readonly subs = new Map<string, Target>()
   private readonly dropUnverified: boolean
-  private readonly maxPayload: number
+  /** Largest payload this node sends or accepts (bytes). */
+  readonly maxPayload: number
   private readonly defaultTtl: number
   private readonly now: () => number
   private readonly startedAt: number
