@@ -38,8 +38,6 @@ import type { Logger } from '../log.ts'
 export class BackpressureError extends Error {
   static name = 'BackpressureError'
   override name = 'BackpressureError'
-  /** For the RPC layer: −32005 rate limited. */
-  readonly rpcCode = 'RateLimited'
 }
 
 export interface NodeOptions {

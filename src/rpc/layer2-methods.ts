@@ -3,11 +3,11 @@
  * amounts are integer satoshis; a provider is named by PeerId or account.
  */
 import { z } from 'zod'
-import { defineMethod } from '../rpc/methods.ts'
-import type { MethodDef, RpcContext } from '../rpc/methods.ts'
-import { RpcError } from '../rpc/errors.ts'
-import type { Layer2 } from './layer2.ts'
-import { MAX_MEMO } from './payments.ts'
+import { defineMethod } from './methods.ts'
+import type { MethodDef, RpcContext } from './methods.ts'
+import { RpcError } from './errors.ts'
+import type { Layer2 } from '../layer2/layer2.ts'
+import { MAX_MEMO } from '../layer2/payments.ts'
 
 const sats = z.number().int().min(1).max(21e14)
 const channelId = z.string().regex(/^[0-9a-f]{64}$/, 'a channel id is the 64-hex txid of its funding')
