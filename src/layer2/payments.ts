@@ -13,21 +13,10 @@ import type { Delivery } from '../node/node.ts'
 import { ChannelError } from './errors.ts'
 import { PeerPaymentType, decodeAs, encodeAs } from './proto.ts'
 import { FINAL_SEQUENCE, p2pkhLock } from './tx.ts'
-import type { Layer2Context } from './context.ts'
+import type { Layer2Context, WalletEvent } from './context.ts'
 
 /** Longest memo kept and shown (characters). */
 export const MAX_MEMO = 200
-
-/** What `wallet_subscription` pushes and the chat shows: a payment this node sent or received. */
-export interface WalletEvent {
-  type: 'received' | 'sent'
-  txid: string
-  amount: number
-  /** The other party's account. */
-  peer: string
-  memo: string
-  at: number
-}
 
 export class PaymentService {
   private readonly ctx: Layer2Context

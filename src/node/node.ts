@@ -40,8 +40,6 @@ import type { Logger } from '../log.ts'
 export class BackpressureError extends Error {
   static name = 'BackpressureError'
   override name = 'BackpressureError'
-  /** For the RPC layer: −32005 rate limited. */
-  readonly rpcCode = 'RateLimited'
 }
 
 export interface NodeOptions {
@@ -138,7 +136,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   private readonly keeper: NeighbourKeeper
   private readonly subs = new Map<string, Target>()
   private readonly dropUnverified: boolean
-  private readonly maxPayload: number
+  /** Largest payload this node sends or accepts (bytes). */
+  readonly maxPayload: number
   private readonly defaultTtl: number
   private readonly now: () => number
   private readonly startedAt: number

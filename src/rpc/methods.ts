@@ -10,7 +10,6 @@ import { Kind } from '../wire/tmsg.ts'
 import { MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
 import { version } from '../version.ts'
 import { RpcError } from './errors.ts'
-import { openRpcDocument } from './openrpc.ts'
 
 /** Per-connection state of a WebSocket client (subscriptions live and die with it). */
 export interface RpcSession {
@@ -276,20 +275,3 @@ export const METHODS: MethodDef[] = [
     }
   })
 ]
-
-/**
- * The full surface: this table, the methods later layers add, and `rpc.discover`, which
- * describes exactly that list.
- */
-export function allMethods (extra: MethodDef[] = []): MethodDef[] {
-  const list: MethodDef[] = [...METHODS, ...extra]
-  const discover: MethodDef = {
-    name: 'rpc.discover',
-    summary: 'This API as an OpenRPC document.',
-    params: noParams,
-    result: z.record(z.string(), z.unknown()),
-    handler: () => openRpcDocument(list)
-  }
-  list.push(discover)
-  return list
-}
