@@ -172,12 +172,13 @@ export const MIGRATIONS: readonly Migration[] = [
     version: 5,
     sql: `
       CREATE TABLE originals (
-        msg_id      BLOB    PRIMARY KEY,
+        seq         INTEGER PRIMARY KEY,  -- arrival order here: same-ms lines keep their order
+        msg_id      BLOB    NOT NULL UNIQUE,
         target      BLOB    NOT NULL,
         timestamp   INTEGER NOT NULL,  -- the sender's, as signed
         received_at INTEGER NOT NULL,
         tmsg        BLOB    NOT NULL   -- the TMsg as received (encoded)
-      ) WITHOUT ROWID;
+      );
       CREATE INDEX originals_by_target ON originals (target, timestamp);
       CREATE INDEX originals_by_time ON originals (timestamp);`
   }
@@ -400,7 +401,7 @@ export class Store extends EventEmitter<StoreEvents> {
     this.flush()
     if (targets.length === 0) return []
     const rows = this.db.prepare(`SELECT tmsg FROM originals WHERE target IN (${targets.map(() => '?').join(',')}) AND timestamp >= ?
-      ORDER BY timestamp, msg_id LIMIT ?`).iterate(...targets, since, limit) as Iterable<{ tmsg: Uint8Array }>
+      ORDER BY timestamp, seq LIMIT ?`).iterate(...targets, since, limit) as Iterable<{ tmsg: Uint8Array }>
     const out: Uint8Array[] = []
     let bytes = 0
     for (const r of rows) {
