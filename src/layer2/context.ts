@@ -9,7 +9,17 @@ import type { Ledger } from './ledger.ts'
 import type { Wallet } from './wallet.ts'
 import type { Alert, ChannelRecord, ChannelStore } from './channel-store.ts'
 import type { ChannelEvent } from './channel-events.ts'
-import type { WalletEvent } from './payments.ts'
+
+/** What `wallet_subscription` pushes and the chat shows: a payment this node sent or received. */
+export interface WalletEvent {
+  type: 'received' | 'sent'
+  txid: string
+  amount: number
+  /** The other party's account. */
+  peer: string
+  memo: string
+  at: number
+}
 
 export interface Layer2Events {
   /** A channel changed state (opened, settled, refunded, ...). */
