@@ -29,6 +29,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
+import { CHANNEL_SERVICE, channelStream } from './layer2/stream.ts'
 import { join } from 'node:path'
 import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
 import type { MetricsServer } from './metrics.ts'
@@ -141,7 +142,8 @@ export class App extends EventEmitter<AppEvents> {
         minPeers: config.minPeers,
         maxPeers: config.maxPeers,
         logger: log,
-        libp2pMetrics: registry?.libp2p
+        libp2pMetrics: registry?.libp2p,
+        services: { [CHANNEL_SERVICE]: channelStream() }
       })
       try {
         await node.start()
