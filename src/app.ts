@@ -24,7 +24,8 @@ import { ChatService } from './chat/chat.ts'
 import { NickBook } from './chat/nicks.ts'
 import { DirectMessages } from './chat/direct.ts'
 import { decodeChat } from './chat/codec.ts'
-import { Kind } from './wire/tmsg.ts'
+import { encodeTMsg, Kind } from './wire/tmsg.ts'
+import type { HistoryBackend } from './node/history-service.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
@@ -143,7 +144,8 @@ export class App extends EventEmitter<AppEvents> {
         maxPeers: config.maxPeers,
         logger: log,
         libp2pMetrics: registry?.libp2p,
-        services: { [CHANNEL_SERVICE]: channelStream() }
+        services: { [CHANNEL_SERVICE]: channelStream() },
+        history: keptOriginals(store)
       })
       try {
         await node.start()
@@ -215,6 +217,7 @@ export class App extends EventEmitter<AppEvents> {
     if (msg.kind === Kind.DIRECT) {
       const message = this.direct.receive(msg, d.verified, d.receivedAt)
       if (message === undefined) return
+      if (d.history === true) message.history = true
       if (message.nick !== undefined) this.hearNick(message.nick, msg.sender, d.receivedAt)
       this.emit('message', message, d)
       return
@@ -225,6 +228,7 @@ export class App extends EventEmitter<AppEvents> {
     }
     const subscribed = this.node.subscription(msg.target)
     const message = toMessage(msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: subscribed?.short })
+    if (d.history === true) message.history = true
     // History is per subscribed target; replies to our own requests are answers, not history.
     if (subscribed !== undefined) this.store.addMessage({ msg, verified: d.verified, receivedAt: d.receivedAt, targetName: message.targetName })
     this.emit('message', message, d)
@@ -271,6 +275,17 @@ export class App extends EventEmitter<AppEvents> {
       this.log.flush()
       this.unlock()
     }
+  }
+}
+
+/** The store as the node's store-and-forward backend (DESIGN §10): originals kept as encoded. */
+function keptOriginals (store: Store): HistoryBackend {
+  return {
+    // A fresh encoding: the received message's fields may be views into a frame buffer.
+    keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },
+    has: id => store.hasOriginal(id),
+    newest: t => store.newestOriginal(t),
+    since: (targets, since, limit, maxBytes) => store.originalsSince(targets, since, limit, maxBytes)
   }
 }
 

@@ -61,6 +61,12 @@ export class Wallet {
     return { account: this.identity.account, balance: sum(free), utxos: free.length, reserved: sum(all) - sum(free) }
   }
 
+  /** The coins `balance` counts (spendable, not reserved), after a sync. */
+  async spendable (): Promise<Coin[]> {
+    await this.sync()
+    return this.coins(false)
+  }
+
   private coins (includeReserved: boolean): Coin[] {
     return this.db.prepare(`SELECT txid, vout, satoshis FROM wallet_utxos ${includeReserved ? '' : 'WHERE reserved_by IS NULL'} ORDER BY satoshis DESC`).all() as unknown as Coin[]
   }

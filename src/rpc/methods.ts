@@ -214,6 +214,33 @@ export const METHODS: MethodDef[] = [
     handler: ({ nick }, { app }) => app.nicks.keysOf(nick).map(k => ({ account: k.account, firstSeen: k.firstSeen, lastSeen: k.lastSeen }))
   }),
   defineMethod({
+    name: 'chat_resolve',
+    summary: 'The account a direct message to @nick or acct:<address> goes to (the key heard signing as the nick).',
+    params: z.strictObject({ to: z.string().min(1).max(200).describe('@nick or acct:<address>') }),
+    result: z.object({ account: z.string(), nick: z.string().optional().describe('the nick last heard from that key') }),
+    handler: ({ to }, { app }) => {
+      const account = app.resolveRecipient(to)
+      const nick = app.nicks.nicksOf(account)[0]
+      return { account, ...(nick !== undefined ? { nick } : {}) }
+    }
+  }),
+  defineMethod({
+    name: 'chat_conversations',
+    summary: 'What a chat window lists: the rooms joined, and the direct conversations, most recent first.',
+    params: z.strictObject({ limit: z.number().int().min(1).max(1000).default(100).describe('direct conversations at most') }),
+    result: z.object({
+      rooms: z.array(z.string()).describe('#room names, in the order they were joined'),
+      direct: z.array(z.object({ account: z.string(), nick: z.string().optional() }))
+    }),
+    handler: ({ limit }, { app }) => ({
+      rooms: app.chat.rooms().map(t => t.short),
+      direct: app.store.directPeers(limit).map(account => {
+        const nick = app.nicks.nicksOf(account)[0]
+        return { account, ...(nick !== undefined ? { nick } : {}) }
+      })
+    })
+  }),
+  defineMethod({
     name: 'targets_subscribe',
     summary: 'Listens to any target (delivered as hits, kept in the history).',
     params: z.strictObject({ target: targetText }),
