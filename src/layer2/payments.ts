@@ -76,8 +76,12 @@ export class PaymentService {
     if (this.db.prepare('SELECT 1 FROM peer_payments WHERE txid = ?').get(txid) !== undefined) return // heard twice
     const ours = p2pkhLock(this.ctx.identity.account).toHex()
     const outputs = tx.outputs.map((o, vout) => ({ vout, satoshis: o.satoshis ?? 0, script: o.lockingScript.toHex() })).filter(o => o.script === ours)
-    if (outputs.length === 0) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    // A channel's settlement handed over by its provider spends our funding: learned even when
+    // it pays us no change, so this node never refunds what was settled.
+    const settles = tx.inputs.some(i => this.ctx.channels.list('client').some(ch => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
+    if (outputs.length === 0 && !settles) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
     await this.ctx.ledger.learn(verified)
+    if (outputs.length === 0) return
     // The ledger, which ran every script of it, must hold each output as unspent.
     for (const o of outputs) {
       const seen = await this.ctx.ledger.output(txid, o.vout)

@@ -28,6 +28,7 @@ import type { Outpoint } from './tx.ts'
 import type { ChannelRequest, ChannelResponse, OpenChannelMsg, PaymentMsg, TopUpMsg } from './stream.ts'
 import type { Layer2Context } from './context.ts'
 import { AnswerLimiter } from './answer-limit.ts'
+import { PeerPaymentType, encodeAs } from './proto.ts'
 
 /** How far the client's refund lock time may differ from now + window (clocks differ). */
 const EXPIRY_SLACK_SECONDS = 120
@@ -371,7 +372,25 @@ export class Provider {
     this.ctx.log.info({ channel: ch.id, paid: ch.paid, txid }, 'channel settled')
     this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
     this.note('settlement', ch.id, { txid, amount: ch.paid, confirmed: true })
+    await this.tellClient(ch, settlement)
     return this.settled(this.ctx.channels.get(ch.id)!)
+  }
+
+  /**
+   * Hands the settlement to the client as a PAYMENT (BEEF + memo) to its account, whoever
+   * asked for the close: it pays the client its change, and a client on another ledger could
+   * not otherwise know that its funding is spent (it would refund at expiry what was settled).
+   * Best effort: a client that misses it still gets the settlement in answer to its own close.
+   */
+  private async tellClient (ch: ChannelRecord, settlement: Transaction): Promise<void> {
+    try {
+      const beef = await beefOf(settlement, this.ctx.ledger)
+      const payload = encodeAs(PeerPaymentType, { beef, memo: `settlement of channel ${ch.id.slice(0, 10)}` })
+      if (payload.length > this.ctx.node.maxPayload) throw new Error(`settlement BEEF of ${payload.length} bytes does not fit one message`)
+      this.ctx.node.send({ target: accountTarget(ch.peerAccount).id, kind: Kind.PAYMENT, payload })
+    } catch (err: unknown) {
+      this.ctx.log.warn({ channel: ch.id, err }, 'could not hand the settlement to the client')
+    }
   }
 
   /** What a settled channel paid us, and what went (or goes, by refund at expiry) back to the client. */

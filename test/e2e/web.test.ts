@@ -12,7 +12,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { browserMissing, launchBrowser } from '../helpers/browser.ts'
 import { connectNodes, startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
-import { runTmsg } from '../helpers/proc.ts'
+import { runTmsg, tempDatadir } from '../helpers/proc.ts'
+import { join } from 'node:path'
 import { waitFor } from '../helpers/wait.ts'
 import { encodeChat } from '../../src/chat/codec.ts'
 
@@ -45,9 +46,11 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
   let page: Page
   let base: string
   let loginUrl: string
+  let ledger: string
 
   beforeAll(async () => {
-    [a, b] = await Promise.all([startRpcNode(['--nick', 'alice']), startRpcNode(['--nick', 'bob'])])
+    ledger = join(tempDatadir(), 'ledger.db') // one dev chain for both: the battery test opens a channel
+    ;[a, b] = await Promise.all([startRpcNode(['--nick', 'alice', '--ledger', ledger]), startRpcNode(['--nick', 'bob', '--ledger', ledger])])
     await connectNodes(a, b)
     await b.call('chat_join', { room: '#lobby' })
     base = `http://127.0.0.1:${a.port}`
@@ -106,8 +109,10 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await b.call('chat_send', { to: '#lobby', text: 'while you were away' })
     await b.call('chat_send', { to: '#lobby', text: 'alice, look' })
     const lobby = page.locator('#rooms .conv', { hasText: '#lobby' })
-    await expect.poll(async () => await lobby.locator('.badge').textContent()).toBe('1') // one mention, shown over the unread count
-    expect(await lobby.locator('.badge').getAttribute('class')).toContain('mention')
+    // Two unread, one of them naming alice: the badge counts mentions, in red, over unread lines.
+    await expect.poll(async () => await lobby.locator('.badge.mention').count()).toBe(1)
+    expect(await lobby.locator('.badge').textContent()).toBe('1')
+    expect(await lobby.getAttribute('class')).toContain('unread')
     await lobby.click()
     await line('alice, look').waitFor()
     expect(await lobby.locator('.badge').count()).toBe(0)
@@ -166,6 +171,21 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(all).toContain(script)
     expect(await page.locator('#lines img, #lines script, #lines b').count()).toBe(0)
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  })
+
+  it('shows the budget of the payment channel in use as a battery', async () => {
+    expect(await page.locator('#battery').isVisible()).toBe(false) // no channel yet
+    await b.call('channel_offer', { service: 'compute', pricePerUnit: 10, unit: 'op', minDeposit: 1000 })
+    await a.call('wallet_faucet', { amount: 100_000 })
+    await a.call('channel_terms', { service: 'compute', timeoutMs: 2000 })
+    const { channelId } = await a.call('channel_open', { provider: b.ready.peerId, service: 'compute', deposit: 20_000, budget: 1000 })
+    await page.locator('#battery').waitFor()
+    await expect.poll(async () => await page.locator('#battery-text').textContent()).toBe('100%')
+    expect(await page.locator('#battery-service').textContent()).toBe('compute')
+    await a.call('channel_pay', { channelId, amount: 850 })
+    await expect.poll(async () => await page.locator('#battery-text').textContent()).toBe('15%')
+    expect(await page.locator('#battery').getAttribute('class')).toContain('low')
+    expect(await page.locator('#battery').getAttribute('title')).toContain('850 sat paid of a 1,000 sat budget')
   })
 
   it('refuses RPC and WebSocket requests without the session or from another origin', async () => {
@@ -233,7 +253,7 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     const datadir = a.datadir
     const port = a.port
     await a.stop()
-    a = await startRpcNode(['--nick', 'alice'], datadir, port)
+    a = await startRpcNode(['--nick', 'alice', '--ledger', ledger], datadir, port)
     // The open page notices by itself: its WebSocket closed, and the node no longer knows it.
     await page.locator('.login-box').waitFor({ timeout: 30_000 })
     expect(await page.locator('body').innerText()).toContain('tmsg web')
