@@ -30,6 +30,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { startRpcServer } from './rpc/server.ts'
 import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
+import { CHANNEL_SERVICE, channelStream } from './layer2/stream.ts'
 import { join } from 'node:path'
 import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
 import type { MetricsServer } from './metrics.ts'
@@ -143,6 +144,7 @@ export class App extends EventEmitter<AppEvents> {
         maxPeers: config.maxPeers,
         logger: log,
         libp2pMetrics: registry?.libp2p,
+        services: { [CHANNEL_SERVICE]: channelStream() },
         history: keptOriginals(store)
       })
       try {

@@ -25,7 +25,7 @@ import type { ChannelEvent, ChannelEventType } from './channel-events.ts'
 import { alertsAt } from './budget.ts'
 import { verifyChunk } from './merkle.ts'
 import { collectReplies } from './replies.ts'
-import { ChannelLink } from './stream.ts'
+import type { ChannelLink } from './stream.ts'
 import { decodeTerms, encodeTermsRequest, serviceTarget } from './terms.ts'
 import type { ServiceTerms } from './terms.ts'
 import { p2pkhLock, txBytes, txFromBytes } from './tx.ts'
@@ -118,7 +118,7 @@ export class ChannelClient {
   private link (ch: Pick<ChannelRecord, 'peerId' | 'peerAddresses'>): ChannelLink {
     let l = this.links.get(ch.peerId)
     if (l === undefined) {
-      l = new ChannelLink(this.ctx.node.libp2p, ch.peerId, ch.peerAddresses)
+      l = this.ctx.stream.link(ch.peerId, ch.peerAddresses)
       this.links.set(ch.peerId, l)
     }
     return l

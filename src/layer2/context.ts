@@ -6,6 +6,7 @@ import type { TmsgNode } from '../node/node.ts'
 import type { Logger } from '../log.ts'
 import type { Target } from '../targets.ts'
 import type { Ledger } from './ledger.ts'
+import type { ChannelStream } from './stream.ts'
 import type { Wallet } from './wallet.ts'
 import type { Alert, ChannelRecord, ChannelStore } from './channel-store.ts'
 import type { ChannelEvent } from './channel-events.ts'
@@ -42,6 +43,8 @@ export interface Layer2Context {
   ledger: Ledger
   wallet: Wallet
   channels: ChannelStore
+  /** The channel stream service: links to providers. */
+  stream: ChannelStream
   log: Logger
   events: EventEmitter<Layer2Events>
   /** Unix seconds by the ledger clock (lock times are judged by it). */

@@ -20,7 +20,7 @@ import { Provider } from './provider.ts'
 import { ChannelClient } from './client.ts'
 import { BalanceService } from './balance.ts'
 import { PaymentService } from './payments.ts'
-import { serveChannels } from './stream.ts'
+import { CHANNEL_SERVICE, ChannelStream } from './stream.ts'
 import type { Layer2Context, Layer2Events } from './context.ts'
 
 export interface Layer2Init {
@@ -62,9 +62,10 @@ export class Layer2 {
   private readonly node: TmsgNode
   private readonly log: Logger
   private readonly maintainEveryMs: number
+  private readonly stream: ChannelStream
   private timer?: NodeJS.Timeout
-  private stopServing?: () => Promise<void>
-  private maintaining = false
+  /** The maintenance round under way, if any (one at a time; stop waits for it). */
+  private maintaining?: Promise<void>
   private readonly onDelivery = (d: Delivery): void => {
     this.provider.onDelivery(d)
     this.balance.onDelivery(d)
@@ -74,6 +75,9 @@ export class Layer2 {
   constructor (init: Layer2Init) {
     this.node = init.node
     this.log = init.log
+    const stream = init.node.service(CHANNEL_SERVICE)
+    if (!(stream instanceof ChannelStream)) throw new Error(`layer-2 needs the channel stream among the node's services (${CHANNEL_SERVICE}: channelStream())`)
+    this.stream = stream
     this.ledger = openChain(init)
     this.wallet = new Wallet(init.node.identity, this.ledger, init.db)
     this.channels = new ChannelStore(init.db)
@@ -84,6 +88,7 @@ export class Layer2 {
       ledger,
       wallet: this.wallet,
       channels: this.channels,
+      stream,
       log: init.log,
       events: this.events,
       now: () => ledger.now(),
@@ -105,7 +110,7 @@ export class Layer2 {
   }
 
   async start (): Promise<void> {
-    this.stopServing = await serveChannels(this.node.libp2p, async (peer, req) => await this.provider.handle(peer, req))
+    this.stream.serve(async (peer, req) => await this.provider.handle(peer, req))
     this.node.on('delivery', this.onDelivery)
     this.provider.start()
     // Hear balance requests about the accounts we hold channel state with.
@@ -118,22 +123,26 @@ export class Layer2 {
 
   /** Finishes what a crash interrupted, settles what is due, refunds what expired. */
   async maintain (): Promise<void> {
-    if (this.maintaining) return
-    this.maintaining = true
+    if (this.maintaining !== undefined) return
+    this.maintaining = this.maintainOnce().finally(() => { this.maintaining = undefined })
+    await this.maintaining
+  }
+
+  private async maintainOnce (): Promise<void> {
     try {
       await this.client.maintain()
       await this.provider.settleDue()
     } catch (err: unknown) {
       this.log.error({ err }, 'layer-2 maintenance failed')
-    } finally {
-      this.maintaining = false
     }
   }
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
     this.node.off('delivery', this.onDelivery)
-    await this.stopServing?.().catch(() => {})
+    this.stream.unserve()
+    // A maintenance round still running uses the ledger: it finishes before the ledger closes.
+    await this.maintaining
     this.ledger.close()
   }
 }

@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { createLibp2p } from 'libp2p'
-import type { Libp2pInit } from 'libp2p'
+import type { Libp2pInit, ServiceFactoryMap } from 'libp2p'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -77,6 +77,11 @@ export interface NodeOptions {
   history?: HistoryBackend
   /** How far back store and forward reaches. @default 24 h */
   historyMaxAgeMs?: number
+  /**
+   * The protocols of the applications above (layer-2's channel stream), registered as
+   * libp2p services next to identify, ping and flood; reach them with `service(name)`.
+   */
+  services?: ServiceFactoryMap
 }
 
 /** A hit handed to the applications. */
@@ -216,6 +221,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
         denyOutboundEncryptedConnection: banned
       },
       services: {
+        ...opts.services,
         identify: identify(),
         ping: ping(),
         ...(opts.history !== undefined
@@ -244,6 +250,11 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     const router: Router = flood ?? new GossipRouter(components, libp2p.services.pubsub!, { onBan, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD } })
     late.node = new TmsgNode(opts, libp2p, router, log, now)
     return late.node
+  }
+
+  /** An application's service registered through `NodeOptions.services`. */
+  service (name: string): unknown {
+    return (this.libp2p.services as Record<string, unknown>)[name]
   }
 
   async start (): Promise<void> {
