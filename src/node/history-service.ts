@@ -95,6 +95,8 @@ export interface HistoryStats {
   messagesServed: number
   bytesServed: number
   syncs: number
+  /** Syncs finished (answered, failed or cut short). */
+  syncsDone: number
   messagesReceived: number
   bytesReceived: number
 }
@@ -163,7 +165,7 @@ export class HistoryService implements Startable {
   private started = false
   /** Syncs running, so a test or benchmark can wait for them. */
   private readonly running = new Set<Promise<HistorySyncResult>>()
-  readonly counters: HistoryStats = { requestsServed: 0, requestsRefused: 0, messagesServed: 0, bytesServed: 0, syncs: 0, messagesReceived: 0, bytesReceived: 0 }
+  readonly counters: HistoryStats = { requestsServed: 0, requestsRefused: 0, messagesServed: 0, bytesServed: 0, syncs: 0, syncsDone: 0, messagesReceived: 0, bytesReceived: 0 }
 
   constructor (components: HistoryServiceComponents, init: HistoryServiceInit) {
     this.components = components
@@ -212,7 +214,10 @@ export class HistoryService implements Startable {
 
   private track (p: Promise<HistorySyncResult>): void {
     this.running.add(p)
-    p.catch(() => {}).finally(() => this.running.delete(p))
+    p.catch(() => {}).finally(() => {
+      this.running.delete(p)
+      this.counters.syncsDone++
+    })
   }
 
   // ---- answering --------------------------------------------------------------------------

@@ -63,7 +63,8 @@ export const MessageSchema = z.object({
   ttl: z.number().int(),
   timestamp: z.number().int(),
   receivedAt: z.number().int(),
-  replyTo: hex.optional()
+  replyTo: hex.optional(),
+  history: z.boolean().optional().describe('replayed from a neighbour\'s store (DESIGN §10) rather than heard live')
 }).meta({ id: 'Message' })
 
 const PeerSchema = z.object({
@@ -115,9 +116,17 @@ export const METHODS: MethodDef[] = [
       invalid: z.number().int(), dropped: z.number().int(), seenCacheSize: z.number().int(), peers: z.number().int(),
       sent: z.number().int(), reforwarded: z.number().int(), expired: z.number().int(), banned: z.number().int(),
       invalidReasons: z.record(z.string(), z.number().int()), drops: z.record(z.string(), z.number().int()),
-      sealedDropped: z.number().int().describe('direct messages that reached this node and did not open (not for us, altered, junk)')
+      sealedDropped: z.number().int().describe('direct messages that reached this node and did not open (not for us, altered, junk)'),
+      history: z.object({
+        kept: z.number().int(), keptBytes: z.number().int(), requestsServed: z.number().int(), requestsRefused: z.number().int(),
+        messagesServed: z.number().int(), bytesServed: z.number().int(), syncs: z.number().int(), syncsDone: z.number().int(), messagesReceived: z.number().int(), bytesReceived: z.number().int()
+      }).optional().describe('store and forward (DESIGN §10): signed originals kept, history requests served and asked')
     }),
-    handler: (_p, { app }) => ({ ...app.node.stats(), sealedDropped: app.direct.unopened })
+    handler: (_p, { app }) => {
+      const h = app.node.historyStats()
+      const kept = app.store.originalsStats()
+      return { ...app.node.stats(), sealedDropped: app.direct.unopened, ...(h !== undefined ? { history: { kept: kept.count, keptBytes: kept.bytes, ...h } } : {}) }
+    }
   }),
   defineMethod({
     name: 'peers_list',
