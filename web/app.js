@@ -144,10 +144,17 @@ function markRead (c) {
 /** Loads the newest page (first time) or the page before the oldest line held. */
 async function loadHistory (c, older) {
   if (c.loading || (older && c.exhausted)) return
+  if (older && c.cursor === undefined) { // nothing came back the first time: there is nothing before
+    c.exhausted = true
+    scheduleRender(c.key === currentKey ? 'prepend' : 'none')
+    return
+  }
   c.loading = true
   try {
-    const oldest = c.items.find(i => i.type === 'msg')
-    const rows = await rpc.call('msg_history', { target: c.key, limit: PAGE, ...(older && oldest !== undefined ? { before: oldest.m.msgId } : {}) })
+    const rows = await rpc.call('msg_history', { target: c.key, limit: PAGE, ...(older ? { before: c.cursor } : {}) })
+    // The page goes on from the oldest row the node returned, shown or not (a room may hold
+    // data messages too): otherwise a page of nothing to show would be asked for again.
+    if (older || !c.loaded) c.cursor = rows[0]?.msgId ?? c.cursor
     const fresh = rows.filter(m => keyOf(m) === c.key && !c.ids.has(m.msgId))
     for (const m of fresh) {
       c.ids.add(m.msgId)
@@ -401,7 +408,11 @@ function switchTo (key) {
 }
 
 function print (text, level = 'info') {
-  const c = convs.get(currentKey) ?? conv(DEFAULT_ROOM)
+  const c = convs.get(currentKey)
+  if (c === undefined) {
+    $('log-top').textContent = text
+    return
+  }
   c.items.push({ type: 'notice', text, level, at: Date.now() })
   scheduleRender('append')
 }

@@ -123,11 +123,10 @@ describe('/web', () => {
     for (const d of WEB_COMMANDS) table.register(d)
     const url = `http://127.0.0.1:4003/login?token=${'ab'.repeat(32)}`
     const on = context(table)
-    on.ctx.app = { rpc: { loginUrl: url } } as unknown as App
+    on.ctx.rpc = { url: 'http://127.0.0.1:4003/', loginUrl: url }
     await table.run(on.ctx, 'web', '')
     expect(on.printed).toEqual([['info', expect.stringContaining(url)]])
     const off = context(table)
-    off.ctx.app = {} as App
     await table.run(off.ctx, 'web', '')
     expect(off.printed).toEqual([['error', expect.stringContaining('RPC is off')]])
   })
