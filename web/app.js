@@ -441,8 +441,8 @@ const ctx = {
       convs.delete(key)
     }
     if (currentKey === key) {
+      currentKey = undefined // first: a closed conversation is listed only while it is the current one
       const next = sortedConvs('room')[0] ?? sortedConvs('direct')[0]
-      currentKey = undefined
       if (next !== undefined) switchTo(next.key)
     }
     scheduleRender('full')

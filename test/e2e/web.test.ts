@@ -141,6 +141,21 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await line('hi alice, bob here').waitFor()
   })
 
+  it('runs /commands from the composer, and leaves a room with the Leave button', async () => {
+    await page.locator('#input').fill('/jion #x')
+    await page.locator('#input').press('Enter')
+    await page.locator('#lines .notice.error', { hasText: '/jion: no such command' }).waitFor()
+    await page.locator('#input').fill('/help')
+    await page.locator('#input').press('Enter')
+    await page.locator('#lines .notice', { hasText: '/join <#room> — join a room' }).waitFor()
+    await page.locator('#rooms .conv', { hasText: '#side' }).click()
+    await expect.poll(async () => await page.locator('#conv-title').textContent()).toBe('#side')
+    await page.locator('#leave').click()
+    await expect.poll(async () => await page.locator('#rooms .conv', { hasText: '#side' }).count()).toBe(0)
+    expect(await a.call('targets_list')).not.toContain('#side')
+    expect(await page.locator('#conv-title').textContent()).toBe('#lobby')
+  })
+
   it('loads older history when scrolled to the top', async () => {
     for (let i = 0; i < 120; i++) await b.call('chat_send', { to: '#lobby', text: `backlog ${i}` })
     await waitFor(async () => (await a.call<any[]>('msg_history', { target: '#lobby', limit: 1 }))[0]?.text === 'backlog 119', 'alice to have the backlog')
