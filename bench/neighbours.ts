@@ -79,6 +79,9 @@ class Neighbour {
       transports: [tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
+      // Its pings would queue behind megabytes of relayed copies on a starved machine and
+      // abort the connection after 5 s; the relay's own monitor still watches every link.
+      connectionMonitor: { enabled: false },
       services: { identify: identify() }
     })
     const n = new Neighbour(host)

@@ -31,7 +31,7 @@ async function main (): Promise<void> {
     }
     const say = async (n: RpcNode, text: string, to = '#lobby', action = false): Promise<void> => {
       await n.call('chat_send', { to, text, action })
-      await waitFor(async () => (await alice.call<any[]>('msg_history', { target: to.startsWith('#') ? to : `acct:${n.ready.account}`, limit: 5 })).some(m => m.text === text), `alice to hear "${text}"`)
+      await waitFor(async () => (await alice.call<Array<{ text?: string }>>('msg_history', { target: to.startsWith('#') ? to : `acct:${n.ready.account}`, limit: 5 })).some(m => m.text === text), `alice to hear "${text}"`)
     }
     await say(carol, 'morning all')
     await say(bob, 'hi carol — did anyone try the new plumtree router?')

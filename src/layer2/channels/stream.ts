@@ -13,9 +13,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ComponentLogger, Connection, Logger, PeerStore, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { ChannelRequestType, ChannelResponseType, decodeAs, encodeAs } from './proto.ts'
-import { ChannelError } from './errors.ts'
-import type { ChannelErrorCode } from './errors.ts'
+import { ChannelRequestType, ChannelResponseType, decodeAs, encodeAs } from '../proto.ts'
+import { ChannelError } from '../errors.ts'
+import type { ChannelErrorCode } from '../errors.ts'
 
 export const CHANNEL_PROTOCOL = '/tmsg/channel/1.0.0'
 /** The name the node registers the service under. */
