@@ -15,15 +15,15 @@ import { createLogger } from '../src/log.ts'
 import { accountTarget } from '../src/targets.ts'
 import { Kind, toHex } from '../src/wire/index.ts'
 import { BalanceRequestType, encodeAs } from '../src/layer2/proto.ts'
-import { signChannelTx, updateTx } from '../src/layer2/channel-tx.ts'
-import { txBytes, txFromBytes } from '../src/layer2/tx.ts'
-import { checkPayment } from '../src/layer2/checks.ts'
-import { ChannelLink } from '../src/layer2/stream.ts'
-import { partiesOf } from '../src/layer2/provider.ts'
+import { signChannelTx, updateTx } from '../src/layer2/channels/transactions.ts'
+import { txBytes, txFromBytes } from '../src/layer2/chain/tx.ts'
+import { checkPayment } from '../src/layer2/channels/checks.ts'
+import { CHANNEL_SERVICE, ChannelStream, channelStream } from '../src/layer2/channels/stream.ts'
+import { partiesOf } from '../src/layer2/channels/provider.ts'
 
 let seq = 0
 async function l2Node (ledger: string): Promise<{ node: TmsgNode, l2: Layer2 }> {
-  const node = await TmsgNode.create({ identity: Identity.generate(), transport: 'memory', listen: [`/memory/bench-l2-${process.pid}-${seq++}`], mdns: false, minPeers: 0, maxPeers: 64 })
+  const node = await TmsgNode.create({ identity: Identity.generate(), transport: 'memory', listen: [`/memory/bench-l2-${process.pid}-${seq++}`], mdns: false, minPeers: 0, maxPeers: 64, services: { [CHANNEL_SERVICE]: channelStream() } })
   await node.start()
   const dir = mkdtempSync(join(tmpdir(), 'tmsg-bench-l2-'))
   const store = new Store(join(dir, 'tmsg.db'))
@@ -137,7 +137,7 @@ function cpuMicrosOf (pid: number): number {
 export async function layer2StreamBench (spawnProvider: (args: string[]) => Promise<{ call: (method: string, params?: object) => Promise<unknown>, p2p: string, pid: number, stop: () => Promise<void> }>, payments: number): Promise<Layer2StreamFigures> {
   const ledger = join(mkdtempSync(join(tmpdir(), 'tmsg-bench-ledger-')), 'ledger.db')
   const provider = await spawnProvider(['--ledger', ledger, '--no-mdns'])
-  const node = await TmsgNode.create({ identity: Identity.generate(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, minPeers: 0, maxPeers: 64 })
+  const node = await TmsgNode.create({ identity: Identity.generate(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, minPeers: 0, maxPeers: 64, services: { [CHANNEL_SERVICE]: channelStream() } })
   await node.start()
   const dir = mkdtempSync(join(tmpdir(), 'tmsg-bench-l2s-'))
   const store = new Store(join(dir, 'tmsg.db'))
@@ -165,7 +165,7 @@ export async function layer2StreamBench (spawnProvider: (args: string[]) => Prom
     const u = updateTx(ch.fundings, parties, k + 1, k + 1)
     return { pay: { channelId: pipeChannel, sequence: k + 1, cumulativePaid: k + 1, updateTx: txBytes(u), signatures: signChannelTx(u, ch.fundings, parties, node.identity) } }
   })
-  const link = new ChannelLink(node.libp2p, providerPeer, [])
+  const link = (node.service(CHANNEL_SERVICE) as ChannelStream).link(providerPeer, [])
   const cpu0 = cpuMicrosOf(provider.pid)
   t0 = performance.now()
   let next = 0

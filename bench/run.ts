@@ -26,6 +26,7 @@ import { rawDataText } from '../src/rpc/ws.ts'
 import { layer2Bench, layer2StreamBench } from './layer2.ts'
 import type { Layer2StreamFigures } from './layer2.ts'
 import { directBench } from './direct.ts'
+import { memoryBench } from './memory.ts'
 import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -205,11 +206,11 @@ async function latencyInProcess (router: RouterName, n: number): Promise<{ p50: 
 }
 
 /** A `tmsg node` process with RPC on a free port, and a keep-alive JSON-RPC caller for it. */
-async function rpcNodeProcess (extraArgs: string[] = []): Promise<{ call: (method: string, params?: object) => Promise<unknown>, port: number, secret: string, p2p: string, pid: number, stop: () => Promise<void> }> {
+async function rpcNodeProcess (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ call: (method: string, params?: object) => Promise<unknown>, port: number, secret: string, p2p: string, pid: number, stop: () => Promise<void> }> {
   const { spawnTmsg, freePort, tempDatadir, stopProcess } = await import('../test/helpers/proc.ts')
   const port = await freePort()
   const datadir = tempDatadir()
-  const p = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(port), '--log-level', 'warn', ...extraArgs])
+  const p = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(port), '--log-level', 'warn', ...extraArgs], env)
   const ready = await p.ready
   const secret = readFileSync(join(datadir, 'rpc.cookie'), 'utf8').trim().split(':')[1]!
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 })
@@ -358,64 +359,20 @@ function printDirect (d: ReturnType<typeof directBench>): void {
   row('  receive: verify, open, keep (SQLite)', [fmt(d.receivePerSec)])
 }
 
-/**
- * Memory of a relay (its own process, default limits except the per-neighbour budget) with
- * `neighbours` TCP neighbours while some of them send `rate` unique 100 B msg/s in total;
- * every message goes out to the other neighbours-1. RSS sampled every second.
- */
-async function memory (neighbours: number, rate: number, seconds: number): Promise<{ peakMB: number, endMB: number, startMB: number, received: number, sent: number, overflow: number, seen: number, deliveredAtOne: number }> {
-  const b = new Worker('flood')
-  const { addr } = await b.ready
-  const nodes: TmsgNode[] = []
-  for (let i = 0; i < neighbours; i++) {
-    const n = await localNode('flood')
-    await n.connect(addr)
-    nodes.push(n)
-  }
-  const target = rawTarget(randomBytes(16))
-  const sink = nodes.at(-1)!
-  sink.subscribe(target)
-  let deliveredAtOne = 0
-  sink.on('delivery', () => { deliveredAtOne++ })
-  await warmUp(nodes[0]!, target.id, () => deliveredAtOne)
-  const start = await b.stats()
-  const senders = nodes.slice(0, 10)
-  const perTick = Math.round(rate / senders.length / 10) // 100 ms ticks
-  let sent = 0
-  let peak = start.rss
-  const t0 = performance.now()
-  let nextSample = t0 + 1000
-  for (let k = 0; performance.now() - t0 < seconds * 1000; k++) {
-    for (const s of senders) {
-      for (let j = 0; j < perTick; j++) {
-        s.router.publish(buildTMsg({ target: target.id, payload: randomBytes(100), kind: Kind.DATA }))
-        sent++
-      }
-    }
-    const due = t0 + (k + 1) * 100
-    while (performance.now() < due) await sleep(Math.max(1, due - performance.now()))
-    if (performance.now() >= nextSample) {
-      peak = Math.max(peak, (await b.stats()).rss)
-      nextSample += 1000
-    }
-  }
-  const end = await b.stats()
-  peak = Math.max(peak, end.rss)
-  await Promise.all([...nodes.map(async n => { await n.stop() }), b.stop()])
-  return { peakMB: peak / 2 ** 20, endMB: end.rss / 2 ** 20, startMB: start.rss / 2 ** 20, received: end.received - start.received, sent, overflow: end.queueOverflow, seen: end.seen, deliveredAtOne }
-}
-
 const only = process.argv.find(a => a.startsWith('--only='))?.slice(7)
 if (only === 'memory') {
-  // 50 libp2p nodes in this one process: yamux may throw from a microtask when a connection
-  // closes under load (libp2p, not tmsg); the driver only needs to keep going.
-  process.on('uncaughtException', err => { process.stderr.write(`driver: ${err.name}: ${err.message}\n`) })
   const n = quick ? 20 : 50
-  const m = await memory(n, 10_000, quick ? 10 : 30)
-  row(`relay with ${n} neighbours, 10,000 msg/s offered (100 B), RSS`, ['start', 'peak', 'end'])
-  row('  MB', [fmt(m.startMB), fmt(m.peakMB), fmt(m.endMB)])
-  row('  messages offered / received by the relay / at one neighbour', [m.sent, m.received, m.deliveredAtOne])
-  row('  relayed copies dropped by full queues / seen-cache entries', [m.overflow, m.seen])
+  const relayNode = await rpcNodeProcess(['--max-peers', '64', '--min-peers', '0'], process.env.BENCH_NODE_FLAGS !== undefined ? { NODE_OPTIONS: process.env.BENCH_NODE_FLAGS } : {})
+  const m = await memoryBench(relayNode, { neighbours: n, rate: 10_000, seconds: quick ? 10 : 30, senders: 20, processes: 2, payloadBytes: 100 })
+  await relayNode.stop()
+  row(`tmsg node relaying for ${n} neighbours, 10,000 msg/s offered (100 B), RSS MB`, ['start', 'peak', 'end'])
+  row('', [fmt(m.startMB), fmt(m.peakMB), fmt(m.endMB)])
+  console.log(`  RSS every second: ${m.samples.map(x => fmt(x)).join(' ')}`)
+  row('  messages offered / written / taken in by the relay', [m.offered, m.written, m.received])
+  row('  relay intake while offered (msg/s) / cores the relay used', [fmt(m.inPerSec), fmt(m.relayCpu, 2)])
+  row('  copies forwarded / at each neighbour (min-max)', [m.forwarded, `${m.minAtNeighbour}-${m.maxAtNeighbour}`])
+  row('  seen-cache entries at the end', [m.seen])
+  console.log(`  drops: ${JSON.stringify(m.dropped)}`)
   process.exit(0)
 }
 if (only === 'direct') {

@@ -18,7 +18,7 @@ export type WorkerReply =
   | { type: 'ready', addr: string, peerId: string }
   | { type: 'connected' }
   | { type: 'subscribed' }
-  | { type: 'stats', cpuMicros: number, rss: number, received: number, forwarded: number, delivered: number, queueOverflow: number, queuedBytes: number, seen: number }
+  | { type: 'stats', cpuMicros: number, rss: number, received: number, forwarded: number, delivered: number }
   | { type: 'error', message: string }
 
 process.on('uncaughtException', err => { process.stderr.write(`relay worker crashed: ${err.stack ?? err.message}\n`); process.exit(1) })
@@ -35,8 +35,7 @@ process.on('message', (req: WorkerRequest) => {
         case 'stats': {
           const cpu = process.cpuUsage()
           const s = node.stats()
-          const queuedBytes = node.router.neighbourStats().reduce((sum, n) => sum + n.queuedBytes, 0)
-          send({ type: 'stats', cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, received: s.received, forwarded: s.forwarded, delivered: s.delivered, queueOverflow: s.drops.queueOverflow, queuedBytes, seen: s.seenCacheSize })
+          send({ type: 'stats', cpuMicros: cpu.user + cpu.system, rss: process.memoryUsage().rss, received: s.received, forwarded: s.forwarded, delivered: s.delivered })
           break
         }
         case 'stop': await node.stop(); process.exit(0)

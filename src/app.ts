@@ -1,7 +1,7 @@
 /**
- * Assembles a running tmsg process from its settings: datadir, identity, logging, store,
- * node, chat and the RPC server. `tmsg node` and `tmsg chat` both start here, so they cannot
- * drift apart. Data flows one way: node → app (store, listeners) → rpc / tui.
+ * Assembles a running tmsg node from its settings: datadir, identity, logging, store, node,
+ * chat and layer-2. Front ends (the RPC server, the TUI) are started on top of it by the
+ * commands (src/cli/serve.ts). Data flows one way: node → app (store, listeners) → rpc / tui.
  */
 import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
@@ -24,11 +24,11 @@ import { ChatService } from './chat/chat.ts'
 import { NickBook } from './chat/nicks.ts'
 import { DirectMessages } from './chat/direct.ts'
 import { decodeChat } from './chat/codec.ts'
-import { Kind } from './wire/tmsg.ts'
+import { encodeTMsg, Kind } from './wire/tmsg.ts'
+import type { HistoryBackend } from './node/history-service.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { startRpcServer } from './rpc/server.ts'
-import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
+import { CHANNEL_SERVICE, channelStream } from './layer2/channels/stream.ts'
 import { join } from 'node:path'
 import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
 import type { MetricsServer } from './metrics.ts'
@@ -71,7 +71,6 @@ export class App extends EventEmitter<AppEvents> {
   readonly log: Logger
   /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
   readonly notices: string[]
-  rpc?: RpcServer
   /** Prometheus metrics, when --metrics-port is set. */
   metrics?: Metrics
   metricsServer?: MetricsServer
@@ -141,7 +140,9 @@ export class App extends EventEmitter<AppEvents> {
         minPeers: config.minPeers,
         maxPeers: config.maxPeers,
         logger: log,
-        libp2pMetrics: registry?.libp2p
+        libp2pMetrics: registry?.libp2p,
+        services: { [CHANNEL_SERVICE]: channelStream() },
+        history: keptOriginals(store)
       })
       try {
         await node.start()
@@ -173,11 +174,6 @@ export class App extends EventEmitter<AppEvents> {
         }
         log.info({ url: app.metricsServer.url }, 'metrics listening')
       }
-      if (config.rpcPort !== 0) { // 0 = RPC off
-        const rpcPort = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
-        if (rpcPort !== config.rpcPort) notices.push(`RPC port ${config.rpcPort} is taken; using ${rpcPort}`)
-        app.rpc = await startRpcServer(app, { host: config.rpcHost, port: rpcPort, allowRemote: config.rpcAllowRemote, cookiePath: datadir.rpcCookie, urlPath: datadir.rpcUrl })
-      }
       for (const n of notices) log.warn(n)
       return app
     } catch (err: unknown) {
@@ -187,10 +183,6 @@ export class App extends EventEmitter<AppEvents> {
       unlock()
       throw err
     }
-  }
-
-  get rpcUrl (): string | undefined {
-    return this.rpc?.url
   }
 
   /** Listens to a target; persisted (restored at the next start) unless `persist` is false. */
@@ -213,6 +205,7 @@ export class App extends EventEmitter<AppEvents> {
     if (msg.kind === Kind.DIRECT) {
       const message = this.direct.receive(msg, d.verified, d.receivedAt)
       if (message === undefined) return
+      if (d.history === true) message.history = true
       if (message.nick !== undefined) this.hearNick(message.nick, msg.sender, d.receivedAt)
       this.emit('message', message, d)
       return
@@ -223,6 +216,7 @@ export class App extends EventEmitter<AppEvents> {
     }
     const subscribed = this.node.subscription(msg.target)
     const message = toMessage(msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: subscribed?.short })
+    if (d.history === true) message.history = true
     // History is per subscribed target; replies to our own requests are answers, not history.
     if (subscribed !== undefined) this.store.addMessage({ msg, verified: d.verified, receivedAt: d.receivedAt, targetName: message.targetName })
     this.emit('message', message, d)
@@ -259,7 +253,6 @@ export class App extends EventEmitter<AppEvents> {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    await this.rpc?.close()
     await this.metricsServer?.close()
     await this.layer2?.stop()
     await this.node.stop()
@@ -269,6 +262,17 @@ export class App extends EventEmitter<AppEvents> {
       this.log.flush()
       this.unlock()
     }
+  }
+}
+
+/** The store as the node's store-and-forward backend (DESIGN §10): originals kept as encoded. */
+function keptOriginals (store: Store): HistoryBackend {
+  return {
+    // A fresh encoding: the received message's fields may be views into a frame buffer.
+    keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },
+    has: id => store.hasOriginal(id),
+    newest: t => store.newestOriginal(t),
+    since: (targets, since, limit, maxBytes) => store.originalsSince(targets, since, limit, maxBytes)
   }
 }
 

@@ -32,6 +32,8 @@ export interface Message {
   timestamp: number
   receivedAt: number
   replyTo?: string
+  /** Replayed from a neighbour's store (DESIGN §10) rather than heard live: shown as history. */
+  history?: boolean
 }
 
 export interface MessageMeta {

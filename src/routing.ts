@@ -100,7 +100,8 @@ export interface Router {
    * Takes the messages of a history answer from `peerId` (DESIGN §10): validated like flooded
    * messages except the timestamp window, delivered once when subscribed, never forwarded.
    * `wanted` is the caller's check against its request (targets asked, time window); a
-   * message failing it counts as invalid, like junk, and is charged to the peer.
+   * message failing it counts as invalid, like junk, and is charged to the peer. `malformed`
+   * counts entries of the answer that did not even decode: charged as malformed frames.
    */
-  ingestHistory: (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean) => HistoryIngestResult
+  ingestHistory: (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean, malformed?: number) => HistoryIngestResult
 }

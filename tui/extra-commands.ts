@@ -16,5 +16,6 @@
  */
 import type { CommandDef } from './commands.ts'
 import { LAYER2_COMMANDS } from './layer2-commands.ts'
+import { WEB_COMMANDS } from './web-command.ts'
 
-export const extraCommands: CommandDef[] = [...LAYER2_COMMANDS]
+export const extraCommands: CommandDef[] = [...LAYER2_COMMANDS, ...WEB_COMMANDS]

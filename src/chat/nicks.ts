@@ -12,11 +12,10 @@ import { isAccountAddress, isValidNick, TargetSyntaxError } from '../targets.ts'
 export class UnknownNickError extends Error {
   static name = 'UnknownNickError'
   override name = 'UnknownNickError'
-  readonly rpcCode = 'NotFound'
-  readonly rpcData: Record<string, unknown>
+  readonly nick: string
   constructor (nick: string) {
     super(`no signed message from @${nick} has been heard, so its key is unknown; acct:<address> always works`)
-    this.rpcData = { nick }
+    this.nick = nick
   }
 }
 
@@ -24,13 +23,12 @@ export class UnknownNickError extends Error {
 export class AmbiguousNickError extends Error {
   static name = 'AmbiguousNickError'
   override name = 'AmbiguousNickError'
-  readonly rpcCode = 'InvalidParams'
-  readonly rpcData: Record<string, unknown>
+  readonly nick: string
   readonly accounts: string[]
   constructor (nick: string, accounts: string[]) {
     super(`@${nick} has been used by ${accounts.length} keys: ${accounts.map(a => 'acct:' + a).join(', ')}; pick one with acct:<address>`)
+    this.nick = nick
     this.accounts = accounts
-    this.rpcData = { nick, accounts }
   }
 }
 
@@ -38,11 +36,10 @@ export class AmbiguousNickError extends Error {
 export class UnknownKeyError extends Error {
   static name = 'UnknownKeyError'
   override name = 'UnknownKeyError'
-  readonly rpcCode = 'NotFound'
-  readonly rpcData: Record<string, unknown>
+  readonly account: string
   constructor (account: string) {
     super(`the public key of acct:${account} is unknown: it has not signed anything this node heard, nor connected to it`)
-    this.rpcData = { account }
+    this.account = account
   }
 }
 

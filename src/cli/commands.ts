@@ -7,7 +7,8 @@ import { parseTarget } from '../targets.ts'
 import { cleanLine } from '../text.ts'
 import { findEndpoint, RpcClient } from './client.ts'
 import { UsageError } from './errors.ts'
-import { battery, sats as sat } from '../layer2/budget.ts'
+import { battery, sats as sat } from '../layer2/channels/budget.ts'
+import { loginUrl } from '../rpc/web.ts'
 
 export interface ClientOptions {
   json: boolean
@@ -247,4 +248,16 @@ export async function channelCommand (config: NodeConfig, action: string, args: 
       throw new UsageError(`unknown channel action "${action}": list, status, terms, offer, offers, open, pay, topup, fetch, close`)
   }
   printJson(r)
+}
+
+/**
+ * `tmsg web`: the URL that logs a browser in to the node's web chat (DESIGN §12). The node is
+ * asked first, so a URL is printed only while it is running and holds this secret.
+ */
+export async function webCommand (config: NodeConfig, o: ClientOptions): Promise<void> {
+  const c = client(config)
+  await c.call('node_info')
+  const url = loginUrl(c.endpoint.url, c.endpoint.secret)
+  if (o.json) return printJson({ url })
+  out(url)
 }

@@ -59,6 +59,8 @@ export function buildProgram (): Command {
     .argument('<target>', '#room, @nick, acct:<address> or 32 hex characters')
     .argument('<text...>', 'the text')
     .action(async (target: string, text: string[], o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).sendCommand(resolveConfig(givenFlags(cmd)), target, text, { json: o.json === true }) })
+  client('web', 'print the URL that logs a browser in to the web chat (valid until the node restarts)')
+    .action(async (o: { json?: boolean }, cmd: Command) => { await (await clientCommands()).webCommand(resolveConfig(givenFlags(cmd)), { json: o.json === true }) })
   client('rpc', 'call any JSON-RPC method: tmsg rpc msg_history \'{"target":"#lobby"}\'')
     .argument('<method>')
     .argument('[params]', 'JSON object')

@@ -401,8 +401,9 @@ export class FloodRouter implements Router {
 
   // ---- history answers (DESIGN §10) -------------------------------------------------------
 
-  ingestHistory (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean): HistoryIngestResult {
-    const result: HistoryIngestResult = { accepted: 0, duplicates: 0, invalid: 0 }
+  ingestHistory (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean, malformed = 0): HistoryIngestResult {
+    const result: HistoryIngestResult = { accepted: 0, duplicates: 0, invalid: malformed }
+    for (let i = 0; i < malformed && !this.isBanned(peerId); i++) this.invalid(peerId, 'malformed', PENALTY_MALFORMED_FRAME)
     // Stored messages are older than the flood's window by nature; every other rule holds.
     const limits = { ...this.limits, timestampWindowMs: Number.POSITIVE_INFINITY }
     const now = this.components.now()

@@ -65,14 +65,30 @@ export class SeenCache {
       this.owned.set(slot, keys)
     }
     keys.push(key)
+    // Keys the cache already let go (evicted by its size or age) leave the list too, or the
+    // lists of 50 busy neighbours would keep millions of dead keys alive: the cache empties
+    // roughly oldest first, so looking at the head is enough to keep each list near the
+    // number of entries its neighbour really owns.
+    for (let k = keys.peek(); k !== undefined && !this.owns(k, slot); k = keys.peek()) keys.shift()
     while (keys.length > this.perSlotMax) {
       const old = keys.shift()!
-      const e = this.cache.peek(old)
-      if (e !== undefined && slotOf(e) === slot) {
+      if (this.owns(old, slot)) {
         this.cache.delete(old)
         this.recycled++
       }
     }
+  }
+
+  private owns (key: string, slot: number): boolean {
+    const e = this.cache.peek(key)
+    return e !== undefined && slotOf(e) === slot
+  }
+
+  /** Keys held by the per-neighbour quota lists, live or not yet trimmed. */
+  get quotaListed (): number {
+    let n = 0
+    for (const keys of this.owned.values()) n += keys.length
+    return n
   }
 
   /** A neighbour left: its entries stay (they still stop replays), its quota list goes. */

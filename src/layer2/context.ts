@@ -5,11 +5,22 @@ import type { Identity } from '../identity.ts'
 import type { TmsgNode } from '../node/node.ts'
 import type { Logger } from '../log.ts'
 import type { Target } from '../targets.ts'
-import type { Ledger } from './ledger.ts'
-import type { Wallet } from './wallet.ts'
-import type { Alert, ChannelRecord, ChannelStore } from './channel-store.ts'
-import type { ChannelEvent } from './channel-events.ts'
-import type { WalletEvent } from './payments.ts'
+import type { Ledger } from './chain/ledger.ts'
+import type { ChannelStream } from './channels/stream.ts'
+import type { Wallet } from './wallet/wallet.ts'
+import type { Alert, ChannelRecord, ChannelStore } from './channels/store.ts'
+import type { ChannelEvent } from './channels/events.ts'
+
+/** What `wallet_subscription` pushes and the chat shows: a payment this node sent or received. */
+export interface WalletEvent {
+  type: 'received' | 'sent'
+  txid: string
+  amount: number
+  /** The other party's account. */
+  peer: string
+  memo: string
+  at: number
+}
 
 export interface Layer2Events {
   /** A channel changed state (opened, settled, refunded, ...). */
@@ -32,6 +43,8 @@ export interface Layer2Context {
   ledger: Ledger
   wallet: Wallet
   channels: ChannelStore
+  /** The channel stream service: links to providers. */
+  stream: ChannelStream
   log: Logger
   events: EventEmitter<Layer2Events>
   /** Unix seconds by the ledger clock (lock times are judged by it). */

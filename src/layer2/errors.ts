@@ -1,11 +1,9 @@
 /**
- * Channel and wallet errors. Each has a stable `code`; the RPC maps them to DESIGN §8's
- * codes. A refusal by the other side of the channel is always −32012 with the peer's own
+ * Channel and wallet errors. Each has a stable `code`; the RPC layer maps them to DESIGN §8's
+ * codes (rpc/errors.ts). A refusal by the other side of the channel is always −32012 with the peer's own
  * code in `data.code`; a failure found here has a code of its own, so a user can tell
  * "the provider said no" from "my node could not".
  */
-import type { ErrorName } from '../rpc/errors.ts'
-
 export type ChannelErrorCode =
   | 'INSUFFICIENT_FUNDS'
   | 'UNKNOWN_CHANNEL' | 'UNKNOWN_PROVIDER' | 'UNKNOWN_SERVICE'
@@ -23,44 +21,6 @@ export type ChannelErrorCode =
   /** A local argument that is not a positive whole number of satoshis. */
   | 'BAD_AMOUNT'
 
-/**
- * Where each code lands when it is raised HERE. Codes only a provider raises about a
- * payment it received map to −32012 too: locally they can only mean a peer's refusal.
- */
-const LOCAL_RPC_CODE: Record<ChannelErrorCode, ErrorName> = {
-  INSUFFICIENT_FUNDS: 'InsufficientFunds',
-  UNKNOWN_CHANNEL: 'UnknownChannel',
-  UNKNOWN_PROVIDER: 'UnknownChannel',
-  UNKNOWN_SERVICE: 'UnknownChannel',
-  BUDGET_EXHAUSTED: 'BudgetExhausted',
-  EXPIRED: 'ChannelExpired',
-  TOO_CLOSE_TO_EXPIRY: 'ChannelExpired',
-  NOT_OPEN: 'ChannelNotOpen',
-  NOTHING_TO_SETTLE: 'ChannelNotOpen',
-  LEDGER_REJECTED: 'LedgerRejected',
-  BAD_REFUND: 'BadPeerAnswer',
-  BAD_ANSWER: 'BadPeerAnswer',
-  NOT_FUNDED: 'BadPeerAnswer',
-  SETTLEMENT_UNSEEN: 'BadPeerAnswer',
-  BAD_MESSAGE: 'BadPeerAnswer',
-  WINDOW_TOO_LONG: 'TermsRefused',
-  BAD_AMOUNT: 'InvalidParams',
-  BELOW_MIN_DEPOSIT: 'InvalidParams',
-  PEER_UNREACHABLE: 'Timeout',
-  BAD_FUNDING: 'RejectedByPeer',
-  BAD_VERSION: 'RejectedByPeer',
-  BAD_LOCKTIME: 'RejectedByPeer',
-  WRONG_OUTPOINT: 'RejectedByPeer',
-  SEQUENCE_NOT_INCREASING: 'RejectedByPeer',
-  BAD_SEQUENCE: 'RejectedByPeer',
-  AMOUNT_NOT_INCREASING: 'RejectedByPeer',
-  OVER_DEPOSIT: 'RejectedByPeer',
-  WRONG_OUTPUTS: 'RejectedByPeer',
-  BAD_SIGNATURE: 'RejectedByPeer',
-  NOT_PAID: 'RejectedByPeer',
-  NO_SUCH_CHUNK: 'RejectedByPeer'
-}
-
 export class ChannelError extends Error {
   static name = 'ChannelError'
   override name = 'ChannelError'
@@ -72,14 +32,5 @@ export class ChannelError extends Error {
     super(message)
     this.code = code
     this.fromPeer = fromPeer
-  }
-
-  /** For the RPC layer (see rpc/errors.ts toRpcError). */
-  get rpcCode (): ErrorName {
-    return this.fromPeer ? 'RejectedByPeer' : LOCAL_RPC_CODE[this.code]
-  }
-
-  get rpcData (): Record<string, unknown> {
-    return { code: this.code }
   }
 }

@@ -1,6 +1,16 @@
 /**
  * Layer-2 on a running node: the ledger, the wallet, channels on both sides, balance
  * queries, and the periodic care that settles and refunds channels on time.
+ *
+ * One room per concern, each importing only the rooms before it:
+ *   chain/      the ledger interface and its backends (dev, test/main via ARC), BEEF, tx parts
+ *   wallet/     this node's coins, and peer-to-peer payments (gifts)
+ *   terms/      service discovery: TERMS_REQUEST / TERMS
+ *   channels/   client, provider, their transactions, the checks (pure), state, events, stream
+ *   balances/   balance queries and their proofs
+ * Here, beside this assembly: the shared context and errors, the schema, flooded
+ * request/response helpers and the crash points of the kill -9 tests. The RPC methods are
+ * in src/rpc/layer2-methods.ts.
  */
 import { EventEmitter } from 'node:events'
 import type { DatabaseSync } from 'node:sqlite'
@@ -9,18 +19,18 @@ import type { TmsgNode, Delivery } from '../node/node.ts'
 import type { Logger } from '../log.ts'
 import type { Target } from '../targets.ts'
 import { accountTarget } from '../targets.ts'
-import { DevLedger } from './dev-ledger.ts'
-import { RemoteChain } from './remote-chain.ts'
-import { LedgerRejectedError } from './ledger.ts'
-import type { ChainKind, Ledger } from './ledger.ts'
-import { Wallet } from './wallet.ts'
-import { ChannelStore } from './channel-store.ts'
+import { DevLedger } from './chain/dev-ledger.ts'
+import { RemoteChain } from './chain/remote-chain.ts'
+import { LedgerRejectedError } from './chain/ledger.ts'
+import type { ChainKind, Ledger } from './chain/ledger.ts'
+import { Wallet } from './wallet/wallet.ts'
+import { ChannelStore } from './channels/store.ts'
 import { ChannelError } from './errors.ts'
-import { Provider } from './provider.ts'
-import { ChannelClient } from './client.ts'
-import { BalanceService } from './balance.ts'
-import { PaymentService } from './payments.ts'
-import { serveChannels } from './stream.ts'
+import { Provider } from './channels/provider.ts'
+import { ChannelClient } from './channels/client.ts'
+import { BalanceService } from './balances/balance.ts'
+import { PaymentService } from './wallet/payments.ts'
+import { CHANNEL_SERVICE, ChannelStream } from './channels/stream.ts'
 import type { Layer2Context, Layer2Events } from './context.ts'
 
 export interface Layer2Init {
@@ -62,9 +72,10 @@ export class Layer2 {
   private readonly node: TmsgNode
   private readonly log: Logger
   private readonly maintainEveryMs: number
+  private readonly stream: ChannelStream
   private timer?: NodeJS.Timeout
-  private stopServing?: () => Promise<void>
-  private maintaining = false
+  /** The maintenance round under way, if any (one at a time; stop waits for it). */
+  private maintaining?: Promise<void>
   private readonly onDelivery = (d: Delivery): void => {
     this.provider.onDelivery(d)
     this.balance.onDelivery(d)
@@ -74,6 +85,9 @@ export class Layer2 {
   constructor (init: Layer2Init) {
     this.node = init.node
     this.log = init.log
+    const stream = init.node.service(CHANNEL_SERVICE)
+    if (!(stream instanceof ChannelStream)) throw new Error(`layer-2 needs the channel stream among the node's services (${CHANNEL_SERVICE}: channelStream())`)
+    this.stream = stream
     this.ledger = openChain(init)
     this.wallet = new Wallet(init.node.identity, this.ledger, init.db)
     this.channels = new ChannelStore(init.db)
@@ -84,6 +98,7 @@ export class Layer2 {
       ledger,
       wallet: this.wallet,
       channels: this.channels,
+      stream,
       log: init.log,
       events: this.events,
       now: () => ledger.now(),
@@ -105,7 +120,7 @@ export class Layer2 {
   }
 
   async start (): Promise<void> {
-    this.stopServing = await serveChannels(this.node.libp2p, async (peer, req) => await this.provider.handle(peer, req))
+    this.stream.serve(async (peer, req) => await this.provider.handle(peer, req))
     this.node.on('delivery', this.onDelivery)
     this.provider.start()
     // Hear balance requests about the accounts we hold channel state with.
@@ -118,22 +133,26 @@ export class Layer2 {
 
   /** Finishes what a crash interrupted, settles what is due, refunds what expired. */
   async maintain (): Promise<void> {
-    if (this.maintaining) return
-    this.maintaining = true
+    if (this.maintaining !== undefined) return
+    this.maintaining = this.maintainOnce().finally(() => { this.maintaining = undefined })
+    await this.maintaining
+  }
+
+  private async maintainOnce (): Promise<void> {
     try {
       await this.client.maintain()
       await this.provider.settleDue()
     } catch (err: unknown) {
       this.log.error({ err }, 'layer-2 maintenance failed')
-    } finally {
-      this.maintaining = false
     }
   }
 
   async stop (): Promise<void> {
     clearInterval(this.timer)
     this.node.off('delivery', this.onDelivery)
-    await this.stopServing?.().catch(() => {})
+    this.stream.unserve()
+    // A maintenance round still running uses the ledger: it finishes before the ledger closes.
+    await this.maintaining
     this.ledger.close()
   }
 }

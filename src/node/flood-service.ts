@@ -123,18 +123,26 @@ export class FloodService implements Startable {
       if (this.outbound.get(peer) === stream) this.outbound.delete(peer)
       this.router.removeNeighbour(peer, link)
       // The stream died but the connection lives (remote restarted its service, say):
-      // become neighbours again over the same connection.
-      const reopened = this.reopened.get(connection) ?? 0
-      if (this.started && connection.status === 'open' && reopened < MAX_REOPENS) {
-        this.reopened.set(connection, reopened + 1)
-        this.ensureNeighbour(connection.remotePeer, connection)
-      }
+      // become neighbours again over the same connection. Not at once: when the whole
+      // connection is going down its streams close first while it still reads 'open', and a
+      // stream opened then makes yamux write to the closed transport from a microtask — an
+      // uncaught exception that would kill the node (js-libp2p#2505 / js-libp2p-yamux#91).
+      const reopen = setTimeout(() => {
+        const reopened = this.reopened.get(connection) ?? 0
+        if (this.started && connection.status === 'open' && reopened < MAX_REOPENS) {
+          this.reopened.set(connection, reopened + 1)
+          this.ensureNeighbour(connection.remotePeer, connection)
+        }
+      }, REOPEN_DELAY_MS)
+      reopen.unref()
     })
     this.router.attachLink(peer, link)
   }
 }
 
 const MAX_REOPENS = 3
+/** Long enough for a closing connection to say so; short next to a redial. */
+const REOPEN_DELAY_MS = 250
 
 /** A unit that can never decode: used to charge a peer for a broken length prefix. */
 const INVALID_UNIT = new Uint8Array([0x0a, 0xff])

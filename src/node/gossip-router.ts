@@ -130,8 +130,9 @@ export class GossipRouter implements Router {
   }
 
   /** History answers (DESIGN §10): validated like topic messages but for the window; never published. */
-  ingestHistory (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean): HistoryIngestResult {
-    const result: HistoryIngestResult = { accepted: 0, duplicates: 0, invalid: 0 }
+  ingestHistory (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean, malformed = 0): HistoryIngestResult {
+    const result: HistoryIngestResult = { accepted: 0, duplicates: 0, invalid: malformed }
+    for (let i = 0; i < malformed && !this.isBanned(peerId); i++) this.invalid(peerId, 'malformed')
     const limits = { ...this.limits, timestampWindowMs: Number.POSITIVE_INFINITY }
     for (const msg of msgs) {
       if (this.isBanned(peerId)) break

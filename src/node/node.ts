@@ -4,7 +4,7 @@
  */
 import { EventEmitter } from 'node:events'
 import { createLibp2p } from 'libp2p'
-import type { Libp2pInit } from 'libp2p'
+import type { Libp2pInit, ServiceFactoryMap } from 'libp2p'
 import type { Libp2p, PeerId } from '@libp2p/interface'
 import { tcp } from '@libp2p/tcp'
 import { noise } from '@chainsafe/libp2p-noise'
@@ -25,6 +25,8 @@ import type { PlumtreeRouterInit } from '../flood/plumtree.ts'
 import { floodService } from './flood-service.ts'
 import { GossipRouter, gossipMsgId } from './gossip-router.ts'
 import { NeighbourKeeper } from './keeper.ts'
+import { historyService } from './history-service.ts'
+import type { HistoryBackend, HistoryService, HistoryStats } from './history-service.ts'
 import type { Router, RouterComponents, RouterName, RouterStats } from '../routing.ts'
 import { buildTMsg } from '../wire/build.ts'
 import { idBytes, idKey, toHex } from '../wire/tmsg.ts'
@@ -39,8 +41,6 @@ import type { Logger } from '../log.ts'
 export class BackpressureError extends Error {
   static name = 'BackpressureError'
   override name = 'BackpressureError'
-  /** For the RPC layer: −32005 rate limited. */
-  readonly rpcCode = 'RateLimited'
 }
 
 export interface NodeOptions {
@@ -71,6 +71,18 @@ export interface NodeOptions {
   now?: () => number
   /** libp2p's own metrics (connections, streams, bytes), e.g. @libp2p/prometheus-metrics. */
   libp2pMetrics?: Libp2pInit['metrics']
+  /**
+   * Store and forward (DESIGN §10): where the signed originals of every message seen are
+   * kept. With it the node answers and asks `/tmsg/history/1.0.0`; without it, neither.
+   */
+  history?: HistoryBackend
+  /** How far back store and forward reaches. @default 24 h */
+  historyMaxAgeMs?: number
+  /**
+   * The protocols of the applications above (layer-2's channel stream), registered as
+   * libp2p services next to identify, ping and flood; reach them with `service(name)`.
+   */
+  services?: ServiceFactoryMap
 }
 
 /** A hit handed to the applications. */
@@ -84,6 +96,8 @@ export interface Delivery {
   /** BSV address of `sender`, when there is one. */
   account?: string
   receivedAt: number
+  /** Came in a history answer (DESIGN §10), not through the flood: a replay of the past. */
+  history?: boolean
 }
 
 export interface SendOptions {
@@ -118,7 +132,7 @@ interface NodeEvents {
   'peer:disconnect': [string]
 }
 
-type Services = { identify: unknown, ping: Ping, pubsub?: GossipSub }
+type Services = { identify: unknown, ping: Ping, pubsub?: GossipSub, history?: HistoryService }
 
 export class TmsgNode extends EventEmitter<NodeEvents> {
   readonly identity: Identity
@@ -128,10 +142,12 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   private readonly keeper: NeighbourKeeper
   private readonly subs = new Map<string, Target>()
   private readonly dropUnverified: boolean
-  private readonly maxPayload: number
+  /** Largest payload this node sends or accepts (bytes). */
+  readonly maxPayload: number
   private readonly defaultTtl: number
   private readonly now: () => number
   private readonly startedAt: number
+  private readonly history?: HistoryBackend
 
   private constructor (opts: NodeOptions, libp2p: Libp2p<Services>, router: Router, log: Logger, now: () => number) {
     super()
@@ -143,6 +159,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     this.dropUnverified = opts.dropUnverified ?? false
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD
     this.defaultTtl = opts.defaultTtl ?? DEFAULT_TTL
+    this.history = opts.history
     this.startedAt = now()
     this.keeper = new NeighbourKeeper(libp2p, { bootstrap: opts.bootstrap ?? [], minPeers: opts.minPeers ?? 4 }, log.child({ component: 'keeper' }))
     libp2p.addEventListener('peer:connect', evt => {
@@ -166,7 +183,12 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     const components: RouterComponents = {
       now,
       isSubscribed: target => late.node?.isSubscribed(target) ?? false,
-      deliver: (msg, from) => { late.node?.deliverHit(msg, from) }
+      deliver: (msg, from, history) => { late.node?.deliverHit(msg, from, history === true) },
+      ...(opts.history !== undefined
+        ? {
+            accepted: (msg: TMsg) => { opts.history!.keep(msg, now()) }
+          }
+        : {})
     }
     let flood: FloodRouter | undefined
     const onBan = (peerId: string, until: number): void => {
@@ -201,8 +223,20 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
         denyOutboundEncryptedConnection: banned
       },
       services: {
+        ...opts.services,
         identify: identify(),
         ping: ping(),
+        ...(opts.history !== undefined
+          ? {
+              history: historyService({
+                backend: opts.history,
+                router: () => late.node?.router,
+                targets: () => late.node?.subscriptions().map(t => t.id) ?? [],
+                now,
+                ...(opts.historyMaxAgeMs !== undefined ? { maxAgeMs: opts.historyMaxAgeMs } : {})
+              })
+            }
+          : {}),
         ...(flood !== undefined
           ? { flood: floodService({ router: flood }) }
           : {
@@ -220,6 +254,11 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     return late.node
   }
 
+  /** An application's service registered through `NodeOptions.services`. */
+  service (name: string): unknown {
+    return (this.libp2p.services as Record<string, unknown>)[name]
+  }
+
   async start (): Promise<void> {
     await this.libp2p.start()
     if (this.router instanceof GossipRouter) this.router.start()
@@ -232,6 +271,16 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     if (this.router instanceof GossipRouter) this.router.stop()
     await this.libp2p.stop()
     this.log.info('node stopped')
+  }
+
+  /** Store-and-forward counters (DESIGN §10); undefined when the node keeps no history. */
+  historyStats (): HistoryStats | undefined {
+    return this.libp2p.services.history?.counters
+  }
+
+  /** Resolves once every history sync started so far has finished (tests, benchmarks). */
+  async historyIdle (): Promise<void> {
+    await this.libp2p.services.history?.idle()
   }
 
   get peerId (): string {
@@ -263,6 +312,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     const key = idKey(target.id)
     if (this.subs.has(key)) return false
     this.subs.set(key, target)
+    // A room joined late still shows its recent past (DESIGN §10).
+    this.libp2p.services.history?.requestFromAll([target.id])
     return true
   }
 
@@ -295,6 +346,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     if (this.router.backlogged(payload.length + 256)) throw new BackpressureError('every neighbour\'s outbound queue is full: slow down and retry')
     const msg = buildTMsg({ target: o.target, payload, kind: o.kind, ttl, replyTo: o.replyTo, timestamp: this.now(), signer: this.identity })
     const { neighbours } = this.router.publish(msg)
+    this.history?.keep(msg, msg.timestamp)
     if (this.isSubscribed(msg.target)) {
       this.emit('delivery', { msg, from: 'self', verified: true, account: this.identity.account, receivedAt: this.now() })
     }
@@ -302,7 +354,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   }
 
   /** Router callback for a hit: verify, copy out of the frame buffer, hand to applications. */
-  private deliverHit (received: TMsg, from: string): void {
+  private deliverHit (received: TMsg, from: string, history: boolean): void {
     const verified = received.signature.length > 0 && verifySignature(received.sender, idBytes(received), received.signature)
     if (!verified && this.dropUnverified) return
     const msg = copyTMsg(received)
@@ -311,7 +363,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       from,
       verified,
       account: msg.sender.length === 33 ? safeAccount(msg.sender) : undefined,
-      receivedAt: this.now()
+      receivedAt: this.now(),
+      ...(history ? { history } : {})
     })
   }
 

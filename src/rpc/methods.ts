@@ -10,7 +10,6 @@ import { Kind } from '../wire/tmsg.ts'
 import { MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
 import { version } from '../version.ts'
 import { RpcError } from './errors.ts'
-import { openRpcDocument } from './openrpc.ts'
 
 /** Per-connection state of a WebSocket client (subscriptions live and die with it). */
 export interface RpcSession {
@@ -64,7 +63,8 @@ export const MessageSchema = z.object({
   ttl: z.number().int(),
   timestamp: z.number().int(),
   receivedAt: z.number().int(),
-  replyTo: hex.optional()
+  replyTo: hex.optional(),
+  history: z.boolean().optional().describe('replayed from a neighbour\'s store (DESIGN §10) rather than heard live')
 }).meta({ id: 'Message' })
 
 const PeerSchema = z.object({
@@ -116,9 +116,17 @@ export const METHODS: MethodDef[] = [
       invalid: z.number().int(), dropped: z.number().int(), seenCacheSize: z.number().int(), peers: z.number().int(),
       sent: z.number().int(), reforwarded: z.number().int(), expired: z.number().int(), banned: z.number().int(),
       invalidReasons: z.record(z.string(), z.number().int()), drops: z.record(z.string(), z.number().int()),
-      sealedDropped: z.number().int().describe('direct messages that reached this node and did not open (not for us, altered, junk)')
+      sealedDropped: z.number().int().describe('direct messages that reached this node and did not open (not for us, altered, junk)'),
+      history: z.object({
+        kept: z.number().int(), keptBytes: z.number().int(), requestsServed: z.number().int(), requestsRefused: z.number().int(),
+        messagesServed: z.number().int(), bytesServed: z.number().int(), syncs: z.number().int(), syncsDone: z.number().int(), messagesReceived: z.number().int(), bytesReceived: z.number().int()
+      }).optional().describe('store and forward (DESIGN §10): signed originals kept, history requests served and asked')
     }),
-    handler: (_p, { app }) => ({ ...app.node.stats(), sealedDropped: app.direct.unopened })
+    handler: (_p, { app }) => {
+      const h = app.node.historyStats()
+      const kept = app.store.originalsStats()
+      return { ...app.node.stats(), sealedDropped: app.direct.unopened, ...(h !== undefined ? { history: { kept: kept.count, keptBytes: kept.bytes, ...h } } : {}) }
+    }
   }),
   defineMethod({
     name: 'peers_list',
@@ -215,6 +223,33 @@ export const METHODS: MethodDef[] = [
     handler: ({ nick }, { app }) => app.nicks.keysOf(nick).map(k => ({ account: k.account, firstSeen: k.firstSeen, lastSeen: k.lastSeen }))
   }),
   defineMethod({
+    name: 'chat_resolve',
+    summary: 'The account a direct message to @nick or acct:<address> goes to (the key heard signing as the nick).',
+    params: z.strictObject({ to: z.string().min(1).max(200).describe('@nick or acct:<address>') }),
+    result: z.object({ account: z.string(), nick: z.string().optional().describe('the nick last heard from that key') }),
+    handler: ({ to }, { app }) => {
+      const account = app.resolveRecipient(to)
+      const nick = app.nicks.nicksOf(account)[0]
+      return { account, ...(nick !== undefined ? { nick } : {}) }
+    }
+  }),
+  defineMethod({
+    name: 'chat_conversations',
+    summary: 'What a chat window lists: the rooms joined, and the direct conversations, most recent first.',
+    params: z.strictObject({ limit: z.number().int().min(1).max(1000).default(100).describe('direct conversations at most') }),
+    result: z.object({
+      rooms: z.array(z.string()).describe('#room names, in the order they were joined'),
+      direct: z.array(z.object({ account: z.string(), nick: z.string().optional() }))
+    }),
+    handler: ({ limit }, { app }) => ({
+      rooms: app.chat.rooms().map(t => t.short),
+      direct: app.store.directPeers(limit).map(account => {
+        const nick = app.nicks.nicksOf(account)[0]
+        return { account, ...(nick !== undefined ? { nick } : {}) }
+      })
+    })
+  }),
+  defineMethod({
     name: 'targets_subscribe',
     summary: 'Listens to any target (delivered as hits, kept in the history).',
     params: z.strictObject({ target: targetText }),
@@ -276,20 +311,3 @@ export const METHODS: MethodDef[] = [
     }
   })
 ]
-
-/**
- * The full surface: this table, the methods later layers add, and `rpc.discover`, which
- * describes exactly that list.
- */
-export function allMethods (extra: MethodDef[] = []): MethodDef[] {
-  const list: MethodDef[] = [...METHODS, ...extra]
-  const discover: MethodDef = {
-    name: 'rpc.discover',
-    summary: 'This API as an OpenRPC document.',
-    params: noParams,
-    result: z.record(z.string(), z.unknown()),
-    handler: () => openRpcDocument(list)
-  }
-  list.push(discover)
-  return list
-}

@@ -2,6 +2,7 @@
  * The JSON-RPC 2.0 server (DESIGN §6): HTTP `POST /` and a WebSocket endpoint on the same
  * port, loopback by default, cookie auth, Host/Origin checks against DNS rebinding, no CORS.
  * Dispatch, batches and notifications are json-rpc-2.0's; the methods come from methods.ts.
+ * `GET /` serves the web chat (DESIGN §12, web.ts), which logs in to the same RPC by cookie.
  */
 import { createServer } from 'node:http'
 import type { IncomingMessage, ServerResponse } from 'node:http'
@@ -14,11 +15,12 @@ import { WebSocketServer } from 'ws'
 import type { WebSocket } from 'ws'
 import type { App } from '../app.ts'
 import type { Message } from '../message.ts'
-import type { ChannelEvent } from '../layer2/channel-events.ts'
-import type { WalletEvent } from '../layer2/payments.ts'
+import type { ChannelEvent } from '../layer2/channels/events.ts'
+import type { WalletEvent } from '../layer2/context.ts'
 import { authorized, removeCookie, writeCookie } from './cookie.ts'
 import { errorNameOf, RpcError, toRpcError } from './errors.ts'
 import { RPC_METHODS } from './api.ts'
+import { hasSession, loginUrl, webPages } from './web.ts'
 import { rawDataText } from './ws.ts'
 import type { RpcContext, RpcSession } from './methods.ts'
 import { z } from 'zod'
@@ -58,6 +60,8 @@ export const RPC_MAX_CONNECTIONS = 256
 export interface RpcServer {
   url: string
   port: number
+  /** The web chat's login URL (DESIGN §12): holds the secret, so it is shown to the owner only. */
+  loginUrl: string
   close: () => Promise<void>
 }
 
@@ -113,18 +117,27 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     const name = host.replace(/:\d+$/, '').toLowerCase()
     return LOOPBACK_HOSTS.has(name)
   }
-  // Browsers send Origin; a page elsewhere must never drive this node (no CORS either).
+  // Browsers send Origin; a page elsewhere must never drive this node (no CORS either). The
+  // node's own page is the one origin allowed: with --rpc-allow-remote, whatever Host it was
+  // reached by.
   const originOk = (req: IncomingMessage): boolean => {
     const origin = req.headers.origin
     if (origin === undefined) return true
-    if (init.allowRemote) return false
     try {
       const u = new URL(origin)
+      if (u.protocol !== 'http:') return false
+      if (init.allowRemote) return u.host === req.headers.host
       return LOOPBACK_HOSTS.has(u.hostname === '::1' ? '[::1]' : u.hostname) && Number(u.port) === boundPort.value
     } catch {
       return false
     }
   }
+  // The §6 header, or the web page's session cookie. A cookie is sent by the browser on its
+  // own, so it counts only with the Origin a browser always sends on POST and WebSocket,
+  // which originOk has checked is this node's page.
+  const authed = (req: IncomingMessage): boolean =>
+    authorized(req.headers.authorization, secret) || (req.headers.origin !== undefined && hasSession(req, secret, boundPort.value))
+  const web = webPages({ secret: () => secret, port: () => boundPort.value })
 
   const handle = async (body: string, ctx: RpcContext): Promise<string | undefined> => {
     const response = await rpc.receiveJSON(body, ctx)
@@ -145,10 +158,12 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
 
   const serveHttp = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     if (!hostOk(req) || !originOk(req)) return reply(res, 403, { error: 'forbidden host or origin' })
-    if ((req.url ?? '/') !== '/') return reply(res, 404, { error: 'not found: POST / (JSON-RPC) or a WebSocket on /' })
-    if (req.method !== 'POST') return reply(res, 405, { error: 'use POST / with a JSON-RPC 2.0 body' }, { allow: 'POST' })
-    if (!authorized(req.headers.authorization, secret)) {
-      return reply(res, 401, rpcErrorBody('Unauthorized', 'missing or wrong cookie: see <datadir>/rpc.cookie'), { 'www-authenticate': 'Basic realm="tmsg"' })
+    if (web.serve(req, res)) return
+    if ((req.url ?? '/') !== '/') return reply(res, 404, { error: 'not found: POST / (JSON-RPC), a WebSocket on /, or the web chat at GET /' })
+    if (req.method !== 'POST') return reply(res, 405, { error: 'use POST / with a JSON-RPC 2.0 body' }, { allow: 'POST, GET' })
+    if (!authed(req)) {
+      // No Basic challenge for a browser's page: it would pop up a password dialog.
+      return reply(res, 401, rpcErrorBody('Unauthorized', 'missing or wrong cookie: see <datadir>/rpc.cookie, or log in with the URL `tmsg web` prints'), req.headers.origin === undefined ? { 'www-authenticate': 'Basic realm="tmsg"' } : {})
     }
     const declared = Number(req.headers['content-length'] ?? 0)
     if (declared > maxBody) {
@@ -187,7 +202,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     }
     if (!hostOk(req) || !originOk(req)) return refuse(403, 'Forbidden')
     if ((req.url ?? '/') !== '/') return refuse(404, 'Not Found')
-    if (!authorized(req.headers.authorization, secret)) return refuse(401, 'Unauthorized')
+    if (!authed(req)) return refuse(401, 'Unauthorized')
     if (sessions.size >= maxWsSessions) return refuse(503, 'Service Unavailable')
     wss.handleUpgrade(req, socket, head, ws => {
       const session = new WsSession(ws, maxBuffered, log)
@@ -231,6 +246,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   return {
     url,
     port,
+    loginUrl: loginUrl(url, secret),
     close: async () => {
       app.off('message', onMessage)
       app.layer2?.events.off('event', onChannelEvent)

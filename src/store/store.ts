@@ -164,8 +164,34 @@ export const MIGRATIONS: readonly Migration[] = [
         at          INTEGER NOT NULL
       );
       CREATE INDEX peer_payments_by_time ON peer_payments (at);`
+  },
+  {
+    // Store and forward (DESIGN §10): the signed originals of every message this node saw —
+    // its own, delivered and relayed, sealed DMs for others too — kept for a day or 64 MiB,
+    // whichever is smaller, to answer `/tmsg/history/1.0.0` requests.
+    version: 5,
+    sql: `
+      CREATE TABLE originals (
+        seq         INTEGER PRIMARY KEY,  -- arrival order here: same-ms lines keep their order
+        msg_id      BLOB    NOT NULL UNIQUE,
+        target      BLOB    NOT NULL,
+        timestamp   INTEGER NOT NULL,  -- the sender's, as signed
+        received_at INTEGER NOT NULL,
+        tmsg        BLOB    NOT NULL   -- the TMsg as received (encoded)
+      );
+      CREATE INDEX originals_by_target ON originals (target, timestamp);
+      CREATE INDEX originals_by_time ON originals (timestamp);`
   }
 ]
+
+/** Signed originals are kept this long (by their timestamp) for store and forward... */
+export const DEFAULT_ORIGINALS_MAX_AGE_MS = 24 * 60 * 60 * 1000
+/** ...and at most this many bytes, counted as encoded TMsg + ROW_OVERHEAD; the oldest go first. */
+export const DEFAULT_ORIGINALS_MAX_BYTES = 64 * 1024 * 1024
+/** What a row costs beyond its TMsg: the id, target and timestamps again in the indexes. */
+const ROW_OVERHEAD = 64
+/** Expired originals are deleted at most this often (ms): a DELETE per flush would cost more. */
+const AGE_PRUNE_EVERY_MS = 60_000
 
 /** Messages kept per target; older ones are pruned. */
 export const DEFAULT_HISTORY_PER_TARGET = 10_000
@@ -246,6 +272,26 @@ interface Pending {
   targetName?: string
 }
 
+/** A signed original waiting to be written (DESIGN §10). */
+interface PendingOriginal {
+  msgId: Uint8Array
+  target: Uint8Array
+  timestamp: number
+  receivedAt: number
+  /** The encoded TMsg: a copy, safe to keep. */
+  tmsg: Uint8Array
+}
+
+export interface StoreInit {
+  historyPerTarget?: number
+  /** @default 24 h */
+  originalsMaxAgeMs?: number
+  /** @default 64 MiB */
+  originalsMaxBytes?: number
+  /** Wall clock for expiring originals (tests). @default Date.now */
+  now?: () => number
+}
+
 interface StoreEvents {
   /**
    * History could not be written after every retry: the node should stop. Without a
@@ -260,6 +306,16 @@ export class Store extends EventEmitter<StoreEvents> {
   private readonly historyCap: number
   private readonly insert: StatementSync
   private readonly pending: Pending[] = []
+  private readonly pendingOriginals: PendingOriginal[] = []
+  private readonly insertOriginal: StatementSync
+  private readonly selectOriginal: StatementSync
+  private readonly selectNewestOriginal: StatementSync
+  private readonly originalsMaxAgeMs: number
+  private readonly originalsMaxBytes: number
+  /** Bytes the originals table holds, as counted for its cap. */
+  private originalsBytes: number
+  private lastAgePrune = 0
+  private readonly now: () => number
   private flushScheduled = false
   private retryTimer: NodeJS.Timeout | undefined
   private failures = 0
@@ -267,11 +323,18 @@ export class Store extends EventEmitter<StoreEvents> {
   private readonly sincePrune = new Map<string, number>()
   private closed = false
 
-  constructor (path: string, opts: { historyPerTarget?: number } = {}) {
+  constructor (path: string, opts: StoreInit = {}) {
     super()
     this.path = path
     this.db = openDatabase(path, MIGRATIONS)
     this.historyCap = opts.historyPerTarget ?? DEFAULT_HISTORY_PER_TARGET
+    this.originalsMaxAgeMs = opts.originalsMaxAgeMs ?? DEFAULT_ORIGINALS_MAX_AGE_MS
+    this.originalsMaxBytes = opts.originalsMaxBytes ?? DEFAULT_ORIGINALS_MAX_BYTES
+    this.now = opts.now ?? Date.now
+    this.originalsBytes = (this.db.prepare(`SELECT COALESCE(SUM(length(tmsg)), 0) + COUNT(*) * ${ROW_OVERHEAD} AS b FROM originals`).get() as { b: number }).b
+    this.selectOriginal = this.db.prepare('SELECT 1 FROM originals WHERE msg_id = ?')
+    this.selectNewestOriginal = this.db.prepare('SELECT MAX(timestamp) AS t FROM originals WHERE target = ?')
+    this.insertOriginal = this.db.prepare('INSERT OR IGNORE INTO originals (msg_id, target, timestamp, received_at, tmsg) VALUES (?, ?, ?, ?, ?)')
     this.insert = this.db.prepare(`INSERT OR IGNORE INTO messages
       (msg_id, target, target_name, kind, payload, ttl, hops, reply_to, timestamp, nonce, sender, signature, verified, received_at)
       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -286,8 +349,12 @@ export class Store extends EventEmitter<StoreEvents> {
   addMessage (p: Pending): void {
     if (this.failed) return // already reported as fatal, with the count of what was lost
     this.pending.push(p)
-    if (this.pending.length > MAX_UNSAVED && this.failures > 0) {
-      this.giveUp(new Error(`${this.pending.length} messages waiting for a disk that keeps failing`))
+    this.queued()
+  }
+
+  private queued (): void {
+    if (this.unsaved > MAX_UNSAVED && this.failures > 0) {
+      this.giveUp(new Error(`${this.unsaved} messages waiting for a disk that keeps failing`))
       return
     }
     if (!this.flushScheduled && this.retryTimer === undefined) {
@@ -296,9 +363,89 @@ export class Store extends EventEmitter<StoreEvents> {
     }
   }
 
-  /** Messages delivered but not yet on disk. */
+  /** Messages delivered or seen but not yet on disk. */
   get unsaved (): number {
-    return this.pending.length
+    return this.pending.length + this.pendingOriginals.length
+  }
+
+  // ---- signed originals (store and forward, DESIGN §10) ------------------------------------
+
+  /**
+   * Queues the signed original of a message this node saw, written with the history in the
+   * same batch. `tmsg` is the encoded message and must not change afterwards.
+   */
+  keepOriginal (msgId: Uint8Array, target: Uint8Array, timestamp: number, receivedAt: number, tmsg: Uint8Array): void {
+    if (this.failed) return
+    this.pendingOriginals.push({ msgId, target, timestamp, receivedAt, tmsg })
+    this.queued()
+  }
+
+  /** Whether the original of `msgId` is kept (queued ones included). */
+  hasOriginal (msgId: Uint8Array): boolean {
+    this.flush()
+    return this.selectOriginal.get(msgId) !== undefined
+  }
+
+  /** Timestamp of the newest original kept for `target`. */
+  newestOriginal (target: Uint8Array): number | undefined {
+    this.flush()
+    const r = this.selectNewestOriginal.get(target) as { t: number | null }
+    return r.t ?? undefined
+  }
+
+  /**
+   * Encoded originals for `targets` with timestamp >= `since`, oldest first: at most `limit`,
+   * and no more than `maxBytes` of them (the first one always, however large).
+   */
+  originalsSince (targets: readonly Uint8Array[], since: number, limit: number, maxBytes: number): Uint8Array[] {
+    this.flush()
+    if (targets.length === 0) return []
+    const rows = this.db.prepare(`SELECT tmsg FROM originals WHERE target IN (${targets.map(() => '?').join(',')}) AND timestamp >= ?
+      ORDER BY timestamp, seq LIMIT ?`).iterate(...targets, since, limit) as Iterable<{ tmsg: Uint8Array }>
+    const out: Uint8Array[] = []
+    let bytes = 0
+    for (const r of rows) {
+      bytes += r.tmsg.length
+      if (bytes > maxBytes && out.length > 0) break
+      out.push(r.tmsg)
+    }
+    return out
+  }
+
+  /** Originals kept and the bytes they count for (`node_stats`, benchmarks). */
+  originalsStats (): { count: number, bytes: number } {
+    this.flush()
+    const r = this.db.prepare('SELECT COUNT(*) AS n FROM originals').get() as { n: number }
+    return { count: r.n, bytes: this.originalsBytes }
+  }
+
+  private writeOriginals (): void {
+    for (const o of this.pendingOriginals) {
+      if (this.insertOriginal.run(o.msgId, o.target, o.timestamp, o.receivedAt, o.tmsg).changes > 0) this.originalsBytes += o.tmsg.length + ROW_OVERHEAD
+    }
+    const now = this.now()
+    if (now - this.lastAgePrune >= AGE_PRUNE_EVERY_MS) {
+      this.lastAgePrune = now
+      this.pruneOriginals('timestamp < ?', now - this.originalsMaxAgeMs)
+    }
+    if (this.originalsBytes > this.originalsMaxBytes) {
+      // Free a tenth more than needed, so a full store prunes once per many inserts, not each.
+      let excess = this.originalsBytes - this.originalsMaxBytes * 0.9
+      let cut: number | undefined
+      for (const r of this.db.prepare('SELECT timestamp, length(tmsg) AS n FROM originals ORDER BY timestamp').iterate() as Iterable<{ timestamp: number, n: number }>) {
+        cut = r.timestamp
+        excess -= r.n + ROW_OVERHEAD
+        if (excess <= 0) break
+      }
+      if (cut !== undefined) this.pruneOriginals('timestamp <= ?', cut)
+    }
+  }
+
+  private pruneOriginals (where: string, value: number): void {
+    const r = this.db.prepare(`SELECT COALESCE(SUM(length(tmsg)), 0) + COUNT(*) * ${ROW_OVERHEAD} AS b FROM originals WHERE ${where}`).get(value) as { b: number }
+    if (r.b === 0) return
+    this.db.prepare(`DELETE FROM originals WHERE ${where}`).run(value)
+    this.originalsBytes -= r.b
   }
 
   /**
@@ -309,10 +456,13 @@ export class Store extends EventEmitter<StoreEvents> {
     this.flushScheduled = false
     // While a retry is scheduled, callers that force a flush wait for it rather than
     // hammering a failing disk (and using up the retries in a burst).
-    if (this.pending.length === 0 || this.closed || this.failed || this.retryTimer !== undefined) return
+    if (this.unsaved === 0 || this.closed || this.failed || this.retryTimer !== undefined) return
     const n = this.pending.length
+    const bytesBefore = this.originalsBytes
     try {
       relaxedTransaction(this.db, () => {
+        // One writer for both: originals ride in the history's batch and transaction.
+        this.writeOriginals()
         // Nothing can be added while this synchronous transaction runs: all n are written.
         for (const { msg: m, verified, receivedAt, targetName } of this.pending) {
           this.insert.run(m.msgId, m.target, targetName ?? null, m.kind, m.payload, m.ttl, m.hops, m.replyTo, m.timestamp,
@@ -327,6 +477,7 @@ export class Store extends EventEmitter<StoreEvents> {
         }
       })
     } catch (err: unknown) {
+      this.originalsBytes = bytesBefore // rolled back
       this.failures++
       const delay = FLUSH_RETRY_DELAYS_MS[this.failures - 1]
       if (delay === undefined) {
@@ -337,6 +488,7 @@ export class Store extends EventEmitter<StoreEvents> {
       return
     }
     this.pending.splice(0, n)
+    this.pendingOriginals.length = 0
     this.failures = 0
     if (this.retryTimer !== undefined) {
       clearTimeout(this.retryTimer)
@@ -350,7 +502,7 @@ export class Store extends EventEmitter<StoreEvents> {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
     this.retryTimer = undefined
     const err = new StoreError(`cannot write message history to ${this.path} (${cause.message}); ` +
-      `${this.pending.length} received messages are not saved; stopping — free disk space or check the disk, then restart`)
+      `${this.unsaved} received messages are not saved; stopping — free disk space or check the disk, then restart`)
     if (this.listenerCount('fatal') === 0) throw err
     this.emit('fatal', err)
   }
@@ -452,7 +604,7 @@ export class Store extends EventEmitter<StoreEvents> {
     if (this.retryTimer !== undefined) clearTimeout(this.retryTimer)
     this.retryTimer = undefined
     this.flush()
-    if (this.pending.length > 0 && !this.failed) this.giveUp(new Error('the last write failed at shutdown'))
+    if (this.unsaved > 0 && !this.failed) this.giveUp(new Error('the last write failed at shutdown'))
     this.closed = true
     this.db.close()
   }

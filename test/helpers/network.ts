@@ -5,6 +5,7 @@ import { TmsgNode } from '../../src/node/node.ts'
 import type { NodeOptions, Delivery } from '../../src/node/node.ts'
 import { Identity } from '../../src/identity.ts'
 import type { RouterName } from '../../src/routing.ts'
+import { CHANNEL_SERVICE, channelStream } from '../../src/layer2/channels/stream.ts'
 import { waitFor } from './wait.ts'
 
 let counter = 0
@@ -15,9 +16,11 @@ export interface TestNode {
   addr: string
 }
 
+/** A node as `tmsg node` builds it (layer-2's channel stream among its services), on the memory transport. */
 export async function startNode (router: RouterName, opts: Partial<NodeOptions> = {}): Promise<TestNode> {
   const name = `/memory/tmsg-${process.pid}-${counter++}`
-  const node = await TmsgNode.create({ identity: Identity.generate(), router, transport: 'memory', listen: [name], mdns: false, maxPeers: 64, minPeers: 0, ...opts })
+  const services = { [CHANNEL_SERVICE]: channelStream(), ...opts.services }
+  const node = await TmsgNode.create({ identity: Identity.generate(), router, transport: 'memory', listen: [name], mdns: false, maxPeers: 64, minPeers: 0, ...opts, services })
   const deliveries: Delivery[] = []
   node.on('delivery', d => deliveries.push(d))
   await node.start()

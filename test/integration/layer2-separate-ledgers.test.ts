@@ -69,6 +69,29 @@ describe('layer-2 between nodes with separate ledgers', () => {
     expect(mine.reserved).toBe(0)
   })
 
+  it('closed by the provider: the client learns the settlement from the provider, gets its change, and never refunds', async () => {
+    provider.l2.provider.offer({ service: 'by-provider', pricePerUnit: 1, unit: 'op', minDeposit: 1_000, windowSeconds: 1200 })
+    await client.l2.client.terms('by-provider', 1500)
+    const before = (await client.l2.wallet.balance()).balance
+    const earned = (await provider.l2.wallet.balance()).balance
+    const opened = await client.l2.client.open(provider.node.peerId, 'by-provider', 6_000)
+    for (let i = 0; i < 10; i++) await client.l2.client.pay(opened.channelId, 100)
+    const closed = await provider.l2.provider.close(opened.channelId)
+    expect(closed).toMatchObject({ paid: 1_000 })
+    await waitFor(() => client.l2.channels.get(opened.channelId)?.state === 'closed', 'the client to learn the settlement', 20_000, 50)
+    expect(client.l2.channels.get(opened.channelId)?.closeTxid).toBe(closed.txid)
+    expect((await provider.l2.wallet.balance()).balance).toBe(earned + 1_000)
+    const after = await client.l2.wallet.balance()
+    // The change came back: only the 1,000 paid and the fees are gone.
+    expect(after.balance).toBeLessThan(before - 1_000)
+    expect(after.balance).toBeGreaterThan(before - 1_000 - 1_000)
+    // Past expiry nothing is refunded: the funding is spent in the client's own ledger.
+    clock.t += 1300
+    await client.l2.maintain()
+    expect(client.l2.channels.get(opened.channelId)?.state).toBe('closed')
+    expect((await client.l2.wallet.balance()).balance).toBe(after.balance)
+  })
+
   it('refunds after expiry when the provider has vanished: the client\'s own ledger takes the refund', async () => {
     provider.l2.provider.offer({ service: 'short', pricePerUnit: 1, unit: 'op', minDeposit: 1_000, windowSeconds: 1200 })
     await client.l2.client.terms('short', 1500)

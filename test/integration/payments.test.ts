@@ -1,6 +1,7 @@
 /**
  * Peer-to-peer payments (DESIGN §8a "gift of cash") between real nodes over @libp2p/memory:
- * payer — relay — payee, so the PAYMENT TMsg is flooded and relayed like any other.
+ * payer — relay — payee, so the PAYMENT TMsg is flooded and relayed like any other. Each node
+ * keeps its own ledger: the payee knows the payment only from the BEEF it carries.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { mkdtempSync } from 'node:fs'
@@ -16,14 +17,15 @@ import { createLogger } from '../../src/log.ts'
 import { accountTarget } from '../../src/targets.ts'
 import { Kind } from '../../src/wire/tmsg.ts'
 import { PeerPaymentType, encodeAs } from '../../src/layer2/proto.ts'
-import { p2pkhLock } from '../../src/layer2/tx.ts'
-import type { WalletEvent } from '../../src/layer2/payments.ts'
+import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
+import type { WalletEvent } from '../../src/layer2/context.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, events: WalletEvent[] }
 
-async function startL2 (ledgerPath: string): Promise<L2Node> {
+async function startL2 (): Promise<L2Node> {
   const t = await startNode('flood')
   const dir = mkdtempSync(join(tmpdir(), 'tmsg-pay-'))
+  const ledgerPath = join(dir, 'ledger.db')
   const store = new Store(join(dir, 'tmsg.db'))
   const l2 = new Layer2({ node: t.node, db: store.db, log: createLogger({ level: 'silent', stderr: false }), ledgerPath, downloads: join(dir, 'dl'), maintainEveryMs: 3_600_000 })
   t.node.subscribe(accountTarget(t.node.identity.account))
@@ -39,8 +41,7 @@ describe('wallet_send: a payment delivered to the payee', () => {
   let payee: L2Node
 
   beforeAll(async () => {
-    const ledger = join(mkdtempSync(join(tmpdir(), 'tmsg-pay-ledger-')), 'ledger.db')
-    ;[payer, relay, payee] = await Promise.all([startL2(ledger), startL2(ledger), startL2(ledger)])
+    ;[payer, relay, payee] = await Promise.all([startL2(), startL2(), startL2()])
     await link(payer, relay)
     await link(relay, payee)
     await payer.l2.wallet.faucet(50_000)
@@ -64,17 +65,18 @@ describe('wallet_send: a payment delivered to the payee', () => {
     expect(relay.node.stats().forwarded).toBeGreaterThan(0)
   })
 
-  it('drops and counts a PAYMENT whose transaction the ledger never accepted, and one paying someone else', async () => {
+  it('drops and counts a PAYMENT without the proof of its coins, and one paying someone else', async () => {
     const before = payee.l2.payments.dropped
-    // Signed by the payer and well formed, but never broadcast: no coin exists.
-    const unbroadcast = await payer.l2.wallet.fund(p2pkhLock(payee.node.identity.account), 2_000)
-    payer.l2.wallet.release(unbroadcast.id('hex'))
+    // Signed by the payer and well formed, but the BEEF lacks the coin it spends: the payee's ledger cannot check it.
+    const unproven = await payer.l2.wallet.fund(p2pkhLock(payee.node.identity.account), 2_000)
+    payer.l2.wallet.release(unproven.id('hex'))
+    const alone = new Beef()
+    alone.mergeTransaction(unproven)
+    // Fully proven, but it pays the relay.
     const stranger = await payer.l2.wallet.fund(p2pkhLock(relay.node.identity.account), 2_000)
     payer.l2.wallet.release(stranger.id('hex'))
-    for (const tx of [unbroadcast, stranger]) {
-      const beef = new Beef()
-      beef.mergeTransaction(tx)
-      payer.node.send({ target: accountTarget(payee.node.identity.account).id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef: Uint8Array.from(beef.toBinary()), memo: 'free money' }) })
+    for (const beef of [Uint8Array.from(alone.toBinary()), await payer.l2.wallet.beef(stranger)]) {
+      payer.node.send({ target: accountTarget(payee.node.identity.account).id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef, memo: 'free money' }) })
     }
     await waitFor(() => payee.l2.payments.dropped === before + 2, 'both payments to be dropped')
     expect(payee.events).toHaveLength(1)

@@ -2,6 +2,8 @@
 import { describe, expect, it } from 'vitest'
 import { ChannelError } from '../../src/layer2/errors.ts'
 import type { ChannelErrorCode } from '../../src/layer2/errors.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
+import { BackpressureError } from '../../src/node/node.ts'
 import { ERROR_CODES, toRpcError } from '../../src/rpc/errors.ts'
 
 const rpc = (code: ChannelErrorCode, fromPeer = false): { code: number, data: Record<string, unknown> } => {
@@ -35,5 +37,14 @@ describe('channel errors on the RPC', () => {
     for (const code of ['NOT_OPEN', 'BAD_SIGNATURE', 'INSUFFICIENT_FUNDS', 'EXPIRED'] as const) {
       expect(rpc(code, true)).toEqual({ code: -32012, data: expect.objectContaining({ name: 'ChannelError', code }) })
     }
+  })
+
+  it('maps by class: a ledger refusal is −32016 with its reason, a full queue −32005, anything unknown stays internal', () => {
+    const ledger = toRpcError(new LedgerRejectedError('network', 'ARC at http://x: timeout'))
+    expect({ code: ledger.code, data: ledger.data }).toEqual({ code: -32016, data: { name: 'LedgerRejectedError', reason: 'network' } })
+    expect(toRpcError(new BackpressureError('slow down')).code).toBe(-32005)
+    // An error that merely claims a code by its shape is not trusted: only known classes map.
+    const impostor = Object.assign(new Error('x'), { rpcCode: 'InsufficientFunds' })
+    expect(toRpcError(impostor)).toMatchObject({ code: -32603, message: 'internal error' })
   })
 })

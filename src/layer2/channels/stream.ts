@@ -3,17 +3,23 @@
  * is a varint length + ChannelRequest / ChannelResponse (proto/layer2.proto); responses carry
  * the id of their request. A provider answers the requests of one stream in order, so a
  * client's payments are checked in the order they were signed.
+ *
+ * A libp2p service like flood and ping: the node registers it (NodeOptions.services, see
+ * `channelStream()`), so layer-2 is handed this service and never the libp2p host.
  */
 import { LengthPrefixedDecoder } from '@libp2p/utils'
 import * as lp from 'it-length-prefixed'
 import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
-import type { Libp2p, Stream } from '@libp2p/interface'
-import { ChannelRequestType, ChannelResponseType, decodeAs, encodeAs } from './proto.ts'
-import { ChannelError } from './errors.ts'
-import type { ChannelErrorCode } from './errors.ts'
+import type { ComponentLogger, Connection, Logger, PeerStore, Startable, Stream } from '@libp2p/interface'
+import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
+import { ChannelRequestType, ChannelResponseType, decodeAs, encodeAs } from '../proto.ts'
+import { ChannelError } from '../errors.ts'
+import type { ChannelErrorCode } from '../errors.ts'
 
 export const CHANNEL_PROTOCOL = '/tmsg/channel/1.0.0'
+/** The name the node registers the service under. */
+export const CHANNEL_SERVICE = 'channels'
 /** Largest unit: a response carries at most one file chunk and its proof. */
 const MAX_UNIT = 1024 * 1024
 
@@ -22,7 +28,7 @@ export interface TopUpMsg { channelId: string, fundingTx: Uint8Array, refundTx: 
 export interface FundingBroadcastMsg { channelId: string, fundingTxid: string }
 export interface PaymentMsg { channelId: string, sequence: number, cumulativePaid: number, updateTx: Uint8Array, signatures: Uint8Array[] }
 export interface ChunkRequestMsg { channelId: string, index: number }
-export interface CloseChannelMsg { channelId: string }
+export interface CloseChannelMsg { channelId: string, settledOnly?: boolean }
 
 export type ChannelRequest =
   | { open: OpenChannelMsg }
@@ -48,12 +54,66 @@ async function sendUnit (stream: Stream, bytes: Uint8Array): Promise<void> {
   if (!stream.send(bytes)) await stream.onDrain()
 }
 
-/**
- * Serves channel requests. The handler's ChannelError becomes an error response carrying its
- * code; anything else is logged by the caller's handler and answered as BAD_MESSAGE.
- */
-export async function serveChannels (libp2p: Libp2p, handler: (peerId: string, req: ChannelRequest) => Promise<ChannelResponse>): Promise<() => Promise<void>> {
-  await libp2p.handle(CHANNEL_PROTOCOL, (stream, connection) => {
+export type ChannelHandler = (peerId: string, req: ChannelRequest) => Promise<ChannelResponse>
+
+export interface ChannelStreamComponents {
+  registrar: Registrar
+  connectionManager: ConnectionManager
+  peerStore: PeerStore
+  logger: ComponentLogger
+}
+
+export interface ChannelStreamInit {
+  /** Inbound channel streams accepted per connection. @default 16 */
+  maxInboundStreams?: number
+}
+
+export class ChannelStream implements Startable {
+  readonly [Symbol.toStringTag] = 'tmsg:channels'
+  private readonly components: ChannelStreamComponents
+  private readonly log: Logger
+  private readonly maxInboundStreams: number
+  private handler?: ChannelHandler
+
+  constructor (components: ChannelStreamComponents, init: ChannelStreamInit = {}) {
+    this.components = components
+    this.log = components.logger.forComponent('tmsg:channels')
+    this.maxInboundStreams = init.maxInboundStreams ?? 16
+  }
+
+  async start (): Promise<void> {
+    await this.components.registrar.handle(CHANNEL_PROTOCOL, (stream, connection) => { this.onInbound(stream, connection) }, { maxInboundStreams: this.maxInboundStreams })
+  }
+
+  async stop (): Promise<void> {
+    await this.components.registrar.unhandle(CHANNEL_PROTOCOL)
+  }
+
+  /**
+   * Answers channel requests with `handler` (the provider). The handler's ChannelError
+   * becomes an error response carrying its code; anything else is answered as BAD_MESSAGE.
+   * Until a handler is set (and after `unserve`) inbound streams are closed: to a client,
+   * as before layer-2 started, the provider cannot be reached.
+   */
+  serve (handler: ChannelHandler): void {
+    this.handler = handler
+  }
+
+  unserve (): void {
+    this.handler = undefined
+  }
+
+  /** The client's side: one stream to `peerId`, dialled through `addresses` when not connected. */
+  link (peerId: string, addresses: string[]): ChannelLink {
+    return new ChannelLink(this.components, peerId, addresses)
+  }
+
+  private onInbound (stream: Stream, connection: Connection): void {
+    const handler = this.handler
+    if (handler === undefined) {
+      stream.abort(new Error('not serving channels'))
+      return
+    }
     const peer = connection.remotePeer.toString()
     const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_UNIT, maxBufferSize: 2 * MAX_UNIT })
     let queue = Promise.resolve()
@@ -78,16 +138,23 @@ export async function serveChannels (libp2p: Libp2p, handler: (peerId: string, r
             response = { error: err instanceof ChannelError ? { code: err.code, message: err.message } : { code: 'BAD_MESSAGE', message: 'request could not be processed' } }
           }
           if (stream.writeStatus === 'writable') await sendUnit(stream, unit(ChannelResponseType, { id, ...response }))
-        }).catch(() => { stream.abort(new Error('channel stream failed')) })
+        }).catch((err: unknown) => {
+          this.log.error('channel stream from %s failed: %s', peer, (err as Error).message)
+          stream.abort(new Error('channel stream failed'))
+        })
       }
     })
-  }, { maxInboundStreams: 16 })
-  return async () => { await libp2p.unhandle(CHANNEL_PROTOCOL) }
+  }
 }
 
-/** The client's side: one stream to one provider, reopened when it breaks. */
+/** Registers the channel stream among a node's libp2p services: `services: { [CHANNEL_SERVICE]: channelStream() }`. */
+export function channelStream (init: ChannelStreamInit = {}): (components: ChannelStreamComponents) => ChannelStream {
+  return components => new ChannelStream(components, init)
+}
+
+/** The client's side: one stream to one provider, reopened when it breaks (made by ChannelStream.link). */
 export class ChannelLink {
-  private readonly libp2p: Libp2p
+  private readonly components: ChannelStreamComponents
   private readonly peerId: string
   private readonly addresses: string[]
   private stream?: Stream
@@ -95,8 +162,8 @@ export class ChannelLink {
   private nextId = 1
   private readonly pending = new Map<number, { resolve: (r: ChannelResponse) => void, reject: (e: Error) => void }>()
 
-  constructor (libp2p: Libp2p, peerId: string, addresses: string[]) {
-    this.libp2p = libp2p
+  constructor (components: ChannelStreamComponents, peerId: string, addresses: string[]) {
+    this.components = components
     this.peerId = peerId
     this.addresses = addresses
   }
@@ -131,10 +198,10 @@ export class ChannelLink {
     const peer = peerIdFromString(this.peerId)
     let stream: Stream
     try {
-      if (this.libp2p.getConnections(peer).length === 0 && this.addresses.length > 0) {
-        await this.libp2p.peerStore.merge(peer, { multiaddrs: this.addresses.map(a => multiaddr(a)) })
+      if (this.components.connectionManager.getConnections(peer).length === 0 && this.addresses.length > 0) {
+        await this.components.peerStore.merge(peer, { multiaddrs: this.addresses.map(a => multiaddr(a)) })
       }
-      stream = await this.libp2p.dialProtocol(peer, CHANNEL_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+      stream = await this.components.connectionManager.openStream(peer, CHANNEL_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
     } catch (err: unknown) {
       throw new ChannelError('PEER_UNREACHABLE', `cannot reach provider ${this.peerId}: ${(err as Error).message}`)
     }

@@ -8,8 +8,8 @@ import { randomBytes } from 'node:crypto'
 import type { DatabaseSync } from 'node:sqlite'
 import { LockingScript, MerklePath, Transaction, UnlockingScript } from '@bsv/sdk'
 import type { ChainTracker } from '@bsv/sdk'
-import { openDatabase, transaction } from '../store/sqlite.ts'
-import type { Migration } from '../store/sqlite.ts'
+import { openDatabase, transaction } from '../../store/sqlite.ts'
+import type { Migration } from '../../store/sqlite.ts'
 import { FINAL_SEQUENCE, LOCKTIME_THRESHOLD, TX_VERSION, outputOf, validateInput } from './tx.ts'
 import { LedgerRejectedError } from './ledger.ts'
 import type { ChainKind, Ledger, LedgerOutput } from './ledger.ts'
@@ -51,6 +51,16 @@ export function devChainTracker (ledger: { height: () => number }): ChainTracker
     isValidRootForHeight: async (root: string) => await Promise.resolve(/^[0-9a-f]{64}$/.test(root)),
     currentHeight: async () => await Promise.resolve(ledger.height())
   }
+}
+
+/**
+ * The dev block a mint sits in, alone. BEEF holds one merkle path per height, so two mints may
+ * never share a height — not on one ledger, nor on two separate ledgers whose coins meet in
+ * one BEEF (a gift next to faucet coins). The height is drawn from the coinbase's txid (31
+ * bits: a clash among a few hundred coins is a one-in-millions chance) and means no time.
+ */
+export function devBlockHeight (txid: string): number {
+  return Number.parseInt(txid.slice(0, 8), 16) & 0x7fffffff
 }
 
 export interface DevLedgerInit {
@@ -215,7 +225,7 @@ export class DevLedger implements Ledger {
       unlockingScript: new UnlockingScript([{ op: 16, data: [...randomBytes(16)] }])
     }], [outputOf(satoshis, LockingScript.fromHex(scriptHex))], 0)
     const txid = coinbase.id('hex')
-    const proof = new MerklePath(this.height(), [[{ offset: 0, hash: txid, txid: true }]])
+    const proof = new MerklePath(devBlockHeight(txid), [[{ offset: 0, hash: txid, txid: true }]])
     transaction(this.db, () => {
       this.record(coinbase, txid)
       this.db.prepare('INSERT INTO proofs (txid, height, path) VALUES (?, ?, ?)').run(txid, proof.blockHeight, Uint8Array.from(proof.toBinary()))

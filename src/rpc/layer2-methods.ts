@@ -3,11 +3,11 @@
  * amounts are integer satoshis; a provider is named by PeerId or account.
  */
 import { z } from 'zod'
-import { defineMethod } from '../rpc/methods.ts'
-import type { MethodDef, RpcContext } from '../rpc/methods.ts'
-import { RpcError } from '../rpc/errors.ts'
-import type { Layer2 } from './layer2.ts'
-import { MAX_MEMO } from './payments.ts'
+import { defineMethod } from './methods.ts'
+import type { MethodDef, RpcContext } from './methods.ts'
+import { RpcError } from './errors.ts'
+import type { Layer2 } from '../layer2/layer2.ts'
+import { MAX_MEMO } from '../layer2/wallet/payments.ts'
 
 const sats = z.number().int().min(1).max(21e14)
 const channelId = z.string().regex(/^[0-9a-f]{64}$/, 'a channel id is the 64-hex txid of its funding')
@@ -29,13 +29,13 @@ export const LAYER2_METHODS: MethodDef[] = [
   defineMethod({
     name: 'balance_query',
     summary: 'Floods a balance request to acct:<account> and collects the signed answers until the timeout.',
-    params: z.strictObject({ account: z.string().min(26).max(40), timeoutMs }),
+    params: z.strictObject({ account: z.string().min(26).max(40), timeoutMs, proof: z.boolean().default(false).describe('ask the owner for BEEF of its coins and check them against this node\'s chain') }),
     result: z.array(z.object({
       account: z.string(), balance: z.number().int(), asOf: z.number().int(),
       channels: z.array(z.object({ id: z.string(), state: z.string(), deposit: z.number().int(), paid: z.number().int(), sequence: z.number().int() })),
-      status: z.string(), responder: z.string(), responderAccount: z.string(), verified: z.boolean()
+      status: z.string(), responder: z.string(), responderAccount: z.string(), verified: z.boolean(), proven: z.boolean()
     })),
-    handler: async ({ account, timeoutMs }, ctx) => await layer2(ctx).balance.query(account.replace(/^acct:/, ''), timeoutMs)
+    handler: async ({ account, timeoutMs, proof }, ctx) => await layer2(ctx).balance.query(account.replace(/^acct:/, ''), timeoutMs, true, proof)
   }),
   defineMethod({
     name: 'wallet_balance',

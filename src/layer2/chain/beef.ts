@@ -60,13 +60,36 @@ export interface VerifiedBeef {
  * ends in a mined transaction. Throws BeefError 'missing-ancestor' if the history has a gap.
  */
 export async function beefOf (tx: Transaction, history: TxHistory): Promise<Uint8Array> {
-  const beef = new Beef()
   const txid = tx.id('hex')
+  const self = await history.known(txid)
+  const beef = new Beef()
+  await collect(beef, [{ txid, raw: Uint8Array.from(tx.toBinary()), ...(self?.proof !== undefined ? { proof: self.proof } : {}) }], history)
+  return beef.toUint8ArrayAtomic(txid)
+}
+
+/**
+ * One BEEF (BRC-62, not atomic) of several known transactions and what they stand on, for
+ * proving many coins at once (a balance answer): shared ancestors appear once.
+ */
+export async function beefOfMany (txids: string[], history: TxHistory): Promise<Uint8Array> {
+  const roots: Root[] = []
+  for (const txid of new Set(txids)) {
+    const k = await history.known(txid)
+    if (k === undefined) throw new BeefError('missing-ancestor', `no record of ${txid}`)
+    roots.push({ txid, raw: k.raw, ...(k.proof !== undefined ? { proof: k.proof } : {}) })
+  }
+  const beef = new Beef()
+  await collect(beef, roots, history)
+  return Uint8Array.from(beef.toBinary())
+}
+
+interface Root { txid: string, raw: Uint8Array, proof?: MerklePath }
+
+/** Merges `roots` and their ancestors into `beef`, parents before children. */
+async function collect (beef: Beef, roots: Root[], history: TxHistory): Promise<void> {
   const added = new Set<string>()
   // Iterative post-order walk: parents are merged before their children (deep chains cannot blow the stack).
-  const stack: Array<{ txid: string, raw: Uint8Array, proof?: MerklePath, expanded: boolean }> = []
-  const self = await history.known(txid)
-  stack.push({ txid, raw: Uint8Array.from(tx.toBinary()), ...(self?.proof !== undefined ? { proof: self.proof } : {}), expanded: false })
+  const stack: Array<Root & { expanded: boolean }> = roots.map(r => ({ ...r, expanded: false })).reverse()
   while (stack.length > 0) {
     const top = stack.at(-1)!
     if (added.has(top.txid)) { stack.pop(); continue }
@@ -90,12 +113,11 @@ export async function beefOf (tx: Transaction, history: TxHistory): Promise<Uint
       const parent = input.sourceTXID!
       if (added.has(parent)) continue
       const k = await history.known(parent)
-      if (k === undefined) throw new BeefError('missing-ancestor', `no record of ${parent}, an ancestor of ${txid}`)
+      if (k === undefined) throw new BeefError('missing-ancestor', `no record of ${parent}, an ancestor of ${top.txid}`)
       stack.push({ txid: parent, raw: k.raw, ...(k.proof !== undefined ? { proof: k.proof } : {}), expanded: false })
     }
-    if (added.size + stack.length > MAX_BEEF_TXS) throw new BeefError('too-large', `${txid} has more than ${MAX_BEEF_TXS} unmined ancestors`)
+    if (added.size + stack.length > MAX_BEEF_TXS) throw new BeefError('too-large', `${top.txid} has more than ${MAX_BEEF_TXS} unmined ancestors`)
   }
-  return beef.toUint8ArrayAtomic(txid)
 }
 
 /**
@@ -104,6 +126,23 @@ export async function beefOf (tx: Transaction, history: TxHistory): Promise<Uint
  * its own error (the caller's chain backend names it), never a false rejection.
  */
 export async function verifyBeef (bytes: Uint8Array, chain: ChainView, expectTxid?: string): Promise<VerifiedBeef> {
+  const { beef, subject } = await openBeef(bytes, chain, expectTxid)
+  const { txs, byId } = checkSubjects(beef, [subject], chain.now())
+  return { tx: byId(subject), txid: subject, txs, bytes }
+}
+
+/**
+ * verifyBeef for a BEEF about several transactions (beefOfMany): every one of `subjects` must
+ * be in it and check out as verifyBeef's subject does. Resolves to them by txid.
+ */
+export async function verifyBeefMany (bytes: Uint8Array, chain: ChainView, subjects: string[]): Promise<Map<string, Transaction>> {
+  const { beef } = await openBeef(bytes, chain)
+  const { byId } = checkSubjects(beef, subjects, chain.now())
+  return new Map(subjects.map(id => [id, byId(id)]))
+}
+
+/** Decodes with limits, checks the shape and every merkle root; the subject is the atomic txid or the last one. */
+async function openBeef (bytes: Uint8Array, chain: ChainView, expectTxid?: string): Promise<{ beef: Beef, subject: string }> {
   if (bytes.length > MAX_BEEF_BYTES) throw new BeefError('too-large', `BEEF of ${bytes.length} bytes is over ${MAX_BEEF_BYTES}`)
   let beef: Beef
   try {
@@ -126,11 +165,15 @@ export async function verifyBeef (bytes: Uint8Array, chain: ChainView, expectTxi
   for (const [height, root] of Object.entries(roots)) {
     if (!await chain.tracker.isValidRootForHeight(root, Number(height))) throw new BeefError('merkle-root', `merkle root ${root} is not the root of block ${height}`)
   }
+  return { beef, subject }
+}
 
-  // Only what the subject stands on: stray transactions in the BEEF are not learned.
+/** Scripts, value and finality of everything the subjects stand on; their ancestry parents first. */
+function checkSubjects (beef: Beef, subjects: string[], now: number): { txs: Transaction[], byId: (id: string) => Transaction } {
+  // Only what the subjects stand on: stray transactions in the BEEF are not learned.
   const byId = new Map(beef.txs.map(b => [b.txid, b]))
   const needed = new Set<string>()
-  const walk = [subject]
+  const walk = [...subjects]
   while (walk.length > 0) {
     const id = walk.pop()!
     if (needed.has(id)) continue
@@ -147,11 +190,11 @@ export async function verifyBeef (bytes: Uint8Array, chain: ChainView, expectTxi
     if (b.bumpIndex !== undefined) {
       t.merklePath = beef.bumps[b.bumpIndex]
     } else {
-      checkUnmined(t, b.txid, tx, chain.now())
+      checkUnmined(t, b.txid, tx, now)
     }
     txs.push(t)
   }
-  return { tx: tx(subject), txid: subject, txs, bytes }
+  return { txs, byId: tx }
 }
 
 /** Scripts, value and finality of one unmined transaction whose parents are all at hand. */

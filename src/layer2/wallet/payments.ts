@@ -5,29 +5,18 @@
  * coin into its wallet, keeps it, and tells its user. Invalid payments are dropped and counted.
  */
 import type { DatabaseSync } from 'node:sqlite'
-import { Beef, Transaction } from '@bsv/sdk'
-import { accountOf } from '../identity.ts'
-import { accountTarget } from '../targets.ts'
-import { Kind } from '../wire/tmsg.ts'
-import type { Delivery } from '../node/node.ts'
-import { ChannelError } from './errors.ts'
-import { PeerPaymentType, decodeAs, encodeAs } from './proto.ts'
-import { FINAL_SEQUENCE, p2pkhLock } from './tx.ts'
-import type { Layer2Context } from './context.ts'
+import { accountOf } from '../../identity.ts'
+import { accountTarget } from '../../targets.ts'
+import { Kind } from '../../wire/tmsg.ts'
+import type { Delivery } from '../../node/node.ts'
+import { ChannelError } from '../errors.ts'
+import { PeerPaymentType, decodeAs, encodeAs } from '../proto.ts'
+import { p2pkhLock } from '../chain/tx.ts'
+import { verifyBeef } from '../chain/beef.ts'
+import type { Layer2Context, WalletEvent } from '../context.ts'
 
 /** Longest memo kept and shown (characters). */
 export const MAX_MEMO = 200
-
-/** What `wallet_subscription` pushes and the chat shows: a payment this node sent or received. */
-export interface WalletEvent {
-  type: 'received' | 'sent'
-  txid: string
-  amount: number
-  /** The other party's account. */
-  peer: string
-  memo: string
-  at: number
-}
 
 export class PaymentService {
   private readonly ctx: Layer2Context
@@ -47,17 +36,21 @@ export class PaymentService {
     const note = memo.slice(0, MAX_MEMO)
     const tx = await this.ctx.wallet.fund(p2pkhLock(account), amount)
     let txid: string
+    let bytes: Uint8Array
+    let payload: Uint8Array
     try {
+      // The payment with its ancestry, so a payee on another ledger can check and learn it;
+      // built before the broadcast, so a payment too big to deliver is never sent at all.
+      bytes = await this.ctx.wallet.beef(tx)
+      payload = encodeAs(PeerPaymentType, { beef: bytes, memo: note })
+      if (payload.length > this.ctx.node.maxPayload) throw new ChannelError('BAD_AMOUNT', `the payment with its proof is ${payload.length} bytes, over this node's ${this.ctx.node.maxPayload}-byte message limit: pay from fewer or older coins`)
       txid = await this.ctx.broadcast(tx)
     } catch (err: unknown) {
       this.ctx.wallet.release(tx.id('hex'))
       throw err
     }
-    const beef = new Beef()
-    beef.mergeTransaction(tx)
-    const bytes = Uint8Array.from(beef.toBinary())
     this.keep({ type: 'sent', txid, amount, peer: account, memo: note, at: Date.now() }, bytes)
-    this.ctx.node.send({ target: target.id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef: bytes, memo: note }) })
+    this.ctx.node.send({ target: target.id, kind: Kind.PAYMENT, payload })
     await this.ctx.wallet.sync()
     return { txid, amount, to: account }
   }
@@ -76,13 +69,19 @@ export class PaymentService {
     if (!d.verified || d.msg.sender.length !== 33) throw new Error('unsigned payment: no payer')
     const from = accountOf(d.msg.sender)
     const m = decodeAs<{ beef: Uint8Array, memo: string }>(PeerPaymentType, d.msg.payload)
-    const tx = Transaction.fromBEEF([...m.beef])
-    const txid = tx.id('hex')
+    // Checked in full against this node's own chain (scripts, value, finality, merkle roots),
+    // then learned: the payer may keep a ledger this node has never seen.
+    const verified = await verifyBeef(m.beef, { tracker: this.ctx.ledger.tracker, now: this.ctx.now })
+    const { tx, txid } = verified
     if (this.db.prepare('SELECT 1 FROM peer_payments WHERE txid = ?').get(txid) !== undefined) return // heard twice
-    if (tx.lockTime !== 0 && tx.inputs.some(i => (i.sequence ?? FINAL_SEQUENCE) !== FINAL_SEQUENCE)) throw new Error(`payment ${txid} is not final`)
     const ours = p2pkhLock(this.ctx.identity.account).toHex()
     const outputs = tx.outputs.map((o, vout) => ({ vout, satoshis: o.satoshis ?? 0, script: o.lockingScript.toHex() })).filter(o => o.script === ours)
-    if (outputs.length === 0) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    // A channel's settlement handed over by its provider spends our funding: learned even when
+    // it pays us no change, so this node never refunds what was settled.
+    const settles = tx.inputs.some(i => this.ctx.channels.list('client').some(ch => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
+    if (outputs.length === 0 && !settles) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    await this.ctx.ledger.learn(verified)
+    if (outputs.length === 0) return
     // The ledger, which ran every script of it, must hold each output as unspent.
     for (const o of outputs) {
       const seen = await this.ctx.ledger.output(txid, o.vout)

@@ -1,0 +1,193 @@
+/**
+ * Store and forward (DESIGN §10): the request codec and its limits, request planning, the
+ * check of an answer against its request, the bounded store of originals, and two or three
+ * real nodes over the in-memory transport asking each other.
+ */
+import { afterEach, describe, expect, it } from 'vitest'
+import { decodeHistoryRequest, encodeHistoryRequest, HistoryRequestType, HISTORY_MAX_LIMIT } from '../../src/wire/history.ts'
+import { answerCheck, HISTORY_SINCE_SLACK_MS, planRequests } from '../../src/node/history-service.ts'
+import type { HistoryBackend } from '../../src/node/history-service.ts'
+import { Store } from '../../src/store/store.ts'
+import { buildTMsg, encodeTMsg, idKey, Kind } from '../../src/wire/index.ts'
+import type { TMsg } from '../../src/wire/index.ts'
+import { Identity } from '../../src/identity.ts'
+import { channelTarget } from '../../src/targets.ts'
+import { link, startNode, stopAll } from '../helpers/network.ts'
+import type { TestNode } from '../helpers/network.ts'
+import { waitFor } from '../helpers/wait.ts'
+
+const HOUR = 3_600_000
+const alice = Identity.generate()
+const room = channelTarget('room').id
+const other = channelTarget('other').id
+
+function line (text: string, timestamp: number, target = room): TMsg {
+  return buildTMsg({ target, payload: Buffer.from(text), kind: Kind.DATA, ttl: 7, timestamp, signer: alice })
+}
+
+function storeBackend (store: Store): HistoryBackend {
+  return {
+    keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },
+    has: id => store.hasOriginal(id),
+    newest: t => store.newestOriginal(t),
+    since: (targets, since, limit, maxBytes) => store.originalsSince(targets, since, limit, maxBytes)
+  }
+}
+
+describe('history request codec', () => {
+  it('round-trips and refuses requests past the limits', () => {
+    const req = { targets: [room, other], since: 1_750_000_000_123, limit: 1000 }
+    const back = decodeHistoryRequest(encodeHistoryRequest(req))
+    expect(back.since).toBe(req.since)
+    expect(back.limit).toBe(1000)
+    expect(back.targets.map(t => Buffer.from(t).toString('hex'))).toEqual([room, other].map(t => Buffer.from(t).toString('hex')))
+    const raw = (o: object): Uint8Array => HistoryRequestType.encode(HistoryRequestType.fromObject(o)).finish()
+    expect(() => decodeHistoryRequest(raw({ targets: [room], since: 0, limit: HISTORY_MAX_LIMIT + 1 }))).toThrow(/limit/)
+    expect(() => decodeHistoryRequest(raw({ targets: [room], since: 0, limit: 0 }))).toThrow(/limit/)
+    expect(() => decodeHistoryRequest(raw({ targets: [], since: 0, limit: 10 }))).toThrow(/targets/)
+    expect(() => decodeHistoryRequest(raw({ targets: Array.from({ length: 65 }, () => room), since: 0, limit: 10 }))).toThrow(/targets/)
+    expect(() => decodeHistoryRequest(raw({ targets: [new Uint8Array(15)], since: 0, limit: 10 }))).toThrow(/16 bytes/)
+    expect(() => decodeHistoryRequest(new Uint8Array([0x0a, 0xff, 0xff]))).toThrow(/malformed/)
+    expect(() => decodeHistoryRequest(new Uint8Array(4096))).toThrow(/exceeds/)
+  })
+})
+
+describe('history requests and answers', () => {
+  const now = 1_750_000_000_000
+  it('asks each target since the newest held (less a slack), unseen ones for the whole window', () => {
+    const held = new Map([[idKey(room), now - HOUR]])
+    const third = channelTarget('third').id
+    const plan = planRequests([room, other, third, room], t => held.get(idKey(t)), now, 24 * HOUR)
+    expect(plan).toHaveLength(2)
+    expect(plan[0]).toMatchObject({ since: now - 24 * HOUR, limit: 1000 })
+    expect(plan[0]!.targets).toHaveLength(2)
+    expect(plan[1]).toMatchObject({ since: now - HOUR - HISTORY_SINCE_SLACK_MS, targets: [room] })
+  })
+
+  it('refuses targets not asked, times outside the window asked, and a repeated id', () => {
+    const check = answerCheck({ targets: [room], since: now - HOUR, limit: 10 }, now)
+    const ok = line('ok', now - 10)
+    expect(check(ok)).toBe(true)
+    expect(check(ok)).toBe(false) // the same id twice in one answer
+    expect(check(line('other room', now - 10, other))).toBe(false)
+    expect(check(line('too old', now - 2 * HOUR))).toBe(false)
+    expect(check(line('from the future', now + HOUR))).toBe(false)
+  })
+})
+
+describe('store of originals', () => {
+  it('answers oldest first within count and byte bounds, and forgets past the age and size caps', () => {
+    let clock = 1_750_000_000_000
+    const store = new Store(':memory:', { originalsMaxAgeMs: 24 * HOUR, originalsMaxBytes: 64 * 1024, now: () => clock })
+    const b = storeBackend(store)
+    const msgs = Array.from({ length: 100 }, (_, i) => line(`line ${i}`, clock - 1000 + i))
+    for (const m of [...msgs].reverse()) b.keep(m, clock)
+    b.keep(msgs[0]!, clock) // kept once
+    expect(store.originalsStats().count).toBe(100)
+    expect(b.has(msgs[5]!.msgId)).toBe(true)
+    expect(b.newest(room)).toBe(msgs[99]!.timestamp)
+    expect(b.newest(other)).toBeUndefined()
+    const page = b.since([room], msgs[10]!.timestamp, 20, 1 << 20)
+    expect(page.map(e => Buffer.from(e).toString('hex'))).toEqual(msgs.slice(10, 30).map(m => Buffer.from(encodeTMsg(m)).toString('hex')))
+    const three = msgs.slice(0, 3).reduce((n, m) => n + encodeTMsg(m).length, 0)
+    expect(b.since([room], 0, 1000, three)).toHaveLength(3)
+    expect(b.since([room], 0, 1000, three - 1)).toHaveLength(2)
+    expect(b.since([other], 0, 1000, 1 << 20)).toHaveLength(0)
+
+    // Size: 64 KiB holds a few hundred of these; the oldest go first.
+    for (let i = 0; i < 1000; i++) b.keep(line(`more ${i}`, clock + i), clock)
+    const stats = store.originalsStats()
+    expect(stats.bytes).toBeLessThanOrEqual(64 * 1024)
+    expect(b.has(msgs[0]!.msgId)).toBe(false)
+    expect(b.newest(room)).toBe(clock + 999)
+
+    // Age: a day later everything from before is gone.
+    clock += 25 * HOUR
+    b.keep(line('tomorrow', clock), clock)
+    expect(store.originalsStats().count).toBe(1)
+    store.close()
+  })
+})
+
+describe('store and forward between nodes (memory transport)', () => {
+  const nodes: TestNode[] = []
+  const stores: Store[] = []
+  afterEach(async () => {
+    await stopAll(nodes.splice(0))
+    for (const s of stores.splice(0)) s.close()
+  })
+
+  async function historyNode (backend?: HistoryBackend): Promise<TestNode & { store: Store }> {
+    const store = new Store(':memory:')
+    stores.push(store)
+    const n = await startNode('flood', { history: backend ?? storeBackend(store) })
+    nodes.push(n)
+    return Object.assign(n, { store })
+  }
+
+  it('a node that connects gets what its neighbour kept, once, marked as history, oldest first; held messages are not delivered again', async () => {
+    const a = await historyNode()
+    const now = Date.now()
+    // Hours old: the flood would refuse these, history takes them.
+    const old = Array.from({ length: 30 }, (_, i) => line(`old ${i}`, now - 3 * HOUR + i * 1000))
+    for (const m of old) a.node.router.ingestHistory('someone', [m])
+    a.node.subscribe(channelTarget('room'))
+    const b = await historyNode()
+    b.node.subscribe(channelTarget('room'))
+    await b.node.connect(a.addr)
+    await waitFor(() => b.deliveries.length >= 30, 'B to get the 30 stored lines')
+    await b.node.historyIdle()
+    expect(b.deliveries.map(d => Buffer.from(d.msg.payload).toString())).toEqual(old.map(m => Buffer.from(m.payload).toString()))
+    expect(b.deliveries.every(d => d.history === true && d.verified)).toBe(true)
+    expect(b.store.originalsStats().count).toBe(30)
+
+    // B reconnects: it asks again from its newest, and nothing is delivered twice.
+    await b.node.disconnect(a.node.peerId)
+    await b.node.connect(a.addr)
+    await waitFor(() => (b.node.historyStats()?.syncs ?? 0) >= 2, 'B to sync again')
+    await b.node.historyIdle()
+    expect(b.deliveries).toHaveLength(30)
+    expect(a.node.historyStats()!.requestsServed).toBeGreaterThanOrEqual(2)
+  })
+
+  it('joining a room late asks every neighbour for its recent past', async () => {
+    const a = await historyNode()
+    const b = await historyNode()
+    await link(a, b)
+    a.node.subscribe(channelTarget('room'))
+    for (let i = 0; i < 5; i++) a.node.send({ target: room, payload: Buffer.from(`said ${i}`), kind: Kind.DATA })
+    await waitFor(() => b.store.originalsStats().count >= 5, 'B to relay-store the lines')
+    const c = await historyNode()
+    await link(c, b)
+    expect(c.deliveries).toHaveLength(0) // not subscribed yet
+    c.node.subscribe(channelTarget('room'))
+    await waitFor(() => c.deliveries.length === 5, 'C to see the recent lines after joining')
+    expect(c.deliveries.map(d => Buffer.from(d.msg.payload).toString())).toEqual([0, 1, 2, 3, 4].map(i => `said ${i}`))
+  })
+
+  it('an answer with targets not asked, forged or oversized changes nothing and is charged to the answering peer', async () => {
+    const now = Date.now()
+    const forged = { ...line('forged', now - HOUR), payload: Buffer.from('tampered') }
+    const wrongRoom = line('other room', now - HOUR, other)
+    const good = line('fine', now - HOUR)
+    const answers: Uint8Array[][] = [[encodeTMsg(forged), encodeTMsg(wrongRoom), encodeTMsg(good), encodeTMsg(good)]]
+    const liar: HistoryBackend = { keep: () => {}, has: () => false, newest: () => undefined, since: () => answers.shift() ?? [] }
+    const m = await historyNode(liar)
+    const b = await historyNode()
+    b.node.subscribe(channelTarget('room'))
+    await b.node.connect(m.addr)
+    await waitFor(() => (b.node.stats().invalidReasons['history-unrequested'] ?? 0) >= 2, 'B to refuse the unasked and the repeated')
+    await b.node.historyIdle()
+    expect(b.node.stats().invalidReasons['msg-id-mismatch']).toBe(1)
+    // The one good message is taken once; the repeat and the junk are not.
+    expect(b.deliveries.map(d => Buffer.from(d.msg.payload).toString())).toEqual(['fine'])
+    expect(b.store.hasOriginal(wrongRoom.msgId)).toBe(false)
+
+    // An answer with more than the 1000 asked for is not taken at all, and gets the peer banned.
+    const many = Array.from({ length: 1001 }, (_, i) => encodeTMsg(line(`flood ${i}`, now - HOUR + i)))
+    answers.push(many)
+    b.node.subscribe(channelTarget('again')) // asks again
+    await waitFor(() => b.node.router.isBanned(m.node.peerId), 'B to ban the peer that answered 1001 messages')
+    expect(b.deliveries).toHaveLength(1)
+  })
+})
