@@ -12,7 +12,7 @@ import type { NickRegistry } from './nicks.ts'
 import { nickColour } from './nicks.ts'
 
 /** Roles the view gives colours to (its theme); `nick` also carries a colour index. */
-export type Role = 'text' | 'time' | 'nick' | 'own' | 'mention' | 'unverified' | 'notice' | 'warn' | 'error' | 'day' | 'dim' | 'current'
+export type Role = 'text' | 'time' | 'history' | 'nick' | 'own' | 'mention' | 'unverified' | 'notice' | 'warn' | 'error' | 'day' | 'dim' | 'current'
 
 export interface Segment {
   text: string
@@ -42,6 +42,11 @@ export interface ChatEntry {
   text: string
   /** Mentions this node's nick (or is a direct message to it). */
   highlight: boolean
+  /**
+   * Replayed from a neighbour's store (DESIGN §10), not heard live: `time` is when it was
+   * written, and the time is drawn in the history style.
+   */
+  history?: boolean
 }
 
 /** A line from tmsg itself: node events, command output, errors. */
@@ -164,7 +169,7 @@ function chatPrefix (e: ChatEntry, names: NickRegistry): StyledLine {
   const nickRole: Role = e.own ? 'own' : e.highlight ? 'mention' : 'nick'
   const nick: Segment = { text: label, role: nickRole, colour: nickColour(e.nick ?? e.account ?? label) }
   const mark: Segment[] = e.verified ? [] : [{ text: '?', role: 'unverified' }]
-  const time: Segment = { text: clock(e.time) + ' ', role: 'time' }
+  const time: Segment = { text: clock(e.time) + ' ', role: e.history === true ? 'history' : 'time' }
   return e.action
     ? [time, { text: '* ', role: 'text' }, ...mark, nick, { text: ' ', role: 'text' }]
     : [time, { text: '<', role: 'dim' }, ...mark, nick, { text: '> ', role: 'dim' }]

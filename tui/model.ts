@@ -83,6 +83,13 @@ export function queryLabel (b: ChatBuffer): string {
   return b.peer === undefined ? b.name : `${b.name.replace(/\([^)]*\)$/, '')} (${shortAccount(b.peer)})`
 }
 
+/** Where an entry written at `time` goes among entries in time order: after every one not later. */
+function insertionPoint (entries: readonly Entry[], time: number): number {
+  let i = entries.length
+  while (i > 0 && entries[i - 1]!.time > time) i--
+  return i
+}
+
 export interface ModelInit {
   measure: Measure
   /** This node's account: messages signed by it are our own. */
@@ -271,10 +278,13 @@ export class ChatModel {
     }
     const text = m.text === undefined ? '(a chat message that could not be decoded)' : m.text
     const elsewhere = route.kind === 'system' ? `[to ${m.targetName ?? m.target}] ` : ''
+    const history = m.history === true
     return {
       type: 'chat',
       msgId: m.msgId,
-      time: m.receivedAt,
+      // A replayed line arrives now but was said then: shown at its own time, in its place.
+      time: history ? m.timestamp : m.receivedAt,
+      ...(history ? { history } : {}),
       nick,
       account: m.account,
       verified: m.verified,
@@ -296,11 +306,13 @@ export class ChatModel {
         this.hear(b, e)
       }
     }
-    b.entries.push(e)
+    const at = e.type === 'chat' && e.history === true ? insertionPoint(b.entries, e.time) : b.entries.length
+    if (at === b.entries.length) b.entries.push(e)
+    else b.entries.splice(at, 0, e)
     if (b.entries.length > this.maxEntries + Math.ceil(this.maxEntries / 10)) this.trim(b)
     if (b === this.current) {
       // Scrolled back: keep the same lines on screen while new ones arrive below.
-      if (b.scroll > 0) b.scroll += this.linesOfEntry(b, b.entries.length - 1).length
+      if (b.scroll > 0) b.scroll += this.linesOfEntry(b, at).length
       return
     }
     if (quiet || (e.type === 'chat' && e.own)) return

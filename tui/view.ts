@@ -33,6 +33,8 @@ function themeFor (colours: number): Theme {
   return {
     text: undefined,
     time: muted,
+    // Lines replayed from a neighbour's store: a dimmer time, underlined where there is no grey.
+    history: colours >= 256 ? { fg: '#5f5f87' } : colours >= 16 ? { fg: 'blue' } : { underline: true },
     nick: undefined, // from the palette
     own: { bold: true },
     mention: { fg: 'black', bg: 'yellow', bold: true },

@@ -147,6 +147,24 @@ describe('scrollback', () => {
     expect(m.find('#lobby')!.unread).toBe(1) // history counts as read
   })
 
+  it('files lines replayed from a neighbour\'s store (DESIGN §10) at the time they were said, with the time drawn as history', () => {
+    const m = model()
+    m.receive(chat({ text: 'live before', receivedAt: T0 - 30 * 60_000, timestamp: T0 - 30 * 60_000 }))
+    m.receive(chat({ text: 'live now', receivedAt: T0 + 60_000, timestamp: T0 + 60_000 }))
+    // Replayed now, said at 09:10 and 09:05 (answers come oldest first, but order must not matter).
+    m.receive(chat({ text: 'missed 2', history: true, timestamp: T0 - 20 * 60_000, receivedAt: T0 + 2 * 60_000 }))
+    m.receive(chat({ text: 'missed 1', history: true, timestamp: T0 - 25 * 60_000, receivedAt: T0 + 2 * 60_000 }))
+    expect(screen(m, m.find('#lobby'))).toEqual([
+      '─── Monday, 23 November 2026 ───',
+      '09:00 <alice> live before',
+      '09:05 <alice> missed 1',
+      '09:10 <alice> missed 2',
+      '09:31 <alice> live now'
+    ])
+    const roles = m.view(m.find('#lobby')).lines.slice(1).map(l => l[0]!.role)
+    expect(roles).toEqual(['time', 'history', 'history', 'time'])
+  })
+
   it('keeps a few thousand entries per buffer, dropping the oldest', () => {
     const m = model({ maxEntries: 100 })
     m.open('#lobby', 'room')
