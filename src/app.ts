@@ -1,7 +1,7 @@
 /**
- * Assembles a running tmsg process from its settings: datadir, identity, logging, store,
- * node, chat and the RPC server. `tmsg node` and `tmsg chat` both start here, so they cannot
- * drift apart. Data flows one way: node → app (store, listeners) → rpc / tui.
+ * Assembles a running tmsg node from its settings: datadir, identity, logging, store, node,
+ * chat and layer-2. Front ends (the RPC server, the TUI) are started on top of it by the
+ * commands (src/cli/serve.ts). Data flows one way: node → app (store, listeners) → rpc / tui.
  */
 import { EventEmitter } from 'node:events'
 import { isIPv6 } from 'node:net'
@@ -27,10 +27,8 @@ import { decodeChat } from './chat/codec.ts'
 import { encodeTMsg, Kind } from './wire/tmsg.ts'
 import type { HistoryBackend } from './node/history-service.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { startRpcServer } from './rpc/server.ts'
-import type { RpcServer } from './rpc/server.ts'
 import { Layer2 } from './layer2/layer2.ts'
-import { CHANNEL_SERVICE, channelStream } from './layer2/stream.ts'
+import { CHANNEL_SERVICE, channelStream } from './layer2/channels/stream.ts'
 import { join } from 'node:path'
 import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
 import type { MetricsServer } from './metrics.ts'
@@ -73,7 +71,6 @@ export class App extends EventEmitter<AppEvents> {
   readonly log: Logger
   /** Notes for the user about choices made for them (e.g. a port moved because it was taken). */
   readonly notices: string[]
-  rpc?: RpcServer
   /** Prometheus metrics, when --metrics-port is set. */
   metrics?: Metrics
   metricsServer?: MetricsServer
@@ -177,11 +174,6 @@ export class App extends EventEmitter<AppEvents> {
         }
         log.info({ url: app.metricsServer.url }, 'metrics listening')
       }
-      if (config.rpcPort !== 0) { // 0 = RPC off
-        const rpcPort = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
-        if (rpcPort !== config.rpcPort) notices.push(`RPC port ${config.rpcPort} is taken; using ${rpcPort}`)
-        app.rpc = await startRpcServer(app, { host: config.rpcHost, port: rpcPort, allowRemote: config.rpcAllowRemote, cookiePath: datadir.rpcCookie, urlPath: datadir.rpcUrl })
-      }
       for (const n of notices) log.warn(n)
       return app
     } catch (err: unknown) {
@@ -191,10 +183,6 @@ export class App extends EventEmitter<AppEvents> {
       unlock()
       throw err
     }
-  }
-
-  get rpcUrl (): string | undefined {
-    return this.rpc?.url
   }
 
   /** Listens to a target; persisted (restored at the next start) unless `persist` is false. */
@@ -265,7 +253,6 @@ export class App extends EventEmitter<AppEvents> {
   async stop (): Promise<void> {
     if (this.stopped) return
     this.stopped = true
-    await this.rpc?.close()
     await this.metricsServer?.close()
     await this.layer2?.stop()
     await this.node.stop()

@@ -7,6 +7,7 @@
  * `CommandTable.register`, which refuses a name or alias that is taken.
  */
 import type { App } from '../src/app.ts'
+import type { RpcServer } from '../src/rpc/server.ts'
 import { parseTarget } from '../src/targets.ts'
 import { RECENTLY_MS } from './model.ts'
 import type { ChatBuffer, ChatModel } from './model.ts'
@@ -14,8 +15,13 @@ import type { NoticeLevel } from './format.ts'
 import type { ArgKind } from './input.ts'
 
 /** What a command can reach: the embedded node and its services, the UI state, output. */
+/** What the chat shows of the JSON-RPC server its process runs. */
+export type RpcEndpoint = Pick<RpcServer, 'url' | 'loginUrl'>
+
 export interface CommandContext {
   app: App
+  /** The JSON-RPC server beside the chat (absent with --rpc-port 0). */
+  rpc?: RpcEndpoint
   model: ChatModel
   /** The buffer the command was typed in (output goes there). */
   buffer: ChatBuffer

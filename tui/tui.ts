@@ -19,13 +19,13 @@ import type { StatusInfo } from './view.ts'
 import { Completer, InputHistory, InputLine } from './input.ts'
 import type { CompletionSources } from './input.ts'
 import { CORE_COMMANDS, CommandTable, conversation, errorText, parseInput, say } from './commands.ts'
-import type { CommandContext, CommandDef } from './commands.ts'
+import type { CommandContext, CommandDef, RpcEndpoint } from './commands.ts'
 import { extraCommands } from './extra-commands.ts'
 import { actionFor } from './keys.ts'
 import type { Action } from './keys.ts'
 import { RttMonitor } from './rtt.ts'
 import { defaultNick, shortAccount } from './nicks.ts'
-import { battery, sats } from '../src/layer2/budget.ts'
+import { battery, sats } from '../src/layer2/channels/budget.ts'
 import type { Layer2 } from '../src/layer2/layer2.ts'
 
 /** The room a first start joins. */
@@ -43,6 +43,8 @@ export interface TuiOptions extends ScreenInit {
   /** OS user name the default nick is made from. @default os.userInfo().username */
   username?: string
   now?: () => number
+  /** The JSON-RPC server this process runs beside the chat, if any (the welcome and /web show it). */
+  rpc?: RpcEndpoint
 }
 
 type Detach = () => void
@@ -58,6 +60,7 @@ export class Tui {
   /** Resolves when the UI is gone and the terminal restored (after /quit, Ctrl+C or `quit()`). */
   readonly closed: Promise<void>
   private readonly app: App
+  private readonly rpc?: RpcEndpoint
   private readonly view: ChatView
   private readonly input = new InputLine()
   private readonly history = new InputHistory()
@@ -77,6 +80,7 @@ export class Tui {
 
   private constructor (app: App, opts: TuiOptions) {
     this.app = app
+    if (opts.rpc !== undefined) this.rpc = opts.rpc
     this.now = opts.now ?? Date.now
     this.closed = new Promise(resolve => { this.resolveClosed = resolve })
     this.table = new CommandTable(CORE_COMMANDS)
@@ -235,7 +239,7 @@ export class Tui {
     if (derivedNick) model.notice(`Your nick comes from your user name; /nick <name> chooses one (and remembers it).`)
     model.notice(`Peer id ${node.peerId}`)
     for (const a of node.addresses()) model.notice(`Listening on ${a}`)
-    model.notice(app.rpcUrl === undefined ? 'JSON-RPC is off.' : `JSON-RPC on ${app.rpcUrl} (cookie in ${app.datadir.rpcCookie})`)
+    model.notice(this.rpc === undefined ? 'JSON-RPC is off.' : `JSON-RPC on ${this.rpc.url} (cookie in ${app.datadir.rpcCookie})`)
     model.notice(app.config.mdns ? 'Looking for peers on the LAN (mDNS).' : 'mDNS is off: /connect <multiaddr> reaches a peer.')
     for (const b of app.config.bootstrap) model.notice(`Keeping ${b} connected.`)
     // Peers that connected while the node was starting; later ones arrive as events.
@@ -327,6 +331,7 @@ export class Tui {
   private context (buffer: ChatBuffer): CommandContext {
     return {
       app: this.app,
+      ...(this.rpc !== undefined ? { rpc: this.rpc } : {}),
       model: this.model,
       buffer,
       table: this.table,

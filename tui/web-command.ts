@@ -13,7 +13,7 @@ export const WEB_COMMANDS: CommandDef[] = [
     summary: 'print the URL that opens this chat in a browser',
     help: 'Open the URL in a browser on this machine: it logs the browser in until tmsg restarts.\nAnyone with the URL can use this node: do not share it.',
     run: (ctx) => {
-      const url = ctx.app.rpc?.loginUrl
+      const url = ctx.rpc?.loginUrl
       if (url === undefined) throw new CommandError('/web: the RPC is off (--rpc-port 0), and the web chat with it')
       ctx.print(`Open in a browser on this machine (logs it in until tmsg restarts; keep it private): ${url}`)
     }

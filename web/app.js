@@ -12,6 +12,8 @@ const GROUP_MS = 5 * 60_000
 /** The room a first visit joins, as the terminal chat does. */
 const DEFAULT_ROOM = '#lobby'
 const PEERS_EVERY_MS = 5000
+/** Longer lines show this much until "show all" is clicked (the terminal chat cuts at 2,000 too). */
+const FOLD_CHARS = 2000
 
 const $ = id => document.getElementById(id)
 const el = (tag, cls, text) => {
@@ -33,6 +35,8 @@ const whoisAsked = new Set()
 let battery = { channelId: localStorage.getItem('tmsg.battery') ?? undefined, status: undefined }
 const sent = []
 let sentCursor = -1
+/** msgIds of long lines the user unfolded. */
+const unfolded = new Set()
 
 const store = {
   lastRead: JSON.parse(localStorage.getItem('tmsg.lastRead') ?? '{}'),
@@ -140,10 +144,17 @@ function markRead (c) {
 /** Loads the newest page (first time) or the page before the oldest line held. */
 async function loadHistory (c, older) {
   if (c.loading || (older && c.exhausted)) return
+  if (older && c.cursor === undefined) { // nothing came back the first time: there is nothing before
+    c.exhausted = true
+    scheduleRender(c.key === currentKey ? 'prepend' : 'none')
+    return
+  }
   c.loading = true
   try {
-    const oldest = c.items.find(i => i.type === 'msg')
-    const rows = await rpc.call('msg_history', { target: c.key, limit: PAGE, ...(older && oldest !== undefined ? { before: oldest.m.msgId } : {}) })
+    const rows = await rpc.call('msg_history', { target: c.key, limit: PAGE, ...(older ? { before: c.cursor } : {}) })
+    // The page goes on from the oldest row the node returned, shown or not (a room may hold
+    // data messages too): otherwise a page of nothing to show would be asked for again.
+    if (older || !c.loaded) c.cursor = rows[0]?.msgId ?? c.cursor
     const fresh = rows.filter(m => keyOf(m) === c.key && !c.ids.has(m.msgId))
     for (const m of fresh) {
       c.ids.add(m.msgId)
@@ -256,6 +267,10 @@ function renderHeader () {
   $('conv-sub').textContent = c === undefined
     ? ''
     : c.kind === 'direct' ? `end-to-end encrypted · ${c.account}` : 'a public room: anyone listening on the network reads it'
+  const leave = $('leave')
+  leave.hidden = c === undefined
+  leave.textContent = c?.kind === 'direct' ? 'Close' : 'Leave'
+  leave.title = c?.kind === 'direct' ? 'Close this conversation (it comes back with the next message)' : `Leave ${name}`
   $('input').placeholder = c === undefined ? '/join #room — /help for commands' : `Message ${name} — /help for commands`
   const b = battery.status
   const box = $('battery')
@@ -313,8 +328,22 @@ function lineOf (c, item, prev) {
   if (!m.verified) head.append(el('span', 'unverified', 'unverified'))
   const text = el('div', 'text')
   if (m.action === true) text.append(el('span', 'star', '* '), el('span', 'nick', l.nick), document.createTextNode(' '))
-  textInto(text, m.text ?? '')
+  const full = m.text ?? ''
+  const folded = [...full].length > FOLD_CHARS && !unfolded.has(m.msgId)
+  textInto(text, folded ? [...full].slice(0, FOLD_CHARS).join('') + '…' : full)
   body.append(head, text)
+  if (folded) {
+    const more = el('button', 'more', `Show all (${([...full].length - FOLD_CHARS).toLocaleString()} more characters)`)
+    more.type = 'button'
+    more.addEventListener('click', () => {
+      unfolded.add(m.msgId)
+      text.replaceChildren()
+      if (m.action === true) text.append(el('span', 'star', '* '), el('span', 'nick', l.nick), document.createTextNode(' '))
+      textInto(text, full)
+      more.remove()
+    })
+    body.append(more)
+  }
   li.append(body)
   return li
 }
@@ -328,12 +357,20 @@ function renderLines (mode) {
   const out = []
   let prev
   let day
+  let marked = c?.marker === undefined
   for (const item of c?.items ?? []) {
     const at = item.type === 'msg' ? item.m.timestamp : item.at
     if (dayKey(at) !== day) {
       day = dayKey(at)
       const sep = el('li', 'day')
       sep.append(el('span', undefined, dayLabel(at)))
+      out.push(sep)
+      prev = undefined
+    }
+    if (!marked && item.type === 'msg' && item.m.receivedAt > c.marker && !isOwn(item.m)) {
+      marked = true
+      const sep = el('li', 'new')
+      sep.append(el('span', undefined, 'new'))
       out.push(sep)
       prev = undefined
     }
@@ -350,11 +387,19 @@ function renderLines (mode) {
 
 // ---- acting -------------------------------------------------------------------------------
 
+/** Before the unread lines are marked read: where the "new" line goes (Element's read marker). */
+function placeMarker (c) {
+  c.marker = c.unread > 0 ? (store.lastRead[c.key] ?? 0) : undefined
+}
+
 function switchTo (key) {
   if (!convs.has(key)) return
+  const left = convs.get(currentKey)
+  if (left !== undefined && left.key !== key) left.marker = undefined
   currentKey = key
   localStorage.setItem('tmsg.current', key)
   const c = convs.get(key)
+  placeMarker(c)
   markRead(c)
   document.body.classList.remove('drawer-open')
   scheduleRender('full')
@@ -363,7 +408,11 @@ function switchTo (key) {
 }
 
 function print (text, level = 'info') {
-  const c = convs.get(currentKey) ?? conv(DEFAULT_ROOM)
+  const c = convs.get(currentKey)
+  if (c === undefined) {
+    $('log-top').textContent = text
+    return
+  }
   c.items.push({ type: 'notice', text, level, at: Date.now() })
   scheduleRender('append')
 }
@@ -392,8 +441,8 @@ const ctx = {
       convs.delete(key)
     }
     if (currentKey === key) {
+      currentKey = undefined // first: a closed conversation is listed only while it is the current one
       const next = sortedConvs('room')[0] ?? sortedConvs('direct')[0]
-      currentKey = undefined
       if (next !== undefined) switchTo(next.key)
     }
     scheduleRender('full')
@@ -434,6 +483,7 @@ async function submit (line) {
   }
   const c = convs.get(currentKey)
   if (c === undefined) throw new Error('Join a room first: /join #room')
+  c.marker = undefined // answering is reading
   await rpc.call('chat_send', { to: c.key, text: input.text })
 }
 
@@ -608,9 +658,25 @@ async function main () {
   $('add-room').addEventListener('click', () => { $('input').value = '/join #'; $('input').focus() })
   $('add-dm').addEventListener('click', () => { $('input').value = '/query @'; $('input').focus() })
   $('peers-button').addEventListener('click', () => { runCommand(ctx, 'peers', '').catch(showError) })
+  $('leave').addEventListener('click', () => { if (currentKey !== undefined) ctx.part(currentKey).catch(showError) })
+  // Alt+Up/Down: the conversation above or below in the sidebar, as in Slack and Element.
+  document.addEventListener('keydown', ev => {
+    if (!ev.altKey || (ev.key !== 'ArrowUp' && ev.key !== 'ArrowDown')) return
+    const order = [...sortedConvs('room'), ...sortedConvs('direct')].map(c => c.key)
+    const i = order.indexOf(currentKey)
+    const next = order[(i + (ev.key === 'ArrowUp' ? -1 : 1) + order.length) % order.length]
+    if (next !== undefined) {
+      ev.preventDefault()
+      switchTo(next)
+    }
+  })
   document.addEventListener('visibilitychange', () => {
     const c = convs.get(currentKey)
     if (!document.hidden && c !== undefined) {
+      if (c.unread > 0) {
+        placeMarker(c)
+        scheduleRender('full')
+      }
       markRead(c)
       scheduleRender()
     }

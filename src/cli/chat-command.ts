@@ -3,9 +3,9 @@
  * node — the same App the RPC serves. Off a terminal it runs headless like `tmsg node`.
  */
 import { format } from 'node:util'
-import { App } from '../app.ts'
 import type { NodeConfig } from '../config.ts'
 import { fatalStop, runNode } from './node-command.ts'
+import { startServing } from './serve.ts'
 
 /** Stop waiting for a peer that never answers the goodbye. */
 const STOP_TIMEOUT_MS = 5000
@@ -25,13 +25,14 @@ export async function runChat (config: NodeConfig): Promise<void> {
   let showLog = (line: string): void => { early.push(line) }
   // Anything wrong with the settings, the datadir or the ports fails here, before the screen
   // is taken over, and is reported as one line by main().
-  const app = await App.start(config, { logToStderr: false, onLog: line => { showLog(line) } })
+  const serving = await startServing(config, { logToStderr: false, onLog: line => { showLog(line) } })
+  const { app, rpc } = serving
   let tui: import('../../tui/tui.ts').Tui
   try {
     const { startTui } = await import('../../tui/tui.ts')
-    tui = startTui(app)
+    tui = startTui(app, rpc !== undefined ? { rpc } : {})
   } catch (err: unknown) {
-    await app.stop()
+    await serving.stop()
     throw err
   }
   showLog = line => { tui.log(line) }
@@ -56,7 +57,7 @@ export async function runChat (config: NodeConfig): Promise<void> {
   // The terminal is restored by now; what is left is saying goodbye to the peers.
   const force = setTimeout(() => { process.exit(0) }, STOP_TIMEOUT_MS)
   force.unref()
-  await app.stop()
+  await serving.stop()
 }
 
 /**

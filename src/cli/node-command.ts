@@ -1,19 +1,21 @@
 /** `tmsg node`: a headless node (DESIGN §7). */
-import { App } from '../app.ts'
+import type { App } from '../app.ts'
 import type { NodeConfig } from '../config.ts'
+import { startServing } from './serve.ts'
+import type { Serving } from './serve.ts'
 
 /** The first stdout line, once the node is ready. */
-export function readyLine (app: App): string {
+export function readyLine ({ app, rpc }: Serving): string {
   const n = app.node
-  return `ready peerId=${n.peerId} p2p=${n.dialableAddress()} rpc=${app.rpcUrl ?? 'off'} account=${n.identity.account}`
+  return `ready peerId=${n.peerId} p2p=${n.dialableAddress()} rpc=${rpc?.url ?? 'off'} account=${n.identity.account}`
 }
 
 export async function runNode (config: NodeConfig): Promise<void> {
-  const app = await App.start(config, { logToStderr: true })
+  const serving = await startServing(config, { logToStderr: true })
   // Handlers first: a script may signal the moment it reads the ready line, and a signal
   // that arrives before Node has a listener kills the process with the default action.
-  const stopped = stopOnSignal(app)
-  process.stdout.write(readyLine(app) + '\n')
+  const stopped = stopOnSignal(serving)
+  process.stdout.write(readyLine(serving) + '\n')
   await stopped
 }
 
@@ -25,8 +27,8 @@ export async function fatalStop (app: App): Promise<Error> {
   return await new Promise(resolve => { app.once('fatal', resolve) })
 }
 
-/** Resolves once SIGINT/SIGTERM has shut the app down cleanly; rejects if it stopped itself. */
-export async function stopOnSignal (app: App): Promise<void> {
+/** Resolves once SIGINT/SIGTERM has shut the node down cleanly; rejects if the app stopped itself. */
+export async function stopOnSignal ({ app, stop }: Serving): Promise<void> {
   await new Promise<void>((resolve, reject) => {
     fatalStop(app).then(reject, reject)
     let stopping = false
@@ -37,7 +39,7 @@ export async function stopOnSignal (app: App): Promise<void> {
       // A peer that never answers must not keep the process alive forever.
       const force = setTimeout(() => { process.exit(0) }, 5000)
       force.unref()
-      app.stop().then(resolve, (err: unknown) => {
+      stop().then(resolve, (err: unknown) => {
         app.log.error({ err }, 'error while stopping')
         resolve()
       })

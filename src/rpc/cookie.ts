@@ -43,6 +43,9 @@ export function authorized (header: string | undefined, secret: string): boolean
     const colon = decoded.indexOf(':')
     if (colon >= 0 && decoded.slice(0, colon) === COOKIE_USER) given = decoded.slice(colon + 1)
   }
-  if (given === undefined || given.length !== secret.length) return false
-  return timingSafeEqual(Buffer.from(given), Buffer.from(secret))
+  if (given === undefined) return false
+  // Compared as bytes (timingSafeEqual throws on different lengths; a non-ASCII header has more bytes than characters).
+  const a = Buffer.from(given)
+  const b = Buffer.from(secret)
+  return a.length === b.length && timingSafeEqual(a, b)
 }

@@ -64,8 +64,11 @@ export function hasSession (req: IncomingMessage, secret: string, port: number):
 }
 
 function tokenMatches (token: string | null, secret: string): boolean {
-  if (token === null || token.length !== secret.length) return false
-  return timingSafeEqual(Buffer.from(token), Buffer.from(secret))
+  if (token === null) return false
+  // Compared as bytes: a token of the right length in characters may not be in bytes.
+  const given = Buffer.from(token)
+  const want = Buffer.from(secret)
+  return given.length === want.length && timingSafeEqual(given, want)
 }
 
 interface WebFile { type: string, body: Buffer }

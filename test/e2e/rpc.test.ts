@@ -94,6 +94,28 @@ describe('JSON-RPC over HTTP and WebSocket', () => {
     await connectNodes(a, b)
   })
 
+  it('lists the conversations and resolves @nick to the key heard signing it (chat_conversations, chat_resolve)', async () => {
+    const call = async (method: string, params: Record<string, unknown> = {}): Promise<any> => {
+      const r = await a.call(method, params)
+      checkResult(method, r)
+      return r
+    }
+    await expect(a.call('chat_resolve', { to: '@carol' })).rejects.toMatchObject({ code: -32002 }) // nobody heard as carol
+    await a.call('chat_join', { room: '#gamma' })
+    await b.call('chat_nick', { nick: 'carol' })
+    await b.call('chat_join', { room: '#gamma' })
+    await b.call('chat_send', { to: '#gamma', text: 'carol here' })
+    await waitFor(async () => (await a.call<any[]>('msg_history', { target: '#gamma' })).some(m => m.text === 'carol here'), 'alice to hear carol')
+    expect(await call('chat_resolve', { to: '@Carol' })).toEqual({ account: b.ready.account, nick: 'carol' })
+    expect(await call('chat_resolve', { to: `acct:${b.ready.account}` })).toMatchObject({ account: b.ready.account })
+    await expect(a.call('chat_resolve', { to: 'nonsense' })).rejects.toMatchObject({ code: -32602 })
+    await a.call('chat_send', { to: '@carol', text: 'just us' })
+    const list = await call('chat_conversations')
+    expect(list.rooms).toContain('#gamma')
+    expect(list.rooms.every((r: string) => r.startsWith('#'))).toBe(true)
+    expect(list.direct[0]).toEqual({ account: b.ready.account, nick: 'carol' }) // most recent first
+  })
+
   it('answers batches, and nothing for notifications', async () => {
     const r = await raw(a.port, JSON.stringify([
       { jsonrpc: '2.0', id: 1, method: 'node_info' },

@@ -115,6 +115,7 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(await lobby.getAttribute('class')).toContain('unread')
     await lobby.click()
     await line('alice, look').waitFor()
+    expect(await page.locator('#lines .new + .msg .text').textContent()).toBe('while you were away') // the "new" line
     expect(await lobby.locator('.badge').count()).toBe(0)
   })
 
@@ -138,6 +139,21 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await page.locator('#rooms .conv', { hasText: '#lobby' }).click()
     await line('hello from the browser').waitFor()
     await line('hi alice, bob here').waitFor()
+  })
+
+  it('runs /commands from the composer, and leaves a room with the Leave button', async () => {
+    await page.locator('#input').fill('/jion #x')
+    await page.locator('#input').press('Enter')
+    await page.locator('#lines .notice.error', { hasText: '/jion: no such command' }).waitFor()
+    await page.locator('#input').fill('/help')
+    await page.locator('#input').press('Enter')
+    await page.locator('#lines .notice', { hasText: '/join <#room> — join a room' }).waitFor()
+    await page.locator('#rooms .conv', { hasText: '#side' }).click()
+    await expect.poll(async () => await page.locator('#conv-title').textContent()).toBe('#side')
+    await page.locator('#leave').click()
+    await expect.poll(async () => await page.locator('#rooms .conv', { hasText: '#side' }).count()).toBe(0)
+    expect(await a.call('targets_list')).not.toContain('#side')
+    expect(await page.locator('#conv-title').textContent()).toBe('#lobby')
   })
 
   it('loads older history when scrolled to the top', async () => {
@@ -165,7 +181,11 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     // Longer than chat_send takes (8,000): a peer speaks the wire, not our RPC.
     await b.call('msg_send', { target: '#lobby', kind: 'chat', encoding: 'base64', payload: Buffer.from(encodeChat({ nick: 'bob', text: big, action: false })).toString('base64') })
     const texts = page.locator('#lines .msg .text')
-    await waitFor(async () => (await texts.allTextContents()).includes(big), 'the 10 KB line')
+    await waitFor(async () => (await texts.allTextContents()).some(t => t.startsWith(big.slice(0, 2000))), 'the 10 KB line')
+    const long = page.locator('#lines .msg', { hasText: big.slice(0, 100) }).last()
+    expect((await long.locator('.text').textContent())!.length).toBeLessThan(big.length) // folded…
+    await long.locator('.more').click() // …until asked
+    expect(await long.locator('.text').textContent()).toBe(big)
     const all = await texts.allTextContents()
     expect(all).toContain(img)
     expect(all).toContain(script)

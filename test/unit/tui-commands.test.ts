@@ -6,6 +6,7 @@ import type { CommandContext, CommandDef } from '../../tui/commands.ts'
 import { ChatModel } from '../../tui/model.ts'
 import { displayWidth } from '../../tui/blessed.ts'
 import type { App } from '../../src/app.ts'
+import { WEB_COMMANDS } from '../../tui/web-command.ts'
 
 function context (table: CommandTable): { ctx: CommandContext, printed: Array<[string, string]> } {
   const model = new ChatModel({ measure: displayWidth, account: '1Me', nick: 'me' })
@@ -113,5 +114,20 @@ describe('the command table', () => {
       ['error', '/nope: no such command. /help lists them.'],
       ['error', '/query: missing nick. Usage: /query <@nick> [text...]']
     ])
+  })
+})
+
+describe('/web', () => {
+  it('prints the login URL of this node\'s web chat, or says the RPC is off', async () => {
+    const table = new CommandTable(CORE_COMMANDS)
+    for (const d of WEB_COMMANDS) table.register(d)
+    const url = `http://127.0.0.1:4003/login?token=${'ab'.repeat(32)}`
+    const on = context(table)
+    on.ctx.rpc = { url: 'http://127.0.0.1:4003/', loginUrl: url }
+    await table.run(on.ctx, 'web', '')
+    expect(on.printed).toEqual([['info', expect.stringContaining(url)]])
+    const off = context(table)
+    await table.run(off.ctx, 'web', '')
+    expect(off.printed).toEqual([['error', expect.stringContaining('RPC is off')]])
   })
 })

@@ -7,6 +7,7 @@ import { PassThrough } from 'node:stream'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
 import { App } from '../../src/app.ts'
+import { startServing } from '../../src/cli/serve.ts'
 import { Identity } from '../../src/identity.ts'
 import { buildTMsg, Kind } from '../../src/wire/index.ts'
 import { channelTarget } from '../../src/targets.ts'
@@ -41,7 +42,9 @@ afterEach(async () => { await Promise.all(running.splice(0).map(async u => { awa
 
 async function startUi (opts: { datadir?: string, cols?: number, rows?: number, flags?: Partial<Record<keyof NodeConfig, unknown>>, tui?: TuiOptions, before?: (app: App) => void | Promise<void> } = {}): Promise<Ui> {
   const config = resolveConfig({ datadir: opts.datadir ?? tempDatadir(), host: '127.0.0.1', port: 0, rpcPort: 0, mdns: false, nick: 'alice', ...opts.flags }, {})
-  const app = await App.start(config, { logToStderr: false })
+  // As `tmsg chat` runs it: the app, its RPC server (when --rpc-port is given), the chat on top.
+  const serving = await startServing(config, { logToStderr: false })
+  const { app, rpc } = serving
   await opts.before?.(app)
   const input = new PassThrough() as FakeInput
   input.isTTY = true
@@ -53,7 +56,7 @@ async function startUi (opts: { datadir?: string, cols?: number, rows?: number, 
   output.rows = opts.rows ?? 30
   let written = ''
   output.on('data', (d: Buffer) => { written += d.toString('utf8') })
-  const tui = Tui.start(app, { input, output, terminal: 'xterm-256color', username: 'alice', ...opts.tui })
+  const tui = Tui.start(app, { input, output, terminal: 'xterm-256color', username: 'alice', ...(rpc !== undefined ? { rpc } : {}), ...opts.tui })
   const rows = (): string[] => screenText(tui.screen)
   const ui: Ui = {
     app,
@@ -73,7 +76,7 @@ async function startUi (opts: { datadir?: string, cols?: number, rows?: number, 
     stop: async () => {
       tui.quit()
       await tui.closed
-      await app.stop()
+      await serving.stop()
     }
   }
   running.push(ui)
