@@ -15,11 +15,11 @@ import { createLogger } from '../src/log.ts'
 import { accountTarget } from '../src/targets.ts'
 import { Kind, toHex } from '../src/wire/index.ts'
 import { BalanceRequestType, encodeAs } from '../src/layer2/proto.ts'
-import { signChannelTx, updateTx } from '../src/layer2/channel-tx.ts'
-import { txBytes, txFromBytes } from '../src/layer2/tx.ts'
-import { checkPayment } from '../src/layer2/checks.ts'
-import { CHANNEL_SERVICE, ChannelStream, channelStream } from '../src/layer2/stream.ts'
-import { partiesOf } from '../src/layer2/provider.ts'
+import { signChannelTx, updateTx } from '../src/layer2/channels/transactions.ts'
+import { txBytes, txFromBytes } from '../src/layer2/chain/tx.ts'
+import { checkPayment } from '../src/layer2/channels/checks.ts'
+import { CHANNEL_SERVICE, ChannelStream, channelStream } from '../src/layer2/channels/stream.ts'
+import { partiesOf } from '../src/layer2/channels/provider.ts'
 
 let seq = 0
 async function l2Node (ledger: string): Promise<{ node: TmsgNode, l2: Layer2 }> {

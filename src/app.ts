@@ -28,7 +28,7 @@ import { encodeTMsg, Kind } from './wire/tmsg.ts'
 import type { HistoryBackend } from './node/history-service.ts'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { Layer2 } from './layer2/layer2.ts'
-import { CHANNEL_SERVICE, channelStream } from './layer2/stream.ts'
+import { CHANNEL_SERVICE, channelStream } from './layer2/channels/stream.ts'
 import { join } from 'node:path'
 import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
 import type { MetricsServer } from './metrics.ts'
@@ -266,7 +266,7 @@ export class App extends EventEmitter<AppEvents> {
 }
 
 /** The store as the node's store-and-forward backend (DESIGN §10): originals kept as encoded. */
-function keptOriginals (store: Store): HistoryBackend {
+export function keptOriginals (store: Store): HistoryBackend {
   return {
     // A fresh encoding: the received message's fields may be views into a frame buffer.
     keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },

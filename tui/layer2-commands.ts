@@ -5,8 +5,8 @@
  */
 import type { App } from '../src/app.ts'
 import type { Layer2 } from '../src/layer2/layer2.ts'
-import type { ChannelStatus } from '../src/layer2/client.ts'
-import { battery, sats as sat } from '../src/layer2/budget.ts'
+import type { ChannelStatus } from '../src/layer2/channels/client.ts'
+import { battery, sats as sat } from '../src/layer2/channels/budget.ts'
 import { CommandError } from './commands.ts'
 import type { CommandDef } from './commands.ts'
 

@@ -25,7 +25,7 @@ import { actionFor } from './keys.ts'
 import type { Action } from './keys.ts'
 import { RttMonitor } from './rtt.ts'
 import { defaultNick, shortAccount } from './nicks.ts'
-import { battery, sats } from '../src/layer2/budget.ts'
+import { battery, sats } from '../src/layer2/channels/budget.ts'
 import type { Layer2 } from '../src/layer2/layer2.ts'
 
 /** The room a first start joins. */

@@ -7,7 +7,7 @@ import { parseTarget } from '../targets.ts'
 import { cleanLine } from '../text.ts'
 import { findEndpoint, RpcClient } from './client.ts'
 import { UsageError } from './errors.ts'
-import { battery, sats as sat } from '../layer2/budget.ts'
+import { battery, sats as sat } from '../layer2/channels/budget.ts'
 import { loginUrl } from '../rpc/web.ts'
 
 export interface ClientOptions {

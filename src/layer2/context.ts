@@ -5,11 +5,11 @@ import type { Identity } from '../identity.ts'
 import type { TmsgNode } from '../node/node.ts'
 import type { Logger } from '../log.ts'
 import type { Target } from '../targets.ts'
-import type { Ledger } from './ledger.ts'
-import type { ChannelStream } from './stream.ts'
-import type { Wallet } from './wallet.ts'
-import type { Alert, ChannelRecord, ChannelStore } from './channel-store.ts'
-import type { ChannelEvent } from './channel-events.ts'
+import type { Ledger } from './chain/ledger.ts'
+import type { ChannelStream } from './channels/stream.ts'
+import type { Wallet } from './wallet/wallet.ts'
+import type { Alert, ChannelRecord, ChannelStore } from './channels/store.ts'
+import type { ChannelEvent } from './channels/events.ts'
 
 /** What `wallet_subscription` pushes and the chat shows: a payment this node sent or received. */
 export interface WalletEvent {

@@ -1,6 +1,16 @@
 /**
  * Layer-2 on a running node: the ledger, the wallet, channels on both sides, balance
  * queries, and the periodic care that settles and refunds channels on time.
+ *
+ * One room per concern, each importing only the rooms before it:
+ *   chain/      the ledger interface and its backends (dev, test/main via ARC), BEEF, tx parts
+ *   wallet/     this node's coins, and peer-to-peer payments (gifts)
+ *   terms/      service discovery: TERMS_REQUEST / TERMS
+ *   channels/   client, provider, their transactions, the checks (pure), state, events, stream
+ *   balances/   balance queries and their proofs
+ * Here, beside this assembly: the shared context and errors, the schema, flooded
+ * request/response helpers and the crash points of the kill -9 tests. The RPC methods are
+ * in src/rpc/layer2-methods.ts.
  */
 import { EventEmitter } from 'node:events'
 import type { DatabaseSync } from 'node:sqlite'
@@ -9,18 +19,18 @@ import type { TmsgNode, Delivery } from '../node/node.ts'
 import type { Logger } from '../log.ts'
 import type { Target } from '../targets.ts'
 import { accountTarget } from '../targets.ts'
-import { DevLedger } from './dev-ledger.ts'
-import { RemoteChain } from './remote-chain.ts'
-import { LedgerRejectedError } from './ledger.ts'
-import type { ChainKind, Ledger } from './ledger.ts'
-import { Wallet } from './wallet.ts'
-import { ChannelStore } from './channel-store.ts'
+import { DevLedger } from './chain/dev-ledger.ts'
+import { RemoteChain } from './chain/remote-chain.ts'
+import { LedgerRejectedError } from './chain/ledger.ts'
+import type { ChainKind, Ledger } from './chain/ledger.ts'
+import { Wallet } from './wallet/wallet.ts'
+import { ChannelStore } from './channels/store.ts'
 import { ChannelError } from './errors.ts'
-import { Provider } from './provider.ts'
-import { ChannelClient } from './client.ts'
-import { BalanceService } from './balance.ts'
-import { PaymentService } from './payments.ts'
-import { CHANNEL_SERVICE, ChannelStream } from './stream.ts'
+import { Provider } from './channels/provider.ts'
+import { ChannelClient } from './channels/client.ts'
+import { BalanceService } from './balances/balance.ts'
+import { PaymentService } from './wallet/payments.ts'
+import { CHANNEL_SERVICE, ChannelStream } from './channels/stream.ts'
 import type { Layer2Context, Layer2Events } from './context.ts'
 
 export interface Layer2Init {

@@ -10,7 +10,7 @@ import { BackpressureError } from '../node/node.ts'
 import { AmbiguousNickError, UnknownKeyError, UnknownNickError } from '../chat/nicks.ts'
 import { ChannelError } from '../layer2/errors.ts'
 import type { ChannelErrorCode } from '../layer2/errors.ts'
-import { LedgerRejectedError } from '../layer2/ledger.ts'
+import { LedgerRejectedError } from '../layer2/chain/ledger.ts'
 
 export const ERROR_CODES = {
   ParseError: -32700,

@@ -7,7 +7,7 @@ import { defineMethod } from './methods.ts'
 import type { MethodDef, RpcContext } from './methods.ts'
 import { RpcError } from './errors.ts'
 import type { Layer2 } from '../layer2/layer2.ts'
-import { MAX_MEMO } from '../layer2/payments.ts'
+import { MAX_MEMO } from '../layer2/wallet/payments.ts'
 
 const sats = z.number().int().min(1).max(21e14)
 const channelId = z.string().regex(/^[0-9a-f]{64}$/, 'a channel id is the 64-hex txid of its funding')

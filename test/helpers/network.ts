@@ -5,7 +5,7 @@ import { TmsgNode } from '../../src/node/node.ts'
 import type { NodeOptions, Delivery } from '../../src/node/node.ts'
 import { Identity } from '../../src/identity.ts'
 import type { RouterName } from '../../src/routing.ts'
-import { CHANNEL_SERVICE, channelStream } from '../../src/layer2/stream.ts'
+import { CHANNEL_SERVICE, channelStream } from '../../src/layer2/channels/stream.ts'
 import { waitFor } from './wait.ts'
 
 let counter = 0

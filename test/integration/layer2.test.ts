@@ -11,7 +11,7 @@ import type { TestNode } from '../helpers/network.ts'
 import { Store } from '../../src/store/store.ts'
 import { Layer2 } from '../../src/layer2/layer2.ts'
 import { createLogger } from '../../src/log.ts'
-import { p2pkhLock, txFromBytes } from '../../src/layer2/tx.ts'
+import { p2pkhLock, txFromBytes } from '../../src/layer2/chain/tx.ts'
 import { accountTarget } from '../../src/targets.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, dir: string }

@@ -17,7 +17,7 @@ import { createLogger } from '../../src/log.ts'
 import { accountTarget } from '../../src/targets.ts'
 import { Kind } from '../../src/wire/tmsg.ts'
 import { PeerPaymentType, encodeAs } from '../../src/layer2/proto.ts'
-import { p2pkhLock } from '../../src/layer2/tx.ts'
+import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
 import type { WalletEvent } from '../../src/layer2/context.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, events: WalletEvent[] }

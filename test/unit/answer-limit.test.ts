@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { EventEmitter } from 'node:events'
 import { AnswerLimiter } from '../../src/layer2/answer-limit.ts'
-import { BalanceService } from '../../src/layer2/balance.ts'
+import { BalanceService } from '../../src/layer2/balances/balance.ts'
 import type { Layer2Context } from '../../src/layer2/context.ts'
 import { BalanceRequestType, encodeAs } from '../../src/layer2/proto.ts'
 import { Identity } from '../../src/identity.ts'

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import { alertsAt, battery } from '../../src/layer2/budget.ts'
+import { alertsAt, battery } from '../../src/layer2/channels/budget.ts'
 
 describe('the budget as a battery', () => {
   it.each([

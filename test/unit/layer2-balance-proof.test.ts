@@ -10,11 +10,11 @@ import { join } from 'node:path'
 import { Beef, Transaction, UnlockingScript } from '@bsv/sdk'
 import type { ChainTracker } from '@bsv/sdk'
 import { Identity } from '../../src/identity.ts'
-import { DevLedger } from '../../src/layer2/dev-ledger.ts'
-import { Wallet } from '../../src/layer2/wallet.ts'
+import { DevLedger } from '../../src/layer2/chain/dev-ledger.ts'
+import { Wallet } from '../../src/layer2/wallet/wallet.ts'
 import { Store } from '../../src/store/store.ts'
-import { MAX_PROOF_COINS, checkBalanceProof, proofOf } from '../../src/layer2/balance.ts'
-import { p2pkhLock } from '../../src/layer2/tx.ts'
+import { MAX_PROOF_COINS, checkBalanceProof, proofOf } from '../../src/layer2/balances/balance.ts'
+import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
 
 const NOW = 1_800_000_000
 
@@ -45,7 +45,7 @@ describe('balance proofs', () => {
     // A payment from another ledger, learned by the owner (its BEEF has an unmined hop).
     const gift = await payer.wallet.fund(p2pkhLock(owner.id.account), 25_000)
     await payer.ledger.broadcast(gift)
-    const { verifyBeef } = await import('../../src/layer2/beef.ts')
+    const { verifyBeef } = await import('../../src/layer2/chain/beef.ts')
     await owner.ledger.learn(await verifyBeef(await payer.wallet.beef(gift), chainOf(owner)))
     // And the owner's own change: an unmined transaction of its own.
     await owner.ledger.broadcast(await owner.wallet.fund(p2pkhLock(Identity.generate().account), 5_000))

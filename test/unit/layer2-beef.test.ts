@@ -9,12 +9,12 @@ import { join } from 'node:path'
 import { Beef, MerklePath, Transaction } from '@bsv/sdk'
 import type { ChainTracker } from '@bsv/sdk'
 import { Identity } from '../../src/identity.ts'
-import { DevLedger } from '../../src/layer2/dev-ledger.ts'
-import { LedgerRejectedError } from '../../src/layer2/ledger.ts'
-import { Wallet } from '../../src/layer2/wallet.ts'
+import { DevLedger } from '../../src/layer2/chain/dev-ledger.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
+import { Wallet } from '../../src/layer2/wallet/wallet.ts'
 import { Store } from '../../src/store/store.ts'
-import { BeefError, beefOf, verifyBeef } from '../../src/layer2/beef.ts'
-import { FINAL_SEQUENCE, TX_VERSION, inputOf, outputOf, p2pkhLock, p2pkhUnlock, signInput } from '../../src/layer2/tx.ts'
+import { BeefError, beefOf, verifyBeef } from '../../src/layer2/chain/beef.ts'
+import { FINAL_SEQUENCE, TX_VERSION, inputOf, outputOf, p2pkhLock, p2pkhUnlock, signInput } from '../../src/layer2/chain/tx.ts'
 
 const NOW = 1_800_000_000
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest'
 import { ChannelError } from '../../src/layer2/errors.ts'
 import type { ChannelErrorCode } from '../../src/layer2/errors.ts'
-import { LedgerRejectedError } from '../../src/layer2/ledger.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
 import { BackpressureError } from '../../src/node/node.ts'
 import { ERROR_CODES, toRpcError } from '../../src/rpc/errors.ts'
 

@@ -5,13 +5,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { PrivateKey, PublicKey, Signature, TransactionSignature, Transaction } from '@bsv/sdk'
 import { Identity } from '../../src/identity.ts'
-import { DevLedger } from '../../src/layer2/dev-ledger.ts'
-import { LedgerRejectedError } from '../../src/layer2/ledger.ts'
-import { Wallet } from '../../src/layer2/wallet.ts'
+import { DevLedger } from '../../src/layer2/chain/dev-ledger.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
+import { Wallet } from '../../src/layer2/wallet/wallet.ts'
 import { Store } from '../../src/store/store.ts'
-import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateFee, updateTx, verifyChannelSigs } from '../../src/layer2/channel-tx.ts'
-import type { Parties } from '../../src/layer2/channel-tx.ts'
-import { MULTISIG_UNLOCK_MAX, fee, sighashDigest, sizeWith, validateInput } from '../../src/layer2/tx.ts'
+import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateFee, updateTx, verifyChannelSigs } from '../../src/layer2/channels/transactions.ts'
+import type { Parties } from '../../src/layer2/channels/transactions.ts'
+import { MULTISIG_UNLOCK_MAX, fee, sighashDigest, sizeWith, validateInput } from '../../src/layer2/chain/tx.ts'
 
 const dir = (): string => mkdtempSync(join(tmpdir(), 'tmsg-l2-'))
 
@@ -74,7 +74,7 @@ describe('development ledger', () => {
     // Only the client signed: the 2-of-2 script fails.
     const u = updateTx(f, parties, 1000, 1)
     const sigs = signChannelTx(u, f, parties, client)
-    u.inputs[0]!.unlockingScript = (await import('../../src/layer2/tx.ts')).multisigUnlock(sigs[0]!, sigs[0]!)
+    u.inputs[0]!.unlockingScript = (await import('../../src/layer2/chain/tx.ts')).multisigUnlock(sigs[0]!, sigs[0]!)
     await expect(ledger.broadcast(u)).rejects.toMatchObject({ reason: 'script' })
     const ghost = updateTx([{ txid: 'ab'.repeat(32), vout: 0, satoshis: 30_000 }], parties, 1000, 1)
     await expect(ledger.broadcast(ghost)).rejects.toBeInstanceOf(LedgerRejectedError)
@@ -112,7 +112,7 @@ describe('development ledger', () => {
     expect(verifyChannelSigs(u, f, parties, client.publicKey, cs)).toBe(true)
     expect(verifyChannelSigs(u, f, parties, provider.publicKey, cs)).toBe(false)
     await ledger.broadcast(completeChannelTx(u, f, parties, cs, signChannelTx(u, f, parties, provider)))
-    expect((await ledger.unspent((await import('../../src/layer2/tx.ts')).p2pkhLock(provider.account).toHex()))[0]!.satoshis).toBe(12_345)
+    expect((await ledger.unspent((await import('../../src/layer2/chain/tx.ts')).p2pkhLock(provider.account).toHex()))[0]!.satoshis).toBe(12_345)
     expect(depositOf(f) - maxPayable(f)).toBeGreaterThan(0) // the fee
   })
 
@@ -140,7 +140,7 @@ describe('development ledger', () => {
     const a = new DevLedger(join(d, 'shared.db'))
     const b = new DevLedger(join(d, 'shared.db'))
     const key = PrivateKey.fromRandom().toPublicKey().toAddress()
-    const script = (await import('../../src/layer2/tx.ts')).p2pkhLock(key).toHex()
+    const script = (await import('../../src/layer2/chain/tx.ts')).p2pkhLock(key).toHex()
     await a.mint(script, 777)
     expect((await b.unspent(script)).map(o => o.satoshis)).toEqual([777])
     a.close(); b.close()

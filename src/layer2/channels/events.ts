@@ -3,8 +3,8 @@
  * move"): `channel_subscribe` pushes them and `tmsg watch --channels` prints them. Amounts
  * are satoshis; `txid` is set where a transaction is the event.
  */
-import type { ChannelRecord } from './channel-store.ts'
-import { depositOf } from './channel-tx.ts'
+import type { ChannelRecord } from './store.ts'
+import { depositOf } from './transactions.ts'
 
 export type ChannelEventType = 'offer' | 'open' | 'funding' | 'payment' | 'ack' | 'topup' | 'close' | 'settlement' | 'refund'
 

@@ -13,9 +13,9 @@ import { multiaddr } from '@multiformats/multiaddr'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { ComponentLogger, Connection, Logger, PeerStore, Startable, Stream } from '@libp2p/interface'
 import type { ConnectionManager, Registrar } from '@libp2p/interface-internal'
-import { ChannelRequestType, ChannelResponseType, decodeAs, encodeAs } from './proto.ts'
-import { ChannelError } from './errors.ts'
-import type { ChannelErrorCode } from './errors.ts'
+import { ChannelRequestType, ChannelResponseType, decodeAs, encodeAs } from '../proto.ts'
+import { ChannelError } from '../errors.ts'
+import type { ChannelErrorCode } from '../errors.ts'
 
 export const CHANNEL_PROTOCOL = '/tmsg/channel/1.0.0'
 /** The name the node registers the service under. */
@@ -28,7 +28,7 @@ export interface TopUpMsg { channelId: string, fundingTx: Uint8Array, refundTx: 
 export interface FundingBroadcastMsg { channelId: string, fundingTxid: string }
 export interface PaymentMsg { channelId: string, sequence: number, cumulativePaid: number, updateTx: Uint8Array, signatures: Uint8Array[] }
 export interface ChunkRequestMsg { channelId: string, index: number }
-export interface CloseChannelMsg { channelId: string }
+export interface CloseChannelMsg { channelId: string, settledOnly?: boolean }
 
 export type ChannelRequest =
   | { open: OpenChannelMsg }

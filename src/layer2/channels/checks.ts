@@ -4,10 +4,10 @@
  * Nothing is persisted or acknowledged unless this passes.
  */
 import type { Transaction } from '@bsv/sdk'
-import { ChannelError } from './errors.ts'
-import { maxPayable, updateTx, verifyChannelSigs } from './channel-tx.ts'
-import type { Parties } from './channel-tx.ts'
-import type { Outpoint } from './tx.ts'
+import { ChannelError } from '../errors.ts'
+import { maxPayable, updateTx, verifyChannelSigs } from './transactions.ts'
+import type { Parties } from './transactions.ts'
+import type { Outpoint } from '../chain/tx.ts'
 
 export interface ChannelView {
   fundings: readonly Outpoint[]

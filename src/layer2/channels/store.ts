@@ -5,8 +5,8 @@
  */
 import type { DatabaseSync } from 'node:sqlite'
 import { Transaction } from '@bsv/sdk'
-import { transaction } from '../store/sqlite.ts'
-import type { Outpoint } from './tx.ts'
+import { transaction } from '../../store/sqlite.ts'
+import type { Outpoint } from '../chain/tx.ts'
 
 export type Role = 'client' | 'provider'
 /**

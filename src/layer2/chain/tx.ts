@@ -9,8 +9,8 @@
 import { createHash } from 'node:crypto'
 import { LockingScript, OP, P2PKH, Spend, Transaction, TransactionSignature, UnlockingScript } from '@bsv/sdk'
 import type { TransactionInput, TransactionOutput } from '@bsv/sdk'
-import { verifySignature } from '../identity.ts'
-import type { Signer } from '../wire/build.ts'
+import { verifySignature } from '../../identity.ts'
+import type { Signer } from '../../wire/build.ts'
 
 /** SIGHASH_ALL | SIGHASH_FORKID: every signature here commits to all inputs and outputs. */
 export const SIGHASH = TransactionSignature.SIGHASH_ALL | TransactionSignature.SIGHASH_FORKID

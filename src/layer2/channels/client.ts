@@ -11,28 +11,28 @@
  */
 import { appendFileSync, mkdirSync, renameSync } from 'node:fs'
 import { join } from 'node:path'
-import { accountOf } from '../identity.ts'
-import { Kind } from '../wire/tmsg.ts'
-import { ChannelError } from './errors.ts'
-import { verifyBeef } from './beef.ts'
-import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateTx } from './channel-tx.ts'
-import type { Parties } from './channel-tx.ts'
-import { settleMargin } from './channel-store.ts'
-import type { Alert, ChannelRecord } from './channel-store.ts'
-import { crashPoint } from './crash.ts'
-import { eventOf } from './channel-events.ts'
-import type { ChannelEvent, ChannelEventType } from './channel-events.ts'
+import { accountOf } from '../../identity.ts'
+import { Kind } from '../../wire/tmsg.ts'
+import { ChannelError } from '../errors.ts'
+import { verifyBeef } from '../chain/beef.ts'
+import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateTx } from './transactions.ts'
+import type { Parties } from './transactions.ts'
+import { settleMargin } from './store.ts'
+import type { Alert, ChannelRecord } from './store.ts'
+import { crashPoint } from '../crash.ts'
+import { eventOf } from './events.ts'
+import type { ChannelEvent, ChannelEventType } from './events.ts'
 import { alertsAt } from './budget.ts'
 import { verifyChunk } from './merkle.ts'
-import { collectReplies } from './replies.ts'
+import { collectReplies } from '../replies.ts'
 import type { ChannelLink } from './stream.ts'
-import { decodeTerms, encodeTermsRequest, serviceTarget } from './terms.ts'
-import type { ServiceTerms } from './terms.ts'
-import { p2pkhLock, txBytes, txFromBytes } from './tx.ts'
+import { decodeTerms, encodeTermsRequest, serviceTarget } from '../terms/terms.ts'
+import type { ServiceTerms } from '../terms/terms.ts'
+import { p2pkhLock, txBytes, txFromBytes } from '../chain/tx.ts'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 import { partiesOf } from './provider.ts'
-import type { Layer2Context } from './context.ts'
+import type { Layer2Context } from '../context.ts'
 
 /** Default --max-window: a week. */
 export const DEFAULT_MAX_WINDOW_SECONDS = 7 * 86400
@@ -434,6 +434,22 @@ export class ChannelClient {
     }
   }
 
+  /**
+   * Asks the provider for a settlement it already made of an expired channel (asking it to
+   * settle now would give up the refund); true when one was learned.
+   */
+  private async askSettled (ch: ChannelRecord): Promise<boolean> {
+    try {
+      const r = await this.link(ch).request({ close: { channelId: ch.id, settledOnly: true } }, 5_000)
+      if (!('closed' in r)) return false
+      await this.learnSettlement(ch.id, r.closed.txid, r.closed.settlementBeef)
+      return (await this.ctx.ledger.output(r.closed.txid, 0)) !== undefined
+    } catch (err: unknown) {
+      this.ctx.log.info({ channel: ch.id, err: (err as Error).message }, 'no settlement from the provider: refunding')
+      return false
+    }
+  }
+
   /** The acknowledged amount once more, over every funding output (after a top-up). */
   private async signAgain (ch: ChannelRecord): Promise<void> {
     const parties = this.parties(ch)
@@ -466,12 +482,18 @@ export class ChannelClient {
    * refunds. closed = settled and nothing left; refunded = every output came back by refund;
    * closing = settled in part (a top-up still waiting for its refund) or asked to close.
    */
-  private async watch (ch: ChannelRecord): Promise<ChannelRecord> {
+  private async watch (ch: ChannelRecord, asked = false): Promise<ChannelRecord> {
     const spentBy = await Promise.all(ch.fundings.map(async f => (await this.ctx.ledger.output(f.txid, f.vout))?.spentBy))
     const refundIds = new Set(ch.refunds.map(r => txFromBytes(Buffer.from(r, 'hex')).id('hex')))
     const settlement = spentBy.find(t => t !== undefined && !refundIds.has(t))
     const unspent = new Set(ch.fundings.filter((_, i) => spentBy[i] === undefined).map(f => f.txid))
     let lastRefund = spentBy.find(t => t !== undefined && refundIds.has(t))
+    if (unspent.size > 0 && this.ctx.now() > ch.expiry && settlement === undefined && ch.paid > 0 && !asked) {
+      // Before refunding: the provider may have settled without this node hearing of it (its
+      // notice lost, or it was killed before sending it). A provider that answers hands the
+      // settlement over as BEEF; one that has vanished costs a dial timeout, then the refund.
+      if (await this.askSettled(ch)) return await this.watch(this.mine(ch.id), true)
+    }
     if (unspent.size > 0 && this.ctx.now() > ch.expiry) {
       for (const r of ch.refunds) {
         const tx = txFromBytes(Buffer.from(r, 'hex'))

@@ -6,29 +6,29 @@
 import { readFileSync } from 'node:fs'
 import { resolve } from 'node:path'
 import type { Transaction } from '@bsv/sdk'
-import { accountOf, peerIdOf } from '../identity.ts'
-import { accountTarget } from '../targets.ts'
-import { Kind } from '../wire/tmsg.ts'
-import type { Delivery } from '../node/node.ts'
-import { ChannelError } from './errors.ts'
-import { BeefError, beefOf, verifyBeef } from './beef.ts'
-import { LedgerRejectedError } from './ledger.ts'
-import { channelScript, completeChannelTx, maxPayable, refundTx, signChannelTx } from './channel-tx.ts'
-import type { Parties } from './channel-tx.ts'
+import { accountOf, peerIdOf } from '../../identity.ts'
+import { accountTarget } from '../../targets.ts'
+import { Kind } from '../../wire/tmsg.ts'
+import type { Delivery } from '../../node/node.ts'
+import { ChannelError } from '../errors.ts'
+import { BeefError, beefOf, verifyBeef } from '../chain/beef.ts'
+import { LedgerRejectedError } from '../chain/ledger.ts'
+import { channelScript, completeChannelTx, maxPayable, refundTx, signChannelTx } from './transactions.ts'
+import type { Parties } from './transactions.ts'
 import { checkPayment } from './checks.ts'
-import { settleMargin } from './channel-store.ts'
-import type { ChannelRecord, Offer } from './channel-store.ts'
-import { crashPoint } from './crash.ts'
-import { eventOf } from './channel-events.ts'
-import type { ChannelEvent, ChannelEventType } from './channel-events.ts'
+import { settleMargin } from './store.ts'
+import type { ChannelRecord, Offer } from './store.ts'
+import { crashPoint } from '../crash.ts'
+import { eventOf } from './events.ts'
+import type { ChannelEvent, ChannelEventType } from './events.ts'
 import { MerkleFile } from './merkle.ts'
-import { decodeTermsRequest, encodeTerms, serviceTarget } from './terms.ts'
-import { TX_VERSION, p2pkhLock, txBytes, txFromBytes } from './tx.ts'
-import type { Outpoint } from './tx.ts'
+import { decodeTermsRequest, encodeTerms, serviceTarget } from '../terms/terms.ts'
+import { TX_VERSION, p2pkhLock, txBytes, txFromBytes } from '../chain/tx.ts'
+import type { Outpoint } from '../chain/tx.ts'
 import type { ChannelRequest, ChannelResponse, OpenChannelMsg, PaymentMsg, TopUpMsg } from './stream.ts'
-import type { Layer2Context } from './context.ts'
-import { AnswerLimiter } from './answer-limit.ts'
-import { PeerPaymentType, encodeAs } from './proto.ts'
+import type { Layer2Context } from '../context.ts'
+import { AnswerLimiter } from '../answer-limit.ts'
+import { PeerPaymentType, encodeAs } from '../proto.ts'
 
 /** How far the client's refund lock time may differ from now + window (clocks differ). */
 const EXPIRY_SLACK_SECONDS = 120
@@ -161,7 +161,8 @@ export class Provider {
     if ('pay' in req) return this.pay(peerId, req.pay)
     if ('topup' in req) return await this.topUp(peerId, req.topup)
     if ('chunk' in req) return this.chunk(peerId, req.chunk.channelId, req.chunk.index)
-    this.channel(peerId, req.close.channelId)
+    const ch = this.channel(peerId, req.close.channelId)
+    if (req.close.settledOnly === true && !(ch.state === 'closed' && ch.closeTxid !== undefined)) throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}: not settled here`)
     const r = await this.close(req.close.channelId)
     // The settlement with its proof: the client's own ledger checks it and learns its change.
     const known = await this.ctx.ledger.known(r.txid)
@@ -372,6 +373,7 @@ export class Provider {
     this.ctx.log.info({ channel: ch.id, paid: ch.paid, txid }, 'channel settled')
     this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
     this.note('settlement', ch.id, { txid, amount: ch.paid, confirmed: true })
+    crashPoint('provider:settlement-broadcast')
     await this.tellClient(ch, settlement)
     return this.settled(this.ctx.channels.get(ch.id)!)
   }

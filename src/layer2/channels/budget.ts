@@ -2,7 +2,7 @@
  * The client's budget, shown like a laptop's battery: warnings at 80% and 95% spent, and
  * payments stop at 100%. One place for the thresholds and the gauge (CLI, chat UI, RPC).
  */
-import type { Alert } from './channel-store.ts'
+import type { Alert } from './store.ts'
 
 /** Share of the budget spent at which each warning is raised. */
 export const BUDGET_WARNINGS: ReadonlyArray<readonly [number, Alert]> = [[0.8, 'warn-80'], [0.95, 'warn-95']]

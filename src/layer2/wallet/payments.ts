@@ -5,15 +5,15 @@
  * coin into its wallet, keeps it, and tells its user. Invalid payments are dropped and counted.
  */
 import type { DatabaseSync } from 'node:sqlite'
-import { accountOf } from '../identity.ts'
-import { accountTarget } from '../targets.ts'
-import { Kind } from '../wire/tmsg.ts'
-import type { Delivery } from '../node/node.ts'
-import { ChannelError } from './errors.ts'
-import { PeerPaymentType, decodeAs, encodeAs } from './proto.ts'
-import { p2pkhLock } from './tx.ts'
-import { verifyBeef } from './beef.ts'
-import type { Layer2Context, WalletEvent } from './context.ts'
+import { accountOf } from '../../identity.ts'
+import { accountTarget } from '../../targets.ts'
+import { Kind } from '../../wire/tmsg.ts'
+import type { Delivery } from '../../node/node.ts'
+import { ChannelError } from '../errors.ts'
+import { PeerPaymentType, decodeAs, encodeAs } from '../proto.ts'
+import { p2pkhLock } from '../chain/tx.ts'
+import { verifyBeef } from '../chain/beef.ts'
+import type { Layer2Context, WalletEvent } from '../context.ts'
 
 /** Longest memo kept and shown (characters). */
 export const MAX_MEMO = 200

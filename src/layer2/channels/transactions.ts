@@ -1,7 +1,7 @@
 /**
  * The three transactions of a one-way, refund-backed payment channel (DESIGN §8):
  *
- *   funding   client P2PKH → `OP_2 <C> <P> OP_2 OP_CHECKMULTISIG` at output 0 (wallet.ts builds it)
+ *   funding   client P2PKH → `OP_2 <C> <P> OP_2 OP_CHECKMULTISIG` at output 0 (wallet/wallet.ts builds it)
  *   refund    spends every funding output back to the client; nSequence 0, nLockTime = expiry,
  *             signed by both before the funding is broadcast
  *   update    spends every funding output: `paid` to the provider, the rest to the client;
@@ -16,9 +16,9 @@ import type { LockingScript } from '@bsv/sdk'
 import {
   FINAL_SEQUENCE, MULTISIG_UNLOCK_MAX, TX_VERSION, fee, inputOf, multisigLock, multisigUnlock, outputOf, p2pkhLock,
   signInput, sizeWith, validateInput, verifyInputSignature
-} from './tx.ts'
-import type { Outpoint } from './tx.ts'
-import type { Signer } from '../wire/build.ts'
+} from '../chain/tx.ts'
+import type { Outpoint } from '../chain/tx.ts'
+import type { Signer } from '../../wire/build.ts'
 
 /** Who is who in a channel. */
 export interface Parties {

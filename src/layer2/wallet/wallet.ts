@@ -6,12 +6,12 @@
 import type { DatabaseSync } from 'node:sqlite'
 import { Transaction } from '@bsv/sdk'
 import type { LockingScript } from '@bsv/sdk'
-import type { Identity } from '../identity.ts'
-import { transaction } from '../store/sqlite.ts'
-import { ChannelError } from './errors.ts'
-import type { Ledger } from './ledger.ts'
-import { beefOf } from './beef.ts'
-import { P2PKH_UNLOCK_MAX, TX_VERSION, FINAL_SEQUENCE, fee, inputOf, outputOf, p2pkhLock, p2pkhUnlock, signInput, sizeWith } from './tx.ts'
+import type { Identity } from '../../identity.ts'
+import { transaction } from '../../store/sqlite.ts'
+import { ChannelError } from '../errors.ts'
+import type { Ledger } from '../chain/ledger.ts'
+import { beefOf } from '../chain/beef.ts'
+import { P2PKH_UNLOCK_MAX, TX_VERSION, FINAL_SEQUENCE, fee, inputOf, outputOf, p2pkhLock, p2pkhUnlock, signInput, sizeWith } from '../chain/tx.ts'
 
 export interface Coin {
   txid: string

@@ -5,10 +5,10 @@
  * Service targets are raw targets `MD5("svc:<service>")`, and `MD5("svc:*")` for "any
  * service" (DESIGN §2 has no service kind; this is this implementation's choice).
  */
-import { rawTarget, targetIdOf } from '../targets.ts'
-import type { Target } from '../targets.ts'
-import { accountOf, peerIdOf } from '../identity.ts'
-import { TermsRequestType, TermsType, decodeAs, encodeAs } from './proto.ts'
+import { rawTarget, targetIdOf } from '../../targets.ts'
+import type { Target } from '../../targets.ts'
+import { accountOf, peerIdOf } from '../../identity.ts'
+import { TermsRequestType, TermsType, decodeAs, encodeAs } from '../proto.ts'
 
 export function serviceTarget (service?: string): Target {
   return rawTarget(targetIdOf(`svc:${service ?? '*'}`))
