@@ -6,6 +6,7 @@
 export type CrashPoint =
   | 'client:opening-persisted' | 'client:refund-persisted' | 'client:funding-broadcast' | 'client:payment-persisted'
   | 'client:topup-refund-persisted' | 'provider:refund-signed' | 'provider:open-persisted' | 'provider:payment-persisted'
+  | 'provider:settlement-broadcast'
 
 const armed = process.env.TMSG_CRASH_AT
 

@@ -2,11 +2,11 @@
  * kill -9 at every point between persisting a channel state change and sending the message
  * that depends on it (TMSG_CRASH_AT), then a restart on the same datadir: no signed state is
  * lost, the client can still refund, the provider can still settle what it acknowledged, and
- * no sequence number is ever signed for two amounts.
+ * no sequence number is ever signed for two amounts. Client and provider each keep their own
+ * datadir and their own dev ledger (DESIGN §8a): what one must trust of the other's
+ * transactions it gets as BEEF, also across the restarts.
  */
 import { afterEach, describe, expect, it } from 'vitest'
-import { mkdtempSync } from 'node:fs'
-import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { DatabaseSync } from 'node:sqlite'
 import { startRpcNode } from '../helpers/rpc-node.ts'
@@ -15,7 +15,6 @@ import { freePort, tempDatadir } from '../helpers/proc.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 interface Pair {
-  ledger: string
   provider: RpcNode
   client: RpcNode
   providerArgs: string[]
@@ -33,16 +32,16 @@ async function start (args: string[], datadir: string, port: number, env: NodeJS
 
 /** A provider offering "svc" and a funded client that has its terms. Either may carry a crash point. */
 async function pair (crash: { provider?: string, client?: string } = {}, windowSeconds = 3600): Promise<Pair> {
-  const ledger = join(mkdtempSync(join(tmpdir(), 'tmsg-crash-')), 'ledger.db')
-  const providerArgs = ['--ledger', ledger, '--port', String(await freePort())]
-  const clientArgs = ['--ledger', ledger]
+  // No --ledger: each node's chain is <its datadir>/ledger.db.
+  const providerArgs = ['--port', String(await freePort())]
+  const clientArgs: string[] = []
   const provider = await start(providerArgs, tempDatadir(), await freePort(), crash.provider === undefined ? {} : { TMSG_CRASH_AT: crash.provider })
   const client = await start(clientArgs, tempDatadir(), await freePort(), crash.client === undefined ? {} : { TMSG_CRASH_AT: crash.client })
   await provider.call('channel_offer', { service: 'svc', pricePerUnit: 10, unit: 'op', minDeposit: 1000, windowSeconds })
   await client.call('peers_connect', { address: provider.ready.p2p })
   await client.call('wallet_faucet', { amount: 100_000 })
   await waitFor(async () => (await client.call<any[]>('channel_terms', { service: 'svc', timeoutMs: 300 })).length === 1, 'terms')
-  return { ledger, provider, client, providerArgs, clientArgs }
+  return { provider, client, providerArgs, clientArgs }
 }
 
 /** Stops a node cleanly and starts it again on its datadir, armed to kill itself at `point`. */
@@ -167,6 +166,24 @@ describe('crash safety of payment channels', () => {
     const closed = await p.client.call<{ txid: string, paid: number }>('channel_close', { channelId: id })
     expect(closed.paid).toBe(5000)
     expect((await provider.call('wallet_balance')).balance).toBe(5000)
+  })
+
+  it('provider killed after broadcasting its settlement, before handing it over: at expiry the client asks for it instead of refunding', async () => {
+    // Long enough that the provider does not settle on its own (a quarter of the window before expiry) while being re-armed.
+    const p = await pair({}, 24)
+    const id = await open(p, 10_000)
+    await p.client.call('channel_pay', { channelId: id, amount: 300 })
+    const armed = await rearm(p.provider, p.providerArgs, 'provider:settlement-broadcast')
+    await expectCrash(armed.call('channel_close', { channelId: id }), armed)
+    const provider = await restart(armed, p.providerArgs)
+    expect(await channelOf(provider)).toMatchObject({ state: 'closed', paid: 300 })
+    expect((await provider.call('wallet_balance')).balance).toBe(300)
+    // The client's own ledger never saw the settlement; past expiry it would refund what was settled.
+    await waitFor(async () => ['closed', 'refunded'].includes((await channelOf(p.client)).state), 'the client to settle its view', 60_000, 250)
+    expect(await channelOf(p.client)).toMatchObject({ state: 'closed', closeTxid: (await channelOf(provider)).closeTxid })
+    const balance = (await p.client.call('wallet_balance')).balance
+    expect(balance).toBeLessThan(100_000 - 300)
+    expect(balance).toBeGreaterThan(100_000 - 300 - 1_000)
   })
 
   it('client killed, provider gone for good: after expiry the restarted client refunds itself', async () => {

@@ -432,6 +432,22 @@ export class ChannelClient {
     }
   }
 
+  /**
+   * Asks the provider for a settlement it already made of an expired channel (asking it to
+   * settle now would give up the refund); true when one was learned.
+   */
+  private async askSettled (ch: ChannelRecord): Promise<boolean> {
+    try {
+      const r = await this.link(ch).request({ close: { channelId: ch.id, settledOnly: true } }, 5_000)
+      if (!('closed' in r)) return false
+      await this.learnSettlement(ch.id, r.closed.txid, r.closed.settlementBeef)
+      return (await this.ctx.ledger.output(r.closed.txid, 0)) !== undefined
+    } catch (err: unknown) {
+      this.ctx.log.info({ channel: ch.id, err: (err as Error).message }, 'no settlement from the provider: refunding')
+      return false
+    }
+  }
+
   /** The acknowledged amount once more, over every funding output (after a top-up). */
   private async signAgain (ch: ChannelRecord): Promise<void> {
     const parties = this.parties(ch)
@@ -464,12 +480,18 @@ export class ChannelClient {
    * refunds. closed = settled and nothing left; refunded = every output came back by refund;
    * closing = settled in part (a top-up still waiting for its refund) or asked to close.
    */
-  private async watch (ch: ChannelRecord): Promise<ChannelRecord> {
+  private async watch (ch: ChannelRecord, asked = false): Promise<ChannelRecord> {
     const spentBy = await Promise.all(ch.fundings.map(async f => (await this.ctx.ledger.output(f.txid, f.vout))?.spentBy))
     const refundIds = new Set(ch.refunds.map(r => txFromBytes(Buffer.from(r, 'hex')).id('hex')))
     const settlement = spentBy.find(t => t !== undefined && !refundIds.has(t))
     const unspent = new Set(ch.fundings.filter((_, i) => spentBy[i] === undefined).map(f => f.txid))
     let lastRefund = spentBy.find(t => t !== undefined && refundIds.has(t))
+    if (unspent.size > 0 && this.ctx.now() > ch.expiry && settlement === undefined && ch.paid > 0 && !asked) {
+      // Before refunding: the provider may have settled without this node hearing of it (its
+      // notice lost, or it was killed before sending it). A provider that answers hands the
+      // settlement over as BEEF; one that has vanished costs a dial timeout, then the refund.
+      if (await this.askSettled(ch)) return await this.watch(this.mine(ch.id), true)
+    }
     if (unspent.size > 0 && this.ctx.now() > ch.expiry) {
       for (const r of ch.refunds) {
         const tx = txFromBytes(Buffer.from(r, 'hex'))

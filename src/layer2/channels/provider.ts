@@ -161,7 +161,8 @@ export class Provider {
     if ('pay' in req) return this.pay(peerId, req.pay)
     if ('topup' in req) return await this.topUp(peerId, req.topup)
     if ('chunk' in req) return this.chunk(peerId, req.chunk.channelId, req.chunk.index)
-    this.channel(peerId, req.close.channelId)
+    const ch = this.channel(peerId, req.close.channelId)
+    if (req.close.settledOnly === true && !(ch.state === 'closed' && ch.closeTxid !== undefined)) throw new ChannelError('NOT_OPEN', `channel ${ch.id} is ${ch.state}: not settled here`)
     const r = await this.close(req.close.channelId)
     // The settlement with its proof: the client's own ledger checks it and learns its change.
     const known = await this.ctx.ledger.known(r.txid)
@@ -354,6 +355,7 @@ export class Provider {
     this.ctx.log.info({ channel: ch.id, paid: ch.paid, txid }, 'channel settled')
     this.ctx.events.emit('channel', this.ctx.channels.get(ch.id)!)
     this.note('settlement', ch.id, { txid, amount: ch.paid, confirmed: true })
+    crashPoint('provider:settlement-broadcast')
     await this.tellClient(ch, settlement)
     return this.settled(this.ctx.channels.get(ch.id)!)
   }

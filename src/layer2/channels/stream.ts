@@ -28,7 +28,7 @@ export interface TopUpMsg { channelId: string, fundingTx: Uint8Array, refundTx: 
 export interface FundingBroadcastMsg { channelId: string, fundingTxid: string }
 export interface PaymentMsg { channelId: string, sequence: number, cumulativePaid: number, updateTx: Uint8Array, signatures: Uint8Array[] }
 export interface ChunkRequestMsg { channelId: string, index: number }
-export interface CloseChannelMsg { channelId: string }
+export interface CloseChannelMsg { channelId: string, settledOnly?: boolean }
 
 export type ChannelRequest =
   | { open: OpenChannelMsg }
