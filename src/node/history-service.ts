@@ -341,45 +341,40 @@ export class HistoryService implements Startable {
   private async ask (connection: Connection, req: HistoryRequest): Promise<Answer> {
     const signal = AbortSignal.timeout(HISTORY_TIMEOUT_MS)
     const stream = await connection.newStream(HISTORY_PROTOCOL, { signal })
+    const onAbort = (): void => { stream.abort(new Error('history answer timed out')) }
+    signal.addEventListener('abort', onAbort, { once: true })
     const answer: Answer = { msgs: [], malformed: 0, bytes: 0, oversized: false }
     const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_FRAME_BYTES, maxBufferSize: 2 * MAX_FRAME_BYTES + 16 })
-    const done = new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { stream.abort(new Error('history answer timed out')) }
-      signal.addEventListener('abort', onAbort, { once: true })
-      stream.addEventListener('message', evt => {
-        if (answer.oversized) return
+    try {
+      if (!stream.send(lp.encode.single(encodeHistoryRequest(req)).subarray())) await stream.onDrain({ signal })
+      await stream.close({ signal })
+      // The answer ends when the answerer closes its side: the iteration ends with it.
+      for await (const chunk of stream) {
         try {
-          for (const unit of decoder.decode(evt.data)) {
+          for (const unit of decoder.decode(chunk)) {
             answer.bytes += unit.byteLength
             const frame = decodeFrame(unit.subarray(), MAX_FRAME_MSGS)
-            answer.msgs.push(...frame.msgs)
+            for (const m of frame.msgs) answer.msgs.push(m)
             answer.malformed += frame.malformed
-            if (answer.msgs.length + answer.malformed > req.limit || answer.bytes > HISTORY_MAX_ANSWER_BYTES + ANSWER_BYTES_SLACK) {
-              answer.oversized = true
-              stream.abort(new HistoryAnswerError('history answer larger than asked'))
-              return
-            }
           }
         } catch {
           // A broken length prefix or frame: the rest cannot be trusted to line up.
           answer.malformed++
           answer.oversized = true
-          stream.abort(new HistoryAnswerError('malformed history answer'))
         }
-      })
-      const finish = (): void => {
-        signal.removeEventListener('abort', onAbort)
-        if (signal.aborted) reject(new Error('history answer timed out'))
-        else resolve()
+        if (answer.msgs.length + answer.malformed > req.limit || answer.bytes > HISTORY_MAX_ANSWER_BYTES + ANSWER_BYTES_SLACK) answer.oversized = true
+        if (answer.oversized) {
+          stream.abort(new HistoryAnswerError('history answer larger than asked, or malformed'))
+          break
+        }
       }
-      stream.addEventListener('remoteCloseWrite', finish)
-      stream.addEventListener('close', finish)
-    })
-    if (!stream.send(lp.encode.single(encodeHistoryRequest(req)).subarray())) await stream.onDrain({ signal })
-    await stream.close({ signal })
-    await done
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+    if (signal.aborted && !answer.oversized) throw new Error('history answer timed out')
     return answer
   }
+
 }
 
 interface Answer {
