@@ -18,7 +18,8 @@ import { multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../identity.ts'
 import { verifySignature, accountOf } from '../identity.ts'
 import { FloodRouter } from '../flood/router.ts'
-import type { FloodRouterInit } from '../flood/router.ts'
+import { PlumtreeRouter } from '../flood/plumtree.ts'
+import type { PlumtreeRouterInit } from '../flood/plumtree.ts'
 import { floodService } from './flood-service.ts'
 import type { GossipRouter } from './gossip-router.ts'
 import { NeighbourKeeper } from './keeper.ts'
@@ -56,8 +57,8 @@ export interface NodeOptions {
   /** @default 8 */
   maxPeers?: number
   logger?: Logger
-  /** Flood router tuning (rate limits, queue sizes, cache sizes). */
-  flood?: Omit<FloodRouterInit, 'onBan' | 'log'>
+  /** Flood router tuning (rate limits, queue sizes, cache sizes; plumtree timeouts). */
+  flood?: Omit<PlumtreeRouterInit, 'onBan' | 'log'>
   /** Drop unsigned or badly signed hits instead of delivering them marked unverified. */
   dropUnverified?: boolean
   /** @default 16384 */
@@ -194,8 +195,9 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       log.warn({ peer: peerId, until: new Date(until).toISOString() }, 'banned peer for sending invalid data')
       late.node?.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
     }
-    if (routerName === 'flood') {
-      flood = new FloodRouter(components, { ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan })
+    if (routerName !== 'gossipsub') {
+      const init = { ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
+      flood = routerName === 'plumtree' ? new PlumtreeRouter(components, init) : new FloodRouter(components, init)
     }
     const banned = (peerId: PeerId): boolean => late.node?.router.isBanned(peerId.toString()) ?? flood?.isBanned(peerId.toString()) ?? false
     const memory = opts.transport === 'memory' ? (await import('@libp2p/memory')).memory : undefined
