@@ -304,3 +304,19 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect((await page.goto(loginUrl))?.status()).toBe(403) // the old URL is dead too
   })
 })
+
+describe('the web chat\'s Origin rule with --rpc-allow-remote', () => {
+  let n: RpcNode
+  beforeAll(async () => { n = await startRpcNode(['--rpc-host', '0.0.0.0', '--rpc-allow-remote']) })
+  afterAll(async () => { await n?.stop() })
+
+  it('takes only the origin the page was loaded from (the Host it was reached by), http or https', async () => {
+    const auth = { authorization: `Bearer ${n.secret}` }
+    const host = `127.0.0.1:${n.port}` // what fetch sends as Host
+    expect(await post(n.port, { ...auth, origin: `http://${host}` })).toBe(200)
+    expect(await post(n.port, { ...auth, origin: `https://${host}` })).toBe(200) // a TLS proxy in front
+    expect(await post(n.port, { ...auth, origin: 'http://attacker.example' })).toBe(403)
+    expect(await post(n.port, { ...auth, origin: `http://127.0.0.1:${n.port + 1}` })).toBe(403)
+    expect(await post(n.port, { ...auth, origin: `ftp://${host}` })).toBe(403)
+  })
+})
