@@ -42,6 +42,8 @@ export const HISTORY_MAX_PAGES = 50
 export const HISTORY_PEER_RATE = { perSecond: 4, burst: 60 }
 /** Requests all peers together may make: each answer is an SQLite read of up to 2 MiB. */
 export const HISTORY_TOTAL_RATE = { perSecond: 40, burst: 200 }
+/** How far back a node asks, and replays what it kept, for a target it holds nothing of (DESIGN §10: a day). */
+export const DEFAULT_HISTORY_MAX_AGE_MS = 24 * 60 * 60 * 1000
 /** A request or answer that takes longer than this is abandoned. */
 const HISTORY_TIMEOUT_MS = 30_000
 
@@ -142,6 +144,36 @@ export function answerCheck (req: HistoryRequest, now: number): (msg: TMsg) => b
   }
 }
 
+/** Budgets for answering: per peer and for all peers together, on an injected clock. */
+export class HistoryRequestLimiter {
+  private readonly peers: LRUCache<string, TokenBucket>
+  private readonly total: TokenBucket
+  private readonly peerRate: { perSecond: number, burst: number }
+  private readonly now: () => number
+  /** Requests refused because a budget was spent. */
+  refused = 0
+
+  constructor (peerRate = HISTORY_PEER_RATE, totalRate = HISTORY_TOTAL_RATE, now: () => number = Date.now) {
+    this.now = now
+    this.peerRate = peerRate
+    this.total = new TokenBucket(totalRate.perSecond, totalRate.burst, now())
+    // Peers forgotten beyond this start with a full bucket: the total budget still holds.
+    this.peers = new LRUCache({ max: 1024 })
+  }
+
+  allow (peer: string): boolean {
+    const now = this.now()
+    let bucket = this.peers.get(peer)
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.peerRate.perSecond, this.peerRate.burst, now)
+      this.peers.set(peer, bucket)
+    }
+    if (bucket.take(now) && this.total.take(now)) return true
+    this.refused++
+    return false
+  }
+}
+
 /** An answer broke the protocol's bounds (more messages than asked, or bytes); nothing of it is taken. */
 export class HistoryAnswerError extends Error {
   static name = 'HistoryAnswerError'
@@ -156,9 +188,12 @@ export class HistoryService implements Startable {
   private readonly log: Logger
   private readonly now: () => number
   private readonly maxAgeMs: number
-  private readonly peerBuckets: LRUCache<string, TokenBucket>
-  private readonly total: TokenBucket
-  private readonly peerRate: { perSecond: number, burst: number }
+  private readonly limiter: HistoryRequestLimiter
+  /**
+   * Syncs run one after another: the second neighbour is asked only for what the first did
+   * not bring, instead of every neighbour sending the same day of history at once.
+   */
+  private queue: Promise<unknown> = Promise.resolve()
   /** Neighbours that speak the protocol, with the connection to ask them on. */
   private readonly neighbours = new Map<string, Connection>()
   private topologyId?: string
@@ -172,11 +207,8 @@ export class HistoryService implements Startable {
     this.init = init
     this.log = components.logger.forComponent('tmsg:history')
     this.now = init.now ?? Date.now
-    this.maxAgeMs = init.maxAgeMs ?? 24 * 60 * 60 * 1000
-    this.peerRate = init.peerRate ?? HISTORY_PEER_RATE
-    const total = init.totalRate ?? HISTORY_TOTAL_RATE
-    this.total = new TokenBucket(total.perSecond, total.burst, this.now())
-    this.peerBuckets = new LRUCache({ max: 1024 })
+    this.maxAgeMs = init.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS
+    this.limiter = new HistoryRequestLimiter(init.peerRate, init.totalRate, this.now)
   }
 
   async start (): Promise<void> {
@@ -188,7 +220,7 @@ export class HistoryService implements Startable {
     this.topologyId = await this.components.registrar.register(HISTORY_PROTOCOL, {
       onConnect: (peerId, connection) => {
         this.neighbours.set(peerId.toString(), connection)
-        this.track(this.sync(peerId.toString(), connection, this.init.targets()))
+        this.enqueue(peerId.toString(), connection, () => this.init.targets())
       },
       onDisconnect: (peerId) => { this.neighbours.delete(peerId.toString()) }
     })
@@ -204,12 +236,19 @@ export class HistoryService implements Startable {
   /** Asks every neighbour for the history of targets just subscribed to. */
   requestFromAll (targets: Uint8Array[]): void {
     if (!this.started) return
-    for (const [peer, connection] of this.neighbours) this.track(this.sync(peer, connection, targets))
+    for (const [peer, connection] of this.neighbours) this.enqueue(peer, connection, () => targets)
   }
 
   /** Resolves when every sync started so far has finished (tests, benchmarks). */
   async idle (): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running])
+  }
+
+  /** Runs a sync after those queued before it; what to ask is decided when its turn comes. */
+  private enqueue (peer: string, connection: Connection, targets: () => Uint8Array[]): void {
+    const p = this.queue.then(async () => await this.sync(peer, connection, targets()))
+    this.queue = p.catch(() => {})
+    this.track(p)
   }
 
   private track (p: Promise<HistorySyncResult>): void {
@@ -225,7 +264,7 @@ export class HistoryService implements Startable {
   private onRequest (stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
     const router = this.init.router()
-    if (router === undefined || router.isBanned(peer) || !this.allow(peer)) {
+    if (router === undefined || router.isBanned(peer) || !this.limiter.allow(peer)) {
       this.counters.requestsRefused++
       stream.abort(new Error('history request refused'))
       return
@@ -234,16 +273,6 @@ export class HistoryService implements Startable {
       this.log('history answer to %s failed - %e', peer, err)
       stream.abort(err as Error)
     })
-  }
-
-  private allow (peer: string): boolean {
-    const now = this.now()
-    let bucket = this.peerBuckets.get(peer)
-    if (bucket === undefined) {
-      bucket = new TokenBucket(this.peerRate.perSecond, this.peerRate.burst, now)
-      this.peerBuckets.set(peer, bucket)
-    }
-    return bucket.take(now) && this.total.take(now)
   }
 
   private async answer (stream: Stream, peer: string): Promise<void> {
