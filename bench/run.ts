@@ -7,6 +7,7 @@
  *              the reference figures in ../shared/notes/facts.md)
  *   signed     two nodes, every message signed by the sender and verified at delivery
  *   latency    a 5-hop chain (6 nodes, the 4 relays in their own processes), p50/p99
+ *   history    store and forward: a reconnecting neighbour pulls 10,000 stored messages
  */
 import { fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
@@ -27,6 +28,8 @@ import { beefBench, layer2Bench, layer2StreamBench } from './layer2.ts'
 import type { Layer2StreamFigures } from './layer2.ts'
 import { directBench } from './direct.ts'
 import { memoryBench } from './memory.ts'
+import { historyBench } from './history.ts'
+import type { HistoryFigures } from './history.ts'
 import http from 'node:http'
 import { readFileSync } from 'node:fs'
 import { join } from 'node:path'
@@ -364,7 +367,21 @@ function printDirect (d: ReturnType<typeof directBench>): void {
   row('  receive: verify, open, keep (SQLite)', [fmt(d.receivePerSec)])
 }
 
+function printHistory (h: HistoryFigures): void {
+  row(`store and forward: ${fmt(h.messages)} stored messages (100 B) to a reconnecting neighbour`, ['figure'])
+  row('  seconds from reconnect to the last delivery', [fmt(h.seconds, 2)])
+  row('  messages/s', [fmt(h.delivered / h.seconds)])
+  row('  requests / bytes answered', [`${h.requests} / ${fmt(h.bytesServed)}`])
+  row('  bytes per message on the wire', [fmt(h.bytesServed / h.messages, 1)])
+  row('  server RSS before / peak while serving / after (MB)', [`${fmt(h.rssBeforeMB)} / ${fmt(h.rssPeakMB)} / ${fmt(h.rssAfterMB)}`])
+  row('  originals held by the server (bytes, as counted for the cap)', [fmt(h.keptBytes)])
+}
+
 const only = process.argv.find(a => a.startsWith('--only='))?.slice(7)
+if (only === 'history') {
+  printHistory(await historyBench(async () => await rpcNodeProcess(['--min-peers', '0']), quick ? 2000 : 10_000))
+  process.exit(0)
+}
 if (only === 'memory') {
   const n = quick ? 20 : 50
   const relayNode = await rpcNodeProcess(['--max-peers', '64', '--min-peers', '0'], process.env.BENCH_NODE_FLAGS !== undefined ? { NODE_OPTIONS: process.env.BENCH_NODE_FLAGS } : {})
@@ -463,4 +480,6 @@ console.log('')
 printLayer2(await layer2Bench(quick ? 500 : 2000))
 printLayer2Stream(await layer2StreamBench(rpcNodeProcess, quick ? 1000 : 5000))
 printBeef(await beefBench())
+console.log('')
+printHistory(await historyBench(async () => await rpcNodeProcess(['--min-peers', '0']), quick ? 2000 : 10_000))
 process.exit(0)

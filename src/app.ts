@@ -266,7 +266,7 @@ export class App extends EventEmitter<AppEvents> {
 }
 
 /** The store as the node's store-and-forward backend (DESIGN §10): originals kept as encoded. */
-function keptOriginals (store: Store): HistoryBackend {
+export function keptOriginals (store: Store): HistoryBackend {
   return {
     // A fresh encoding: the received message's fields may be views into a frame buffer.
     keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },

@@ -164,7 +164,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'nick', flag: '--nick <nick>', env: 'TMSG_NICK', description: 'chat nick (1-32 of A-Z a-z 0-9 _ . -)', parse: nick, nodeOnly: true },
   { key: 'bootstrap', flag: '--bootstrap <multiaddr>', env: 'TMSG_BOOTSTRAP', description: 'peer to connect to and keep reconnecting (repeatable)', parse: multiaddrs, default: [], repeatable: true, nodeOnly: true },
   { key: 'mdns', flag: '--no-mdns', env: 'TMSG_MDNS', description: 'do not discover LAN peers by mDNS', parse: bool, default: true, nodeOnly: true },
-  { key: 'router', flag: '--router <router>', env: 'TMSG_ROUTER', description: 'message router: flood or gossipsub', parse: oneOf(ROUTER_NAMES), default: 'flood', nodeOnly: true },
+  { key: 'router', flag: '--router <router>', env: 'TMSG_ROUTER', description: 'message router: flood, plumtree (flood with lazy push, DESIGN §11) or gossipsub', parse: oneOf(ROUTER_NAMES), default: 'flood', nodeOnly: true },
   { key: 'ledger', flag: '--ledger <path>', env: 'TMSG_LEDGER', description: 'development ledger database, shareable by local nodes', parse: path, nodeOnly: true },
   { key: 'chain', flag: '--chain <chain>', env: 'TMSG_CHAIN', description: 'layer-2 chain: dev (embedded development chain), test or main (ARC + block headers)', parse: oneOf(['dev', 'test', 'main'] as const), default: 'dev', nodeOnly: true },
   { key: 'arcUrl', flag: '--arc-url <url>', env: 'TMSG_ARC_URL', description: 'test/main: ARC endpoint transactions are broadcast to', parse: str, nodeOnly: true },

@@ -4,8 +4,8 @@
  */
 import type { TMsg } from './wire/tmsg.ts'
 
-export type RouterName = 'flood' | 'gossipsub'
-export const ROUTER_NAMES: readonly RouterName[] = ['flood', 'gossipsub']
+export type RouterName = 'flood' | 'plumtree' | 'gossipsub'
+export const ROUTER_NAMES: readonly RouterName[] = ['flood', 'plumtree', 'gossipsub']
 
 export interface RouterComponents {
   /** Wall-clock ms since the Unix epoch; message timestamps are checked against it. */

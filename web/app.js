@@ -82,14 +82,17 @@ function noteNick (m) {
     set = new Set()
     nickAccounts.set(k, set)
   }
-  if (set.size < 16) set.add(m.account)
+  if (set.size < 16 && !set.has(m.account)) {
+    set.add(m.account)
+    if (set.size === 2) scheduleRender('refresh') // earlier lines of that nick now show their signer too
+  }
   // Keys heard before this page was open count too: ask the node once per nick.
   if (!whoisAsked.has(k) && whoisAsked.size < 2000) {
     whoisAsked.add(k)
     rpc.call('chat_whois', { nick: k }).then(keys => {
       const before = set.size
       for (const key of keys.slice(0, 16)) set.add(key.account)
-      if (set.size > 1 && before !== set.size) scheduleRender()
+      if (set.size > 1 && before !== set.size) scheduleRender('refresh') // lines of that nick now show their signer
     }, () => {})
   }
 }
@@ -176,7 +179,7 @@ async function loadHistory (c, older) {
   } finally {
     c.loading = false
   }
-  scheduleRender(c.key === currentKey ? (older ? 'prepend' : 'append') : 'none')
+  scheduleRender(c.key === currentKey ? (older ? 'prepend' : 'refresh') : 'none')
 }
 
 /** Unread lines since this browser last looked (kept in localStorage). */
@@ -198,7 +201,10 @@ function countUnread (c, fresh) {
 
 let renderQueued = false
 let renderMode = 'none'
-const MODES = ['none', 'append', 'prepend', 'full']
+/** How to redraw the list, weakest first: new lines at the end only, everything keeping the
+ * scroll position, everything keeping the distance from the bottom (older lines came in above),
+ * everything and go to the end. */
+const MODES = ['none', 'append', 'refresh', 'prepend', 'full']
 
 /** Coalesces redraws into one per frame; `mode` says how to keep the scroll position. */
 function scheduleRender (mode = 'none') {
@@ -348,36 +354,51 @@ function lineOf (c, item, prev) {
   return li
 }
 
+/** What the list shows now: appending new lines then draws only those. */
+let drawn = { key: undefined, items: undefined, count: 0, state: undefined }
+
+/** List elements for `items[from…]`, continuing from `state` (day, group, read marker). */
+function linesFor (c, from, state) {
+  const out = []
+  for (const item of c.items.slice(from)) {
+    const at = item.type === 'msg' ? item.m.timestamp : item.at
+    if (dayKey(at) !== state.day) {
+      state.day = dayKey(at)
+      const sep = el('li', 'day')
+      sep.append(el('span', undefined, dayLabel(at)))
+      out.push(sep)
+      state.prev = undefined
+    }
+    if (!state.marked && item.type === 'msg' && item.m.receivedAt > c.marker && !isOwn(item.m)) {
+      state.marked = true
+      const sep = el('li', 'new')
+      sep.append(el('span', undefined, 'new'))
+      out.push(sep)
+      state.prev = undefined
+    }
+    out.push(lineOf(c, item, state.prev))
+    state.prev = item
+  }
+  return out
+}
+
 function renderLines (mode) {
   const log = $('log')
   const lines = $('lines')
   const atBottom = log.scrollHeight - log.scrollTop - log.clientHeight < 40
   const fromBottom = log.scrollHeight - log.scrollTop
   const c = convs.get(currentKey)
-  const out = []
-  let prev
-  let day
-  let marked = c?.marker === undefined
-  for (const item of c?.items ?? []) {
-    const at = item.type === 'msg' ? item.m.timestamp : item.at
-    if (dayKey(at) !== day) {
-      day = dayKey(at)
-      const sep = el('li', 'day')
-      sep.append(el('span', undefined, dayLabel(at)))
-      out.push(sep)
-      prev = undefined
-    }
-    if (!marked && item.type === 'msg' && item.m.receivedAt > c.marker && !isOwn(item.m)) {
-      marked = true
-      const sep = el('li', 'new')
-      sep.append(el('span', undefined, 'new'))
-      out.push(sep)
-      prev = undefined
-    }
-    out.push(lineOf(c, item, prev))
-    prev = item
+  if (c === undefined) {
+    lines.replaceChildren()
+    drawn = { key: undefined, items: undefined, count: 0, state: undefined }
+  } else if (mode === 'append' && drawn.key === c.key && drawn.items === c.items && drawn.count <= c.items.length) {
+    lines.append(...linesFor(c, drawn.count, drawn.state))
+    drawn.count = c.items.length
+  } else {
+    const state = { day: undefined, prev: undefined, marked: c.marker === undefined }
+    lines.replaceChildren(...linesFor(c, 0, state))
+    drawn = { key: c.key, items: c.items, count: c.items.length, state }
   }
-  lines.replaceChildren(...out)
   $('log-top').textContent = c === undefined ? '' : c.exhausted ? (c.kind === 'room' ? `The beginning of ${c.key} on this node.` : 'The beginning of this conversation.') : c.loading ? 'Loading…' : ''
   if (mode === 'prepend') log.scrollTop = log.scrollHeight - fromBottom
   else if (mode === 'full' || atBottom) log.scrollTop = log.scrollHeight

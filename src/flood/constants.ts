@@ -58,3 +58,25 @@ export const DEFAULT_PENALTY_HALF_LIFE_MS = 60_000
 /** First ban lasts 10 minutes; each repeat doubles it, up to a day. */
 export const DEFAULT_BAN_MS = 10 * 60_000
 export const MAX_BAN_MS = 24 * 60 * 60_000
+
+// ---- router `plumtree` (DESIGN §11) ----------------------------------------------------------
+/**
+ * Wait after the first IHAVE of a missing id before grafting. The eager copy is normally on its
+ * way along the tree, a few link latencies behind the announcement at most; grafting sooner
+ * costs a duplicate and a PRUNE, later only delays the repair of a broken branch.
+ */
+export const PLUMTREE_GRAFT_TIMEOUT_MS = 400
+/** Wait for a grafted copy before asking the next announcer (one round trip and then some). */
+export const PLUMTREE_GRAFT_RETRY_MS = 200
+/** Messages kept to answer GRAFTs: ~250 B each, so a few MB; far more than a GRAFT round needs. */
+export const PLUMTREE_RETAIN_MAX = 10_000
+/** A GRAFT comes within a few timeouts of the IHAVE; a minute covers slow links with room. */
+export const PLUMTREE_RETAIN_MS = 60_000
+/** Ids announced but not yet received, tracked at once: bounds what made-up IHAVEs can cost. */
+export const PLUMTREE_MAX_MISSING = 10_000
+/**
+ * An IHAVE announcing at least this much more TTL than the best copy seen is grafted at once
+ * (DESIGN §5 step 2, applied to announcements). 1 would fetch every better copy, as a flood
+ * re-forwards them; 2 ignores the one-hop differences a shared tree has everywhere.
+ */
+export const PLUMTREE_TTL_GAIN = 2

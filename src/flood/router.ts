@@ -15,7 +15,8 @@ import type { TMsg } from '../wire/tmsg.ts'
 import { checkFields, DEFAULT_VALIDATION_LIMITS, validate } from '../wire/validate.ts'
 import type { InvalidReason, ValidationLimits } from '../wire/validate.ts'
 import { MAX_FRAME_MSGS, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
-import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
+import type { FrameControl } from '../wire/frame.ts'
+import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterName, RouterStats } from '../routing.ts'
 import {
   DEFAULT_QUEUE_MAX_BYTES, DEFAULT_QUEUE_MAX_PRIORITY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_MESSAGES_PER_SECOND,
   DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, DEFAULT_SEEN_PER_NEIGHBOUR, DUPLICATE_CHECK_ONE_IN, FLUSH_UNIT_BYTES,
@@ -69,7 +70,7 @@ export interface FloodRouterInit {
 /** A one-shot timer on the router's clock; the result cancels it. */
 export type SetTimer = (fn: () => void, ms: number) => () => void
 
-class Neighbour {
+export class Neighbour {
   readonly id: string
   readonly slot: number
   readonly queue: OutboundQueue
@@ -89,29 +90,34 @@ class Neighbour {
 }
 
 
+/**
+ * The flood rules. Routers built on them (plumtree) override the protected hooks — what a new
+ * id, a duplicate or a frame's control fields do, who gets a full copy, what rides along a
+ * unit — and leave every §5 rule here.
+ */
 export class FloodRouter implements Router {
-  readonly name = 'flood' as const
-  private readonly components: RouterComponents
+  readonly name: RouterName = 'flood'
+  protected readonly components: RouterComponents
   private readonly limits: ValidationLimits
   private readonly queueLimits: QueueLimits
   private readonly rate: { messagesPerSecond: number, burst: number }
-  private readonly seen: SeenCache
+  protected readonly seen: SeenCache
   private readonly penalties: PenaltyBox
   private readonly schedule: (fn: () => void) => void
   private readonly onBan?: (peerId: string, until: number) => void
-  private readonly log?: Logger
+  protected readonly log?: Logger
   private readonly random: () => number
-  private readonly neighbours = new Map<string, Neighbour>()
+  protected readonly neighbours = new Map<string, Neighbour>()
   private readonly bySlot = new Map<number, Neighbour>()
   private nextSlot = SELF_SLOT + 1
   private readonly dirty = new Set<Neighbour>()
   private flushScheduled = false
-  private readonly counters = {
+  protected readonly counters = {
     received: 0, delivered: 0, forwarded: 0, sent: 0, duplicates: 0, reforwarded: 0, expired: 0, invalid: 0
   }
 
   private readonly invalidReasons: Record<string, number> = {}
-  private readonly drops: DropCounters = { rateLimited: 0, queueOverflow: 0, unknownReply: 0, banned: 0 }
+  protected readonly drops: DropCounters = { rateLimited: 0, queueOverflow: 0, unknownReply: 0, banned: 0 }
 
   constructor (components: RouterComponents, init: FloodRouterInit = {}) {
     this.components = components
@@ -209,6 +215,7 @@ export class FloodRouter implements Router {
       if (!this.neighbours.has(peerId)) break // banned part-way through the frame
       this.receive(n, msg)
     }
+    if (frame.control !== undefined && this.neighbours.has(peerId)) this.receiveControl(n, frame.control)
     // Forward what this unit produced now rather than at the end of the event-loop turn:
     // one outbound unit per inbound unit keeps batches as large as the sender made them,
     // without holding them back behind every other connection's reads.
@@ -218,13 +225,9 @@ export class FloodRouter implements Router {
   private receive (from: Neighbour, msg: TMsg): void {
     this.counters.received++
     from.messagesIn++
+    // Throttled, then banned if it keeps going: excess costs points like invalid data.
+    if (!this.takeToken(from)) return
     const now = this.components.now()
-    if (!from.bucket.take(now)) {
-      this.drops.rateLimited++
-      // Throttled, then banned if it keeps going: excess costs points like invalid data.
-      this.penalise(from, 'rate-limited', PENALTY_RATE_EXCESS)
-      return
-    }
     const bad = checkFields(msg, now, this.limits)
     if (bad !== undefined) {
       this.invalid(from, bad, bad === 'timestamp-out-of-window' ? PENALTY_STALE_TIMESTAMP : PENALTY_INVALID_MESSAGE)
@@ -239,6 +242,7 @@ export class FloodRouter implements Router {
         this.invalid(from, 'msg-id-mismatch', PENALTY_FORGED_DUPLICATE)
         return
       }
+      this.duplicateFrom(from, key, !isReply && msg.ttl > ttlOf(entry))
       // A copy with more TTL than the best so far must not be cut short by a slow short-TTL
       // copy that happened to arrive first: forward it again, with its TTL. Not delivered again.
       if (isReply || msg.ttl <= ttlOf(entry)) return
@@ -256,6 +260,7 @@ export class FloodRouter implements Router {
       return
     }
     this.seen.remember(key, from.slot, msg.ttl)
+    this.newFrom(from, key)
     this.accept(msg, from.id)
 
     if (isReply) {
@@ -306,14 +311,54 @@ export class FloodRouter implements Router {
     }
     if (this.neighbours.size <= 1) return
     const hops = msg.hops + 1
-    const bytes = encodeTMsg(msg, msg.ttl - 1, hops)
+    this.fanOut(msg, encodeTMsg(msg, msg.ttl - 1, hops), hops, from)
+  }
+
+  // ---- hooks for routers built on these rules ----------------------------------------------
+
+  /** A message to spread (§5 step 6, or an own one when `from` is undefined): every neighbour but `from`. */
+  protected fanOut (_msg: TMsg, bytes: Uint8Array, hops: number, from: Neighbour | undefined): number {
+    let count = 0
     for (const n of this.neighbours.values()) {
-      if (n === from) continue
-      const dropped = n.queue.pushBroadcast(bytes, hops)
-      if (dropped > 0) this.drops.queueOverflow += dropped
-      this.counters.forwarded++
-      this.markDirty(n)
+      if (n !== from && this.push(n, bytes, hops, from === undefined)) count++
     }
+    return count
+  }
+
+  /** Queues one full copy: own messages never evicted (false if refused), relayed ones as broadcasts. */
+  protected push (n: Neighbour, bytes: Uint8Array, hops: number, own: boolean): boolean {
+    if (own) {
+      if (!this.queuePriority(n, bytes)) return false
+      this.counters.sent++
+      return true
+    }
+    const dropped = n.queue.pushBroadcast(bytes, hops)
+    if (dropped > 0) this.drops.queueOverflow += dropped
+    this.counters.forwarded++
+    this.markDirty(n)
+    return true
+  }
+
+  /** A new valid id arrived from `from` (after the seen cache noted it). */
+  protected newFrom (_from: Neighbour, _key: string): void {}
+
+  /** A copy of an id already seen arrived from `from`; `better`: it carries more TTL (step 2). */
+  protected duplicateFrom (_from: Neighbour, _key: string, _better: boolean): void {}
+
+  /** A frame's control fields (DESIGN §11): the flood rules have none and ignore them. */
+  protected receiveControl (_from: Neighbour, _control: FrameControl): void {}
+
+  /** Control bytes to send `n` with its next unit (taken: the router forgets them). */
+  protected takeControl (_n: Neighbour): Uint8Array | undefined {
+    return undefined
+  }
+
+  /** Rate limit per entry: control ids count like messages against the neighbour's bucket. */
+  protected takeToken (from: Neighbour): boolean {
+    if (from.bucket.take(this.components.now())) return true
+    this.drops.rateLimited++
+    this.penalise(from, 'rate-limited', PENALTY_RATE_EXCESS)
+    return false
   }
 
   private deliver (msg: TMsg, from: Neighbour | string, history = false): void {
@@ -336,13 +381,13 @@ export class FloodRouter implements Router {
     }
   }
 
-  private invalid (from: Neighbour | string, reason: InvalidReason, points: number): void {
+  protected invalid (from: Neighbour | string, reason: InvalidReason, points: number): void {
     this.counters.invalid++
     this.invalidReasons[reason] = (this.invalidReasons[reason] ?? 0) + 1
     this.penalise(from, reason, points)
   }
 
-  private penalise (from: Neighbour | string, reason: string, points: number): void {
+  protected penalise (from: Neighbour | string, reason: string, points: number): void {
     const id = typeof from === 'string' ? from : from.id
     const now = this.components.now()
     if (!this.penalties.penalise(id, points, now)) return
@@ -399,19 +444,12 @@ export class FloodRouter implements Router {
   publish (msg: TMsg): PublishResult {
     this.seen.remember(idKey(msg.msgId), SELF_SLOT, msg.ttl)
     const bytes = encodeTMsg(msg)
-    let targets: Iterable<Neighbour> = this.neighbours.values()
     if (msg.replyTo.length > 0) {
       const request = this.seen.get(idKey(msg.replyTo))
       const back = request === undefined ? undefined : this.bySlot.get(slotOf(request))
-      if (back !== undefined) targets = [back]
+      if (back !== undefined) return { neighbours: this.push(back, bytes, 0, true) ? 1 : 0 }
     }
-    let count = 0
-    for (const n of targets) {
-      if (!this.queuePriority(n, bytes)) continue
-      count++
-      this.counters.sent++
-    }
-    return { neighbours: count }
+    return { neighbours: this.fanOut(msg, bytes, 0, undefined) }
   }
 
   backlogged (bytes: number): boolean {
@@ -432,7 +470,7 @@ export class FloodRouter implements Router {
     return true
   }
 
-  private markDirty (n: Neighbour): void {
+  protected markDirty (n: Neighbour): void {
     this.dirty.add(n)
     if (!this.flushScheduled) {
       this.flushScheduled = true
@@ -450,12 +488,14 @@ export class FloodRouter implements Router {
   private flush (n: Neighbour): void {
     const link = n.link
     if (link === undefined) return
-    while (!n.blocked && n.queue.length > 0) {
-      const batch = n.queue.take(MAX_FRAME_MSGS, FLUSH_UNIT_BYTES, frameEntrySize)
+    while (!n.blocked) {
+      const batch = n.queue.length > 0 ? n.queue.take(MAX_FRAME_MSGS, FLUSH_UNIT_BYTES, frameEntrySize) : []
+      const control = this.takeControl(n)
+      if (batch.length === 0 && control === undefined) return
       n.messagesOut += batch.length
       let accepted: boolean
       try {
-        accepted = link.write(encodeFrameUnit(batch))
+        accepted = link.write(encodeFrameUnit(batch, control))
       } catch (err: unknown) {
         // The stream died under us; the host will remove the neighbour when it notices.
         this.log?.('write to %s failed - %e', n.id, err)

@@ -142,6 +142,36 @@ export function answerCheck (req: HistoryRequest, now: number): (msg: TMsg) => b
   }
 }
 
+/** Budgets for answering: per peer and for all peers together, on an injected clock. */
+export class HistoryRequestLimiter {
+  private readonly peers: LRUCache<string, TokenBucket>
+  private readonly total: TokenBucket
+  private readonly peerRate: { perSecond: number, burst: number }
+  private readonly now: () => number
+  /** Requests refused because a budget was spent. */
+  refused = 0
+
+  constructor (peerRate = HISTORY_PEER_RATE, totalRate = HISTORY_TOTAL_RATE, now: () => number = Date.now) {
+    this.now = now
+    this.peerRate = peerRate
+    this.total = new TokenBucket(totalRate.perSecond, totalRate.burst, now())
+    // Peers forgotten beyond this start with a full bucket: the total budget still holds.
+    this.peers = new LRUCache({ max: 1024 })
+  }
+
+  allow (peer: string): boolean {
+    const now = this.now()
+    let bucket = this.peers.get(peer)
+    if (bucket === undefined) {
+      bucket = new TokenBucket(this.peerRate.perSecond, this.peerRate.burst, now)
+      this.peers.set(peer, bucket)
+    }
+    if (bucket.take(now) && this.total.take(now)) return true
+    this.refused++
+    return false
+  }
+}
+
 /** An answer broke the protocol's bounds (more messages than asked, or bytes); nothing of it is taken. */
 export class HistoryAnswerError extends Error {
   static name = 'HistoryAnswerError'
@@ -156,9 +186,12 @@ export class HistoryService implements Startable {
   private readonly log: Logger
   private readonly now: () => number
   private readonly maxAgeMs: number
-  private readonly peerBuckets: LRUCache<string, TokenBucket>
-  private readonly total: TokenBucket
-  private readonly peerRate: { perSecond: number, burst: number }
+  private readonly limiter: HistoryRequestLimiter
+  /**
+   * Syncs run one after another: the second neighbour is asked only for what the first did
+   * not bring, instead of every neighbour sending the same day of history at once.
+   */
+  private queue: Promise<unknown> = Promise.resolve()
   /** Neighbours that speak the protocol, with the connection to ask them on. */
   private readonly neighbours = new Map<string, Connection>()
   private topologyId?: string
@@ -173,10 +206,7 @@ export class HistoryService implements Startable {
     this.log = components.logger.forComponent('tmsg:history')
     this.now = init.now ?? Date.now
     this.maxAgeMs = init.maxAgeMs ?? 24 * 60 * 60 * 1000
-    this.peerRate = init.peerRate ?? HISTORY_PEER_RATE
-    const total = init.totalRate ?? HISTORY_TOTAL_RATE
-    this.total = new TokenBucket(total.perSecond, total.burst, this.now())
-    this.peerBuckets = new LRUCache({ max: 1024 })
+    this.limiter = new HistoryRequestLimiter(init.peerRate, init.totalRate, this.now)
   }
 
   async start (): Promise<void> {
@@ -188,7 +218,7 @@ export class HistoryService implements Startable {
     this.topologyId = await this.components.registrar.register(HISTORY_PROTOCOL, {
       onConnect: (peerId, connection) => {
         this.neighbours.set(peerId.toString(), connection)
-        this.track(this.sync(peerId.toString(), connection, this.init.targets()))
+        this.enqueue(peerId.toString(), connection, () => this.init.targets())
       },
       onDisconnect: (peerId) => { this.neighbours.delete(peerId.toString()) }
     })
@@ -204,12 +234,19 @@ export class HistoryService implements Startable {
   /** Asks every neighbour for the history of targets just subscribed to. */
   requestFromAll (targets: Uint8Array[]): void {
     if (!this.started) return
-    for (const [peer, connection] of this.neighbours) this.track(this.sync(peer, connection, targets))
+    for (const [peer, connection] of this.neighbours) this.enqueue(peer, connection, () => targets)
   }
 
   /** Resolves when every sync started so far has finished (tests, benchmarks). */
   async idle (): Promise<void> {
     while (this.running.size > 0) await Promise.allSettled([...this.running])
+  }
+
+  /** Runs a sync after those queued before it; what to ask is decided when its turn comes. */
+  private enqueue (peer: string, connection: Connection, targets: () => Uint8Array[]): void {
+    const p = this.queue.then(async () => await this.sync(peer, connection, targets()))
+    this.queue = p.catch(() => {})
+    this.track(p)
   }
 
   private track (p: Promise<HistorySyncResult>): void {
@@ -225,7 +262,7 @@ export class HistoryService implements Startable {
   private onRequest (stream: Stream, connection: Connection): void {
     const peer = connection.remotePeer.toString()
     const router = this.init.router()
-    if (router === undefined || router.isBanned(peer) || !this.allow(peer)) {
+    if (router === undefined || router.isBanned(peer) || !this.limiter.allow(peer)) {
       this.counters.requestsRefused++
       stream.abort(new Error('history request refused'))
       return
@@ -234,16 +271,6 @@ export class HistoryService implements Startable {
       this.log('history answer to %s failed - %e', peer, err)
       stream.abort(err as Error)
     })
-  }
-
-  private allow (peer: string): boolean {
-    const now = this.now()
-    let bucket = this.peerBuckets.get(peer)
-    if (bucket === undefined) {
-      bucket = new TokenBucket(this.peerRate.perSecond, this.peerRate.burst, now)
-      this.peerBuckets.set(peer, bucket)
-    }
-    return bucket.take(now) && this.total.take(now)
   }
 
   private async answer (stream: Stream, peer: string): Promise<void> {
@@ -341,45 +368,40 @@ export class HistoryService implements Startable {
   private async ask (connection: Connection, req: HistoryRequest): Promise<Answer> {
     const signal = AbortSignal.timeout(HISTORY_TIMEOUT_MS)
     const stream = await connection.newStream(HISTORY_PROTOCOL, { signal })
+    const onAbort = (): void => { stream.abort(new Error('history answer timed out')) }
+    signal.addEventListener('abort', onAbort, { once: true })
     const answer: Answer = { msgs: [], malformed: 0, bytes: 0, oversized: false }
     const decoder = new LengthPrefixedDecoder({ maxDataLength: MAX_FRAME_BYTES, maxBufferSize: 2 * MAX_FRAME_BYTES + 16 })
-    const done = new Promise<void>((resolve, reject) => {
-      const onAbort = (): void => { stream.abort(new Error('history answer timed out')) }
-      signal.addEventListener('abort', onAbort, { once: true })
-      stream.addEventListener('message', evt => {
-        if (answer.oversized) return
+    try {
+      if (!stream.send(lp.encode.single(encodeHistoryRequest(req)).subarray())) await stream.onDrain({ signal })
+      await stream.close({ signal })
+      // The answer ends when the answerer closes its side: the iteration ends with it.
+      for await (const chunk of stream) {
         try {
-          for (const unit of decoder.decode(evt.data)) {
+          for (const unit of decoder.decode(chunk)) {
             answer.bytes += unit.byteLength
             const frame = decodeFrame(unit.subarray(), MAX_FRAME_MSGS)
-            answer.msgs.push(...frame.msgs)
+            for (const m of frame.msgs) answer.msgs.push(m)
             answer.malformed += frame.malformed
-            if (answer.msgs.length + answer.malformed > req.limit || answer.bytes > HISTORY_MAX_ANSWER_BYTES + ANSWER_BYTES_SLACK) {
-              answer.oversized = true
-              stream.abort(new HistoryAnswerError('history answer larger than asked'))
-              return
-            }
           }
         } catch {
           // A broken length prefix or frame: the rest cannot be trusted to line up.
           answer.malformed++
           answer.oversized = true
-          stream.abort(new HistoryAnswerError('malformed history answer'))
         }
-      })
-      const finish = (): void => {
-        signal.removeEventListener('abort', onAbort)
-        if (signal.aborted) reject(new Error('history answer timed out'))
-        else resolve()
+        if (answer.msgs.length + answer.malformed > req.limit || answer.bytes > HISTORY_MAX_ANSWER_BYTES + ANSWER_BYTES_SLACK) answer.oversized = true
+        if (answer.oversized) {
+          stream.abort(new HistoryAnswerError('history answer larger than asked, or malformed'))
+          break
+        }
       }
-      stream.addEventListener('remoteCloseWrite', finish)
-      stream.addEventListener('close', finish)
-    })
-    if (!stream.send(lp.encode.single(encodeHistoryRequest(req)).subarray())) await stream.onDrain({ signal })
-    await stream.close({ signal })
-    await done
+    } finally {
+      signal.removeEventListener('abort', onAbort)
+    }
+    if (signal.aborted && !answer.oversized) throw new Error('history answer timed out')
     return answer
   }
+
 }
 
 interface Answer {

@@ -12,17 +12,16 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
-import { mdns } from '@libp2p/mdns'
-import { gossipsub } from '@libp2p/gossipsub'
 import type { GossipSub } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../identity.ts'
 import { verifySignature, accountOf } from '../identity.ts'
 import { FloodRouter } from '../flood/router.ts'
-import type { FloodRouterInit } from '../flood/router.ts'
+import { PlumtreeRouter } from '../flood/plumtree.ts'
+import type { PlumtreeRouterInit } from '../flood/plumtree.ts'
 import { floodService } from './flood-service.ts'
-import { GossipRouter, gossipMsgId } from './gossip-router.ts'
+import type { GossipRouter } from './gossip-router.ts'
 import { NeighbourKeeper } from './keeper.ts'
 import { historyService } from './history-service.ts'
 import type { HistoryBackend, HistoryService, HistoryStats } from './history-service.ts'
@@ -58,8 +57,8 @@ export interface NodeOptions {
   /** @default 8 */
   maxPeers?: number
   logger?: Logger
-  /** Flood router tuning (rate limits, queue sizes, cache sizes). */
-  flood?: Omit<FloodRouterInit, 'onBan' | 'log'>
+  /** Flood router tuning (rate limits, queue sizes, cache sizes; plumtree timeouts). */
+  flood?: Omit<PlumtreeRouterInit, 'onBan' | 'log'>
   /** Drop unsigned or badly signed hits instead of delivering them marked unverified. */
   dropUnverified?: boolean
   /** @default 16384 */
@@ -139,6 +138,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   readonly router: Router
   readonly log: Logger
   private readonly keeper: NeighbourKeeper
+  /** Set when the node runs gossipsub: its router needs starting and stopping with the node. */
+  private gossipRouter?: GossipRouter
   private readonly subs = new Map<string, Target>()
   private readonly dropUnverified: boolean
   /** Largest payload this node sends or accepts (bytes). */
@@ -194,11 +195,18 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       log.warn({ peer: peerId, until: new Date(until).toISOString() }, 'banned peer for sending invalid data')
       late.node?.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
     }
-    if (routerName === 'flood') {
-      flood = new FloodRouter(components, { ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan })
+    if (routerName !== 'gossipsub') {
+      const init = { ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
+      flood = routerName === 'plumtree' ? new PlumtreeRouter(components, init) : new FloodRouter(components, init)
     }
     const banned = (peerId: PeerId): boolean => late.node?.router.isBanned(peerId.toString()) ?? flood?.isBanned(peerId.toString()) ?? false
     const memory = opts.transport === 'memory' ? (await import('@libp2p/memory')).memory : undefined
+    // Loaded only when used: a flood node (the default) never pays for gossipsub's code, nor
+    // a node without LAN discovery for mDNS's (a few MB of RSS each).
+    const gossip = routerName === 'gossipsub'
+      ? { ...await import('@libp2p/gossipsub'), ...await import('./gossip-router.ts') }
+      : undefined
+    const mdns = opts.mdns === false || memory !== undefined ? undefined : (await import('@libp2p/mdns')).mdns
     const maxPeers = opts.maxPeers ?? 8
     const libp2p = await createLibp2p<Services>({
       start: false,
@@ -208,7 +216,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       transports: [memory !== undefined ? memory() : tcp()],
       connectionEncrypters: [noise()],
       streamMuxers: [yamux()],
-      peerDiscovery: opts.mdns === false || memory !== undefined ? [] : [mdns()],
+      peerDiscovery: mdns === undefined ? [] : [mdns()],
       connectionManager: {
         maxConnections: maxPeers,
         // libp2p allows 5 inbound connections/s per IP by default; a LAN full of nodes
@@ -235,20 +243,21 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
               })
             }
           : {}),
-        ...(flood !== undefined
-          ? { flood: floodService({ router: flood }) }
+        ...(gossip === undefined
+          ? { flood: floodService({ router: flood! }) }
           : {
-              pubsub: gossipsub({
+              pubsub: gossip.gossipsub({
                 globalSignaturePolicy: 'StrictNoSign',
-                msgIdFn: msg => gossipMsgId(msg.data),
+                msgIdFn: msg => gossip.gossipMsgId(msg.data),
                 allowPublishToZeroTopicPeers: true,
                 emitSelf: false
               })
             })
       }
     })
-    const router: Router = flood ?? new GossipRouter(components, libp2p.services.pubsub!, { onBan, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD } })
-    late.node = new TmsgNode(opts, libp2p, router, log, now)
+    const gossipRouter = gossip === undefined ? undefined : new gossip.GossipRouter(components, libp2p.services.pubsub!, { onBan, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD } })
+    late.node = new TmsgNode(opts, libp2p, flood ?? gossipRouter!, log, now)
+    late.node.gossipRouter = gossipRouter
     return late.node
   }
 
@@ -259,14 +268,14 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
 
   async start (): Promise<void> {
     await this.libp2p.start()
-    if (this.router instanceof GossipRouter) this.router.start()
+    this.gossipRouter?.start()
     this.keeper.start()
     this.log.info({ peerId: this.peerId, router: this.router.name, addresses: this.addresses() }, 'node started')
   }
 
   async stop (): Promise<void> {
     this.keeper.stop()
-    if (this.router instanceof GossipRouter) this.router.stop()
+    this.gossipRouter?.stop()
     await this.libp2p.stop()
     this.log.info('node stopped')
   }

@@ -96,7 +96,7 @@ export const METHODS: MethodDef[] = [
     name: 'node_info',
     summary: 'Who this node is and where it listens.',
     params: noParams,
-    result: z.object({ peerId: z.string(), account: z.string(), nick: z.string().nullable(), addresses: z.array(z.string()), router: z.enum(['flood', 'gossipsub']), version: z.string(), uptimeMs: z.number().int() }),
+    result: z.object({ peerId: z.string(), account: z.string(), nick: z.string().nullable(), addresses: z.array(z.string()), router: z.enum(['flood', 'plumtree', 'gossipsub']), version: z.string(), uptimeMs: z.number().int() }),
     handler: (_p, { app }) => ({
       peerId: app.node.peerId,
       account: app.node.identity.account,

@@ -52,7 +52,7 @@ export function methodsMarkdown (methods: readonly MethodDef[]): string {
   return lines.join('\n')
 }
 
-const README_START = '<!-- rpc-methods:start (generated from src/rpc/methods.ts by `npm run docs`) -->'
+const README_START = '<!-- rpc-methods:start (generated from src/rpc/api.ts by `npm run docs`) -->'
 const README_END = '<!-- rpc-methods:end -->'
 
 /** The README with its method table replaced by the generated one. */

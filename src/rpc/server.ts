@@ -125,8 +125,9 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     if (origin === undefined) return true
     try {
       const u = new URL(origin)
+      // Remote: https too, for a TLS proxy in front that passes the Host header through.
+      if (init.allowRemote) return (u.protocol === 'http:' || u.protocol === 'https:') && u.host === req.headers.host
       if (u.protocol !== 'http:') return false
-      if (init.allowRemote) return u.host === req.headers.host
       return LOOPBACK_HOSTS.has(u.hostname === '::1' ? '[::1]' : u.hostname) && Number(u.port) === boundPort.value
     } catch {
       return false

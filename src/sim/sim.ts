@@ -4,6 +4,7 @@
  */
 import { PrivateKey } from '@bsv/sdk'
 import { FloodRouter, type NeighbourLink, type SetTimer } from '../flood/router.ts'
+import { PlumtreeRouter } from '../flood/plumtree.ts'
 import { buildTMsg, idBytes, idKey, Kind } from '../wire/index.ts'
 import { protobuf } from '../wire/proto.ts'
 import type { Signer, TMsg } from '../wire/index.ts'
@@ -106,6 +107,12 @@ export const ROUTER_FACTORIES: Record<string, SimRouterFactory> = {
     schedule: seams.schedule,
     setTimer: seams.setTimer,
     seenCacheMax: seams.seenCacheMax
+  }),
+  plumtree: (components, seams) => new PlumtreeRouter(components, {
+    schedule: seams.schedule,
+    setTimer: seams.setTimer,
+    seenCacheMax: seams.seenCacheMax,
+    retainMax: seams.seenCacheMax
   })
 }
 

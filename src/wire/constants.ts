@@ -25,6 +25,8 @@ export const TIMESTAMP_WINDOW_MS = 10 * 60 * 1000
 export const MAX_FRAME_BYTES = 1024 * 1024
 /** ...and at most this many messages, so a frame cannot expand into millions of objects. */
 export const MAX_FRAME_MSGS = 1000
+/** ...and at most this many plumtree ids (IHAVE + GRAFT, DESIGN §11), for the same reason. */
+export const MAX_FRAME_CONTROL_IDS = 4096
 /** The fixed 5-byte ASCII prefix of id_bytes; the "1" versions the layout. */
 export const ID_BYTES_PREFIX = 'tmsg1'
 /** PIP-0038's PayloadLen is one byte. */

@@ -44,7 +44,7 @@ describe('tmsg node', () => {
     [['node', '--prot', '5'], /unknown option '--prot'/],
     [['node', '--port', 'abc'], /^tmsg: --port: must be a port number 0-65535, got "abc"\n$/],
     [['node', '--datadir', '/proc/tmsg-nope'], /^tmsg: cannot create datadir \/proc\/tmsg-nope/],
-    [['node', '--router', 'mesh'], /^tmsg: --router: must be one of flood, gossipsub/]
+    [['node', '--router', 'mesh'], /^tmsg: --router: must be one of flood, plumtree, gossipsub/]
   ])('%j fails with one clear line and exit 2', async (args, message) => {
     const r = await runTmsg(args)
     expect(r.code).toBe(2)

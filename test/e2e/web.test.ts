@@ -63,8 +63,11 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await Promise.all([a?.stop(), b?.stop()])
   })
 
-  /** A chat line whose whole text is `text`. */
-  const line = (text: string): ReturnType<Page['locator']> => page.locator('#lines .msg .text', { hasText: new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`) })
+  const exactly = (text: string): RegExp => new RegExp(`^${text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+  /** The text of a chat line whose whole text is `text`. */
+  const line = (text: string): ReturnType<Page['locator']> => page.locator('#lines .msg .text', { hasText: exactly(text) })
+  /** The whole line (nick, time, text). */
+  const msgLine = (text: string): ReturnType<Page['locator']> => page.locator('#lines .msg', { has: page.locator('.text', { hasText: exactly(text) }) })
 
   it('shows only how to log in until the browser has used the URL `tmsg web` prints', async () => {
     await page.goto(base + '/')
@@ -193,6 +196,26 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
   })
 
+  it('names the signer next to a nick once two keys use it', async () => {
+    await b.call('chat_send', { to: '#lobby', text: 'only one bob here' })
+    const first = msgLine('only one bob here')
+    await first.waitFor()
+    expect(await first.locator('.who .acct').count()).toBe(0) // one key behind the nick: the nick alone
+    const other = await startRpcNode(['--nick', 'bob'])
+    try {
+      await connectNodes(other, a)
+      await other.call('chat_join', { room: '#lobby' })
+      await other.call('chat_send', { to: '#lobby', text: 'I am bob too' })
+      const mine = msgLine('I am bob too')
+      await mine.waitFor()
+      expect(await mine.locator('.who .acct').textContent()).toBe(other.ready.account.slice(0, 6))
+      // …and the first bob's lines, drawn before, are redrawn with his.
+      await expect.poll(async () => await first.locator('.who .acct').textContent()).toBe(b.ready.account.slice(0, 6))
+    } finally {
+      await other.stop()
+    }
+  })
+
   it('shows the budget of the payment channel in use as a battery', async () => {
     expect(await page.locator('#battery').isVisible()).toBe(false) // no channel yet
     await b.call('channel_offer', { service: 'compute', pricePerUnit: 10, unit: 'op', minDeposit: 1000 })
@@ -279,5 +302,21 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(await page.locator('body').innerText()).toContain('tmsg web')
     expect(await page.locator('#rooms').count()).toBe(0)
     expect((await page.goto(loginUrl))?.status()).toBe(403) // the old URL is dead too
+  })
+})
+
+describe('the web chat\'s Origin rule with --rpc-allow-remote', () => {
+  let n: RpcNode
+  beforeAll(async () => { n = await startRpcNode(['--rpc-host', '0.0.0.0', '--rpc-allow-remote']) })
+  afterAll(async () => { await n?.stop() })
+
+  it('takes only the origin the page was loaded from (the Host it was reached by), http or https', async () => {
+    const auth = { authorization: `Bearer ${n.secret}` }
+    const host = `127.0.0.1:${n.port}` // what fetch sends as Host
+    expect(await post(n.port, { ...auth, origin: `http://${host}` })).toBe(200)
+    expect(await post(n.port, { ...auth, origin: `https://${host}` })).toBe(200) // a TLS proxy in front
+    expect(await post(n.port, { ...auth, origin: 'http://attacker.example' })).toBe(403)
+    expect(await post(n.port, { ...auth, origin: `http://127.0.0.1:${n.port + 1}` })).toBe(403)
+    expect(await post(n.port, { ...auth, origin: `ftp://${host}` })).toBe(403)
   })
 })

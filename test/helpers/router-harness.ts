@@ -5,8 +5,9 @@
 import { randomBytes } from 'node:crypto'
 import { FloodRouter } from '../../src/flood/router.ts'
 import type { FloodRouterInit, NeighbourLink } from '../../src/flood/router.ts'
-import { buildTMsg, decodeFrame, encodeFrameUnit, encodeTMsg, Kind } from '../../src/wire/index.ts'
-import type { TMsg, BuildOptions } from '../../src/wire/index.ts'
+import type { RouterComponents } from '../../src/routing.ts'
+import { buildTMsg, decodeFrame, encodeFrameControl, encodeFrameUnit, encodeTMsg, Kind } from '../../src/wire/index.ts'
+import type { FrameControl, TMsg, BuildOptions } from '../../src/wire/index.ts'
 import { Identity } from '../../src/identity.ts'
 
 export const T0 = 1_750_000_000_000
@@ -29,6 +30,20 @@ export class StubLink implements NeighbourLink {
     return this.units.flatMap(u => decodeFrame(stripPrefix(u)).msgs)
   }
 
+  /** The plumtree control fields written so far, merged (ids as hex). */
+  control (): { ihave: string[], graft: string[], prune: number, lazy: number } {
+    const out = { ihave: [] as string[], graft: [] as string[], prune: 0, lazy: 0 }
+    for (const u of this.units) {
+      const c = decodeFrame(stripPrefix(u)).control
+      if (c === undefined) continue
+      out.ihave.push(...c.ihave.map(a => hex(a.id)))
+      out.graft.push(...c.graft.map(hex))
+      if (c.prune) out.prune++
+      if (c.lazy) out.lazy++
+    }
+    return out
+  }
+
   clear (): void {
     this.units = []
   }
@@ -49,15 +64,53 @@ export class Harness {
   readonly links = new Map<string, StubLink>()
   readonly bans: string[] = []
   private pending: Array<() => void> = []
+  /** Timers set through the router's SetTimer seam, run by `advance`. */
+  private timers: Array<{ at: number, fn: (() => void) | undefined }> = []
   readonly router: FloodRouter
 
-  constructor (init: FloodRouterInit = {}) {
-    this.router = new FloodRouter({
+  constructor (init: FloodRouterInit = {}, make: (c: RouterComponents, init: FloodRouterInit) => FloodRouter = (c, i) => new FloodRouter(c, i)) {
+    this.router = make({
       now: () => this.now,
       isSubscribed: t => this.subscribed.has(Buffer.from(t).toString('hex')),
       deliver: (msg, from, history) => { this.delivered.push({ msg, from, history }) },
       accepted: (msg, from) => { this.accepted.push({ msg, from }) }
-    }, { schedule: fn => { this.pending.push(fn) }, onBan: p => { this.bans.push(p) }, ...init })
+    }, {
+      schedule: fn => { this.pending.push(fn) },
+      setTimer: (fn, ms) => {
+        const t: { at: number, fn: (() => void) | undefined } = { at: this.now + ms, fn }
+        this.timers.push(t)
+        return () => { t.fn = undefined }
+      },
+      onBan: p => { this.bans.push(p) },
+      ...init
+    })
+  }
+
+  /** Moves the clock on, running due timers in order, then flushes. */
+  advance (ms: number): void {
+    const end = this.now + ms
+    for (;;) {
+      const due = this.timers.filter(t => t.at <= end && t.fn !== undefined).sort((a, b) => a.at - b.at)[0]
+      if (due === undefined) break
+      this.now = due.at
+      const fn = due.fn!
+      due.fn = undefined
+      fn()
+    }
+    this.now = end
+    this.timers = this.timers.filter(t => t.fn !== undefined)
+    this.flush()
+  }
+
+  /** Live timers (not run, not cancelled). */
+  get timerCount (): number {
+    return this.timers.filter(t => t.fn !== undefined).length
+  }
+
+  /** Control fields from neighbour `from` as one frame (and messages, if any), then flushes. */
+  receiveControl (from: string, control: Partial<FrameControl>, ...msgs: TMsg[]): void {
+    this.router.receiveUnit(from, stripPrefix(encodeFrameUnit(msgs.map(m => encodeTMsg(m)), encodeFrameControl(control))))
+    this.flush()
   }
 
   connect (...ids: string[]): StubLink[] {

@@ -44,7 +44,7 @@ describe('settings precedence: flags > env > config file > defaults', () => {
 
   it.each([
     [{ port: '70000' }, {}, /--port: must be a port number/],
-    [{}, { TMSG_ROUTER: 'mesh' }, /TMSG_ROUTER: must be one of flood, gossipsub/],
+    [{}, { TMSG_ROUTER: 'mesh' }, /TMSG_ROUTER: must be one of flood, plumtree, gossipsub/],
     [{ nick: 'has space' }, {}, /--nick/],
     [{ bootstrap: ['not-an-addr'] }, {}, /not a multiaddr/],
     [{ rpcHost: '0.0.0.0' }, {}, /--rpc-allow-remote/],

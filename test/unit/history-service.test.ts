@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeHistoryRequest, encodeHistoryRequest, HistoryRequestType, HISTORY_MAX_LIMIT } from '../../src/wire/history.ts'
-import { answerCheck, HISTORY_SINCE_SLACK_MS, planRequests } from '../../src/node/history-service.ts'
+import { answerCheck, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, planRequests } from '../../src/node/history-service.ts'
 import type { HistoryBackend } from '../../src/node/history-service.ts'
 import { Store } from '../../src/store/store.ts'
 import { buildTMsg, encodeTMsg, idKey, Kind } from '../../src/wire/index.ts'
@@ -75,6 +75,22 @@ describe('history requests and answers', () => {
   })
 })
 
+describe('history request budgets', () => {
+  it('answers a burst per peer, then a few per second; all peers together have their own budget', () => {
+    let now = 0
+    const limiter = new HistoryRequestLimiter({ perSecond: 2, burst: 5 }, { perSecond: 1, burst: 6 }, () => now)
+    const a = Array.from({ length: 7 }, () => limiter.allow('A'))
+    expect(a).toEqual([true, true, true, true, true, false, false])
+    now += 1000 // two more for A
+    expect([limiter.allow('A'), limiter.allow('A'), limiter.allow('A')]).toEqual([true, true, false])
+    // B has a bucket of its own, but A has spent the total (6 at once, 1/s): B waits for it.
+    expect(limiter.allow('B')).toBe(false)
+    now += 1000
+    expect([limiter.allow('B'), limiter.allow('B')]).toEqual([true, false])
+    expect(limiter.refused).toBe(5)
+  })
+})
+
 describe('store of originals', () => {
   it('answers oldest first within count and byte bounds, and forgets past the age and size caps', () => {
     let clock = 1_750_000_000_000
@@ -117,22 +133,22 @@ describe('store and forward between nodes (memory transport)', () => {
     for (const s of stores.splice(0)) s.close()
   })
 
-  async function historyNode (backend?: HistoryBackend): Promise<TestNode & { store: Store }> {
+  async function historyNode (backend?: HistoryBackend, router: 'flood' | 'gossipsub' = 'flood'): Promise<TestNode & { store: Store }> {
     const store = new Store(':memory:')
     stores.push(store)
-    const n = await startNode('flood', { history: backend ?? storeBackend(store) })
+    const n = await startNode(router, { history: backend ?? storeBackend(store) })
     nodes.push(n)
     return Object.assign(n, { store })
   }
 
-  it('a node that connects gets what its neighbour kept, once, marked as history, oldest first; held messages are not delivered again', async () => {
-    const a = await historyNode()
+  it.each(['flood', 'gossipsub'] as const)('%s: a node that connects gets what its neighbour kept, once, marked as history, oldest first; held messages are not delivered again', async (router) => {
+    const a = await historyNode(undefined, router)
     const now = Date.now()
     // Hours old: the flood would refuse these, history takes them.
     const old = Array.from({ length: 30 }, (_, i) => line(`old ${i}`, now - 3 * HOUR + i * 1000))
     for (const m of old) a.node.router.ingestHistory('someone', [m])
     a.node.subscribe(channelTarget('room'))
-    const b = await historyNode()
+    const b = await historyNode(undefined, router)
     b.node.subscribe(channelTarget('room'))
     await b.node.connect(a.addr)
     await waitFor(() => b.deliveries.length >= 30, 'B to get the 30 stored lines')

@@ -1,15 +1,15 @@
-/** The provider's payment checks, field by field; merkle proofs; terms; the ARC adapter. */
+/** The channel checks (terms, funding + refund, payments), field by field; merkle proofs; terms; the ARC adapter. */
 import { describe, expect, it } from 'vitest'
 import { randomBytes } from 'node:crypto'
 import { Transaction } from '@bsv/sdk'
 import type { HttpClient } from '@bsv/sdk'
 import { Identity } from '../../src/identity.ts'
-import { checkPayment } from '../../src/layer2/channels/checks.ts'
+import { checkFundingAndRefund, checkPayment, checkTerms } from '../../src/layer2/channels/checks.ts'
 import type { ChannelView, PaymentClaim } from '../../src/layer2/channels/checks.ts'
-import { maxPayable, signChannelTx, updateTx } from '../../src/layer2/channels/transactions.ts'
+import { channelScript, maxPayable, refundTx, signChannelTx, updateTx } from '../../src/layer2/channels/transactions.ts'
 import type { Parties } from '../../src/layer2/channels/transactions.ts'
 import { ChannelError } from '../../src/layer2/errors.ts'
-import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
+import { inputOf, outputOf, p2pkhLock } from '../../src/layer2/chain/tx.ts'
 import { MerkleFile, verifyChunk } from '../../src/layer2/channels/merkle.ts'
 import { decodeTerms, encodeTerms } from '../../src/layer2/terms/terms.ts'
 import { ArcBroadcaster } from '../../src/layer2/chain/arc.ts'
@@ -95,6 +95,51 @@ describe('provider payment checks (tamper matrix)', () => {
     const honest = claim()
     const forged = claim(undefined, { paid: 9000 })
     expect(codeOf(() => { checkPayment(view, { ...forged, signatures: honest.signatures }, NOW, 60) })).toBe('BAD_SIGNATURE')
+  })
+})
+
+describe('provider checks on a funding and its refund', () => {
+  const EXPIRY = NOW + 3600
+  const range = [EXPIRY - 120, EXPIRY + 120] as const
+  const fundingOf = (over: { version?: number, script?: ReturnType<typeof channelScript>, satoshis?: number } = {}): Transaction =>
+    new Transaction(over.version ?? 1, [inputOf({ txid: 'cc'.repeat(32), vout: 1, satoshis: 60_000 }, 0xffffffff)], [outputOf(over.satoshis ?? 50_000, over.script ?? channelScript(parties))], 0)
+  const refundFor = (funding: Transaction, expiry = EXPIRY): Transaction => refundTx([{ txid: funding.id('hex'), vout: 0, satoshis: funding.outputs[0]!.satoshis! }], client.account, expiry)
+  const check = (funding: Transaction, refund: Transaction, minDeposit = 10_000): string | undefined => codeOf(() => { checkFundingAndRefund(funding, refund, parties, range, minDeposit) })
+
+  it('accepts an honest pair and hands back the refund to sign', () => {
+    const funding = fundingOf()
+    const r = checkFundingAndRefund(funding, refundFor(funding), parties, range, 10_000)
+    expect(r.outpoint).toEqual({ txid: funding.id('hex'), vout: 0, satoshis: 50_000 })
+    expect(r.expiry).toBe(EXPIRY)
+    expect(r.refund.id('hex')).toBe(refundFor(funding).id('hex'))
+  })
+
+  it.each<[string, () => [Transaction, Transaction], string]>([
+    ['a version 2 funding', () => { const f = fundingOf({ version: 2 }); return [f, refundFor(f)] }, 'BAD_FUNDING'],
+    ['a funding paying another script', () => { const f = fundingOf({ script: p2pkhLock(client.account) }); return [f, refundFor(f)] }, 'BAD_FUNDING'],
+    ['a funding below the minimum deposit', () => { const f = fundingOf({ satoshis: 9_999 }); return [f, refundFor(f)] }, 'BELOW_MIN_DEPOSIT'],
+    ['a refund maturing too late', () => { const f = fundingOf(); return [f, refundFor(f, EXPIRY + 121)] }, 'BAD_REFUND'],
+    ['a refund maturing too early', () => { const f = fundingOf(); return [f, refundFor(f, EXPIRY - 121)] }, 'BAD_REFUND'],
+    ['a refund of another funding', () => { const f = fundingOf(); return [f, refundFor(fundingOf({ satoshis: 50_001 }))] }, 'BAD_REFUND'],
+    ['a refund paying someone else', () => {
+      const f = fundingOf()
+      const r = refundFor(f)
+      return [f, new Transaction(1, r.inputs, [outputOf(r.outputs[0]!.satoshis!, p2pkhLock(stranger.account))], r.lockTime)]
+    }, 'BAD_REFUND']
+  ])('refuses %s', (_name, make, code) => {
+    const [funding, refund] = make()
+    expect(check(funding, refund)).toBe(code)
+  })
+})
+
+describe('client checks on terms', () => {
+  const t = { provider: 'p', windowSeconds: 3600, minDeposit: 5_000 }
+  it('accepts a window up to --max-window and a deposit from the minimum', () => {
+    expect(codeOf(() => { checkTerms(t, 5_000, 3600) })).toBeUndefined()
+  })
+  it('refuses a longer window, then a smaller deposit', () => {
+    expect(codeOf(() => { checkTerms(t, 5_000, 3599) })).toBe('WINDOW_TOO_LONG')
+    expect(codeOf(() => { checkTerms(t, 4_999, 3600) })).toBe('BELOW_MIN_DEPOSIT')
   })
 })
 

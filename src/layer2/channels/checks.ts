@@ -1,13 +1,49 @@
 /**
- * The provider's checks on a payment (DESIGN §8), as one pure function: every field of the
- * update transaction against what the provider expects, then the client's signatures.
- * Nothing is persisted or acknowledged unless this passes.
+ * The channel checks (DESIGN §8), as pure functions in one place: the client's on a
+ * provider's terms, the provider's on a funding and its refund (open and top-up), and the
+ * provider's on every payment — each field of the update against what the provider
+ * expects, then the client's signatures. Each throws ChannelError with the first problem
+ * found; nothing is signed, persisted or acknowledged unless it passes.
  */
 import type { Transaction } from '@bsv/sdk'
 import { ChannelError } from '../errors.ts'
-import { maxPayable, updateTx, verifyChannelSigs } from './transactions.ts'
+import { channelScript, maxPayable, refundTx, updateTx, verifyChannelSigs } from './transactions.ts'
 import type { Parties } from './transactions.ts'
+import { TX_VERSION } from '../chain/tx.ts'
 import type { Outpoint } from '../chain/tx.ts'
+
+/** The client's check before it funds anything: a window it accepts, a deposit the provider accepts. */
+export function checkTerms (t: { provider: string, windowSeconds: number, minDeposit: number }, deposit: number, maxWindowSeconds: number): void {
+  if (t.windowSeconds > maxWindowSeconds) {
+    throw new ChannelError('WINDOW_TOO_LONG', `${t.provider} wants a refund window of ${t.windowSeconds} s; this node accepts at most ${maxWindowSeconds} s (--max-window)`)
+  }
+  if (deposit < t.minDeposit) throw new ChannelError('BELOW_MIN_DEPOSIT', `deposit ${deposit} is below ${t.provider}'s minimum of ${t.minDeposit}`)
+}
+
+/**
+ * The provider's check of a funding/refund pair before it signs the refund. The funding
+ * must pay `OP_2 <client> <us> OP_2 OP_CHECKMULTISIG` at output 0; the refund must return
+ * exactly that output, less its fee, to the client, not before an expiry within
+ * `expiryRange`. Returns the funding output, the expiry and the refund to sign.
+ */
+export function checkFundingAndRefund (funding: Transaction, refund: Transaction, parties: Parties, expiryRange: readonly [number, number], minDeposit: number): { outpoint: Outpoint, expiry: number, refund: Transaction } {
+  const out = funding.outputs[0]
+  if (funding.version !== TX_VERSION || out === undefined || out.lockingScript.toHex() !== channelScript(parties).toHex()) {
+    throw new ChannelError('BAD_FUNDING', 'funding must be version 1 and pay the 2-of-2 script of your key and mine at output 0')
+  }
+  if (out.satoshis! < minDeposit) throw new ChannelError('BELOW_MIN_DEPOSIT', `deposit ${out.satoshis} is below the minimum of ${minDeposit}`)
+  const outpoint = { txid: funding.id('hex'), vout: 0, satoshis: out.satoshis! }
+  const expiry = refund.lockTime
+  if (expiry < expiryRange[0] || expiry > expiryRange[1]) {
+    throw new ChannelError('BAD_REFUND', `refund lock time ${expiry} is outside ${expiryRange[0]}..${expiryRange[1]}`)
+  }
+  const expected = refundTx([outpoint], parties.clientAddress, expiry)
+  const same = refund.version === TX_VERSION && refund.inputs.length === 1 && refund.inputs[0]!.sourceTXID === outpoint.txid &&
+    refund.inputs[0]!.sourceOutputIndex === 0 && refund.inputs[0]!.sequence === 0 && refund.outputs.length === 1 &&
+    refund.outputs[0]!.satoshis === expected.outputs[0]!.satoshis && refund.outputs[0]!.lockingScript.toHex() === expected.outputs[0]!.lockingScript.toHex()
+  if (!same) throw new ChannelError('BAD_REFUND', 'refund must spend the funding output alone (nSequence 0) and return it, less its fee, to the client')
+  return { outpoint, expiry, refund: expected }
+}
 
 export interface ChannelView {
   fundings: readonly Outpoint[]

@@ -14,6 +14,7 @@ import { join } from 'node:path'
 import { accountOf } from '../../identity.ts'
 import { Kind } from '../../wire/tmsg.ts'
 import { ChannelError } from '../errors.ts'
+import { checkTerms } from './checks.ts'
 import { verifyBeef } from '../chain/beef.ts'
 import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateTx } from './transactions.ts'
 import type { Parties } from './transactions.ts'
@@ -153,10 +154,7 @@ export class ChannelClient {
 
   async open (provider: string, service: string, deposit: number, budget?: number): Promise<{ channelId: string, state: string, deposit: number, expiry: number }> {
     const t = await this.termsOf(provider, service)
-    if (t.windowSeconds > this.maxWindowSeconds) {
-      throw new ChannelError('WINDOW_TOO_LONG', `${t.provider} wants a refund window of ${t.windowSeconds} s; this node accepts at most ${this.maxWindowSeconds} s (--max-window)`)
-    }
-    if (deposit < t.minDeposit) throw new ChannelError('BELOW_MIN_DEPOSIT', `deposit ${deposit} is below ${t.provider}'s minimum of ${t.minDeposit}`)
+    checkTerms(t, deposit, this.maxWindowSeconds)
     const parties: Parties = { clientKey: this.ctx.identity.publicKey, providerKey: t.providerKey, clientAddress: this.ctx.identity.account, providerAddress: accountOf(t.providerKey) }
     const funding = await this.ctx.wallet.fund(channelScript(parties), deposit)
     const fundings = [{ txid: funding.id('hex'), vout: 0, satoshis: deposit }]

@@ -13,9 +13,9 @@ import type { Delivery } from '../../node/node.ts'
 import { ChannelError } from '../errors.ts'
 import { BeefError, beefOf, verifyBeef } from '../chain/beef.ts'
 import { LedgerRejectedError } from '../chain/ledger.ts'
-import { channelScript, completeChannelTx, maxPayable, refundTx, signChannelTx } from './transactions.ts'
+import { completeChannelTx, maxPayable, refundTx, signChannelTx } from './transactions.ts'
 import type { Parties } from './transactions.ts'
-import { checkPayment } from './checks.ts'
+import { checkFundingAndRefund, checkPayment } from './checks.ts'
 import { settleMargin } from './store.ts'
 import type { ChannelRecord, Offer } from './store.ts'
 import { crashPoint } from '../crash.ts'
@@ -23,7 +23,7 @@ import { eventOf } from './events.ts'
 import type { ChannelEvent, ChannelEventType } from './events.ts'
 import { MerkleFile } from './merkle.ts'
 import { decodeTermsRequest, encodeTerms, serviceTarget } from '../terms/terms.ts'
-import { TX_VERSION, p2pkhLock, txBytes, txFromBytes } from '../chain/tx.ts'
+import { p2pkhLock, txBytes, txFromBytes } from '../chain/tx.ts'
 import type { Outpoint } from '../chain/tx.ts'
 import type { ChannelRequest, ChannelResponse, OpenChannelMsg, PaymentMsg, TopUpMsg } from './stream.ts'
 import type { Layer2Context } from '../context.ts'
@@ -176,11 +176,7 @@ export class Provider {
     return ch
   }
 
-  /**
-   * Checks a funding/refund pair and returns the provider's refund signature. The funding
-   * must pay `OP_2 <client> <us> OP_2 OP_CHECKMULTISIG` at output 0; the refund must return
-   * exactly that output, less its fee, to the client, not before `expiry`.
-   */
+  /** Checks a funding/refund pair (checkFundingAndRefund) and returns the provider's refund signature. */
   private signRefund (fundingBytes: Uint8Array, refundBytes: Uint8Array, parties: Parties, expiryRange: [number, number], minDeposit: number): { funding: Transaction, outpoint: Outpoint, expiry: number, signature: Uint8Array } {
     let funding: Transaction
     let refund: Transaction
@@ -190,21 +186,7 @@ export class Provider {
     } catch {
       throw new ChannelError('BAD_MESSAGE', 'funding or refund is not a transaction')
     }
-    const out = funding.outputs[0]
-    if (funding.version !== TX_VERSION || out === undefined || out.lockingScript.toHex() !== channelScript(parties).toHex()) {
-      throw new ChannelError('BAD_FUNDING', 'funding must be version 1 and pay the 2-of-2 script of your key and mine at output 0')
-    }
-    if (out.satoshis! < minDeposit) throw new ChannelError('BELOW_MIN_DEPOSIT', `deposit ${out.satoshis} is below the minimum of ${minDeposit}`)
-    const outpoint = { txid: funding.id('hex'), vout: 0, satoshis: out.satoshis! }
-    const expiry = refund.lockTime
-    if (expiry < expiryRange[0] || expiry > expiryRange[1]) {
-      throw new ChannelError('BAD_REFUND', `refund lock time ${expiry} is outside ${expiryRange[0]}..${expiryRange[1]}`)
-    }
-    const expected = refundTx([outpoint], parties.clientAddress, expiry)
-    const same = refund.version === TX_VERSION && refund.inputs.length === 1 && refund.inputs[0]!.sourceTXID === outpoint.txid &&
-      refund.inputs[0]!.sourceOutputIndex === 0 && refund.inputs[0]!.sequence === 0 && refund.outputs.length === 1 &&
-      refund.outputs[0]!.satoshis === expected.outputs[0]!.satoshis && refund.outputs[0]!.lockingScript.toHex() === expected.outputs[0]!.lockingScript.toHex()
-    if (!same) throw new ChannelError('BAD_REFUND', 'refund must spend the funding output alone (nSequence 0) and return it, less its fee, to the client')
+    const { outpoint, expiry, refund: expected } = checkFundingAndRefund(funding, refund, parties, expiryRange, minDeposit)
     const [signature] = signChannelTx(expected, [outpoint], parties, this.ctx.identity)
     return { funding, outpoint, expiry, signature: signature! }
   }

@@ -1,0 +1,326 @@
+/**
+ * Router `plumtree` (DESIGN §11): epidemic broadcast trees (Leitão, Pereira, Rodrigues, SRDS
+ * 2007) on top of the flood rules. Every §5 rule — validation, TTL, seen cache, reverse paths,
+ * penalties, queues — is the FloodRouter's; this class only decides who gets a full copy:
+ * - eager neighbours get the message, lazy ones only its id (IHAVE, batched into the next unit);
+ * - a duplicate makes its sender lazy (PRUNE tells it), so the links first copies travel form
+ *   a spanning tree, built and kept by the traffic itself;
+ * - an IHAVE for an id still missing after a timeout is answered by GRAFT: the announcer sends
+ *   the message and the link becomes eager again, repairing the tree around a slow or dead node;
+ *   further announcers are tried, one per retry interval, until a copy arrives.
+ * A neighbour is sent IHAVE instead of messages only once it said it speaks plumtree (the `lazy`
+ * hello or any control field): a plain flood node stays eager, so it still gets every message.
+ */
+import { encodeFrameControl } from '../wire/frame.ts'
+import type { FrameControl } from '../wire/frame.ts'
+import { idKey } from '../wire/tmsg.ts'
+import type { TMsg } from '../wire/tmsg.ts'
+import { MAX_FRAME_CONTROL_IDS, MSG_ID_LENGTH } from '../wire/constants.ts'
+import type { RouterComponents, RouterName } from '../routing.ts'
+import { PENALTY_INVALID_MESSAGE, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_MAX_MISSING, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS, PLUMTREE_TTL_GAIN } from './constants.ts'
+import { Fifo } from './fifo.ts'
+import { FloodRouter } from './router.ts'
+import { ttlOf } from './seen-cache.ts'
+import type { FloodRouterInit, Neighbour, SetTimer } from './router.ts'
+
+export interface PlumtreeRouterInit extends FloodRouterInit {
+  /** Wait after the first IHAVE of a missing id before grafting. @default 400 */
+  graftTimeoutMs?: number
+  /** Wait before grafting the next announcer when a graft brought nothing. @default 200 */
+  graftRetryMs?: number
+  /** Messages kept to answer GRAFTs. @default 10000 */
+  retainMax?: number
+  /** How long a message is kept to answer GRAFTs. @default 60 s */
+  retainMs?: number
+}
+
+/** Plumtree's view of one neighbour. */
+interface Link {
+  /** It said it speaks plumtree: it may be sent IHAVE instead of messages. */
+  lazyCapable: boolean
+  /** Gets full copies (always true for a plain flood neighbour). */
+  eager: boolean
+  ihave: string[]
+  /** The TTL each queued IHAVE announces. */
+  ihaveTtl: number[]
+  graft: string[]
+  prune: boolean
+  hello: boolean
+}
+
+/** An id announced but not received: who announced it, and the timer that will graft. */
+interface Missing {
+  announcers: Neighbour[]
+  next: number
+  cancel: () => void
+}
+
+/** A message this node forwarded (or sent), kept to answer GRAFTs with the same copy. */
+interface Retained {
+  bytes: Uint8Array
+  hops: number
+  own: boolean
+  until: number
+}
+
+export interface PlumtreeStats {
+  eagerLinks: number
+  lazyLinks: number
+  ihaveSent: number
+  ihaveReceived: number
+  graftSent: number
+  graftReceived: number
+  graftAnswered: number
+  pruneSent: number
+  pruneReceived: number
+  missing: number
+}
+
+const realTimer: SetTimer = (fn, ms) => {
+  const t = setTimeout(fn, ms)
+  t.unref?.()
+  return () => { clearTimeout(t) }
+}
+
+export class PlumtreeRouter extends FloodRouter {
+  override readonly name: RouterName = 'plumtree'
+  private readonly links = new Map<Neighbour, Link>()
+  private readonly missing = new Map<string, Missing>()
+  private readonly retained = new Map<string, Retained>()
+  private readonly retainOrder = new Fifo<string>()
+  /** Ids grafted again for a copy with more TTL, and the TTL asked (so it is asked once). */
+  private readonly improving = new Map<string, number>()
+  private readonly setTimer: SetTimer
+  private readonly graftTimeoutMs: number
+  private readonly graftRetryMs: number
+  private readonly retainMax: number
+  private readonly retainMs: number
+  private readonly pt = { ihaveSent: 0, ihaveReceived: 0, graftSent: 0, graftReceived: 0, graftAnswered: 0, pruneSent: 0, pruneReceived: 0 }
+
+  constructor (components: RouterComponents, init: PlumtreeRouterInit = {}) {
+    super(components, init)
+    this.setTimer = init.setTimer ?? realTimer
+    this.graftTimeoutMs = init.graftTimeoutMs ?? PLUMTREE_GRAFT_TIMEOUT_MS
+    this.graftRetryMs = init.graftRetryMs ?? PLUMTREE_GRAFT_RETRY_MS
+    this.retainMax = init.retainMax ?? PLUMTREE_RETAIN_MAX
+    this.retainMs = init.retainMs ?? PLUMTREE_RETAIN_MS
+  }
+
+  // ---- neighbours -------------------------------------------------------------------------
+
+  /** Every new link starts eager and says hello, so the other side may make it lazy later. */
+  override attachLink (peerId: string, link: Parameters<FloodRouter['attachLink']>[1]): void {
+    super.attachLink(peerId, link)
+    const n = this.neighbours.get(peerId)
+    if (n === undefined) return
+    this.linkOf(n).hello = true
+    this.markDirty(n)
+  }
+
+  override removeNeighbour (peerId: string, link?: Parameters<FloodRouter['removeNeighbour']>[1]): void {
+    const n = this.neighbours.get(peerId)
+    super.removeNeighbour(peerId, link)
+    // Missing ids it announced are grafted from the other announcers; none left → given up.
+    if (n !== undefined && !this.neighbours.has(peerId)) this.links.delete(n)
+  }
+
+  private linkOf (n: Neighbour): Link {
+    let l = this.links.get(n)
+    if (l === undefined) {
+      l = { lazyCapable: false, eager: true, ihave: [], ihaveTtl: [], graft: [], prune: false, hello: false }
+      this.links.set(n, l)
+    }
+    return l
+  }
+
+  // ---- the tree ---------------------------------------------------------------------------
+
+  protected override fanOut (msg: TMsg, bytes: Uint8Array, hops: number, from: Neighbour | undefined): number {
+    // Replies follow reverse paths (§5 step 5); one whose path is gone floods, as in flood.
+    if (msg.replyTo.length > 0) return super.fanOut(msg, bytes, hops, from)
+    const key = idKey(msg.msgId)
+    this.retain(key, bytes, hops, from === undefined)
+    let count = 0
+    for (const n of this.neighbours.values()) {
+      if (n === from) continue
+      const l = this.linkOf(n)
+      if (l.eager || !l.lazyCapable) {
+        if (this.push(n, bytes, hops, from === undefined)) count++
+      } else {
+        l.ihave.push(key)
+        l.ihaveTtl.push(msg.ttl - (from === undefined ? 0 : 1))
+        this.pt.ihaveSent++
+        this.markDirty(n)
+        count++
+      }
+    }
+    return count
+  }
+
+  /** A first copy: its sender is on the tree (paper: GOSSIP adds the sender to eagerPushPeers). */
+  protected override newFrom (from: Neighbour, key: string): void {
+    this.linkOf(from).eager = true
+    const m = this.missing.get(key)
+    if (m !== undefined) {
+      m.cancel()
+      this.missing.delete(key)
+    }
+  }
+
+  /**
+   * A second copy: this link is redundant for us; ask its sender to send ids only. Not when
+   * the copy carries more TTL than the first (it is forwarded again): that link is the shorter
+   * path, and a copy we grafted for its TTL comes this way.
+   */
+  protected override duplicateFrom (from: Neighbour, key: string, better: boolean): void {
+    if (better) {
+      this.improving.delete(key)
+      return
+    }
+    const l = this.linkOf(from)
+    // Also when the link is already lazy here: the sender evidently still pushes, so tell it again.
+    if (!l.lazyCapable) return
+    l.eager = false
+    l.prune = true
+    this.pt.pruneSent++
+    this.markDirty(from)
+  }
+
+  protected override receiveControl (from: Neighbour, c: FrameControl): void {
+    const l = this.linkOf(from)
+    l.lazyCapable = true
+    if (c.prune) {
+      this.pt.pruneReceived++
+      l.eager = false
+    }
+    for (const a of c.ihave) {
+      if (!this.takeToken(from)) return
+      if (a.id.length !== MSG_ID_LENGTH) {
+        this.invalid(from, 'malformed', PENALTY_INVALID_MESSAGE)
+        continue
+      }
+      this.pt.ihaveReceived++
+      this.announced(from, idKey(a.id), a.ttl)
+    }
+    if (c.graft.length > 0) {
+      l.eager = true
+      for (const id of c.graft) {
+        if (!this.takeToken(from)) return
+        if (id.length !== MSG_ID_LENGTH) {
+          this.invalid(from, 'malformed', PENALTY_INVALID_MESSAGE)
+          continue
+        }
+        this.pt.graftReceived++
+        // An id we no longer hold (or never forwarded: TTL ran out here) has no copy to give.
+        const r = this.retained.get(idKey(id))
+        if (r !== undefined && this.push(from, r.bytes, r.hops, r.own)) this.pt.graftAnswered++
+      }
+    }
+  }
+
+  /** IHAVE: an id we lack starts a timer; when it fires with the id still missing, GRAFT. */
+  private announced (from: Neighbour, key: string, ttl: number): void {
+    const entry = this.seen.get(key)
+    if (entry !== undefined) {
+      // §5 step 2 for announcements: a copy that can go further than the best one seen here
+      // is fetched at once, and the flood rule forwards it again. Without this, a branch the
+      // tree reaches late (by a long path) is cut short by the TTL and waits for GRAFTs.
+      if (ttl >= ttlOf(entry) + PLUMTREE_TTL_GAIN && ttl > (this.improving.get(key) ?? 0)) {
+        if (this.improving.size >= PLUMTREE_MAX_MISSING) this.improving.delete(this.improving.keys().next().value!)
+        this.improving.set(key, ttl)
+        this.graft(from, key)
+      }
+      return
+    }
+    let m = this.missing.get(key)
+    if (m === undefined) {
+      // Bounded: a neighbour announcing endless made-up ids cannot grow this without limit.
+      if (this.missing.size >= PLUMTREE_MAX_MISSING) return
+      m = { announcers: [], next: 0, cancel: () => {} }
+      const entry = m
+      m.cancel = this.setTimer(() => { this.graftNext(key, entry) }, this.graftTimeoutMs)
+      this.missing.set(key, m)
+    }
+    if (!m.announcers.includes(from)) m.announcers.push(from)
+  }
+
+  private graftNext (key: string, m: Missing): void {
+    if (this.missing.get(key) !== m) return
+    if (this.seen.get(key) !== undefined) {
+      this.missing.delete(key)
+      return
+    }
+    // Announcers in order, round and round (a graft or its answer may be lost), while any is
+    // still a neighbour; each try waits the retry interval for the copy.
+    const alive = m.announcers.filter(n => this.neighbours.get(n.id) === n)
+    if (alive.length === 0 || m.next >= 2 * alive.length + 2) {
+      this.missing.delete(key)
+      return
+    }
+    m.announcers = alive
+    const to = alive[m.next % alive.length]!
+    m.next++
+    this.graft(to, key)
+    m.cancel = this.setTimer(() => { this.graftNext(key, m) }, this.graftRetryMs)
+  }
+
+  /** Asks `to` for a message; the link is on the tree again (paper: GRAFT adds it to eagerPushPeers). */
+  private graft (to: Neighbour, key: string): void {
+    const l = this.linkOf(to)
+    l.eager = true
+    l.graft.push(key)
+    this.pt.graftSent++
+    this.markDirty(to)
+  }
+
+  // ---- what rides along a unit --------------------------------------------------------------
+
+  protected override takeControl (n: Neighbour): Uint8Array | undefined {
+    const l = this.links.get(n)
+    if (l === undefined || (!l.hello && !l.prune && l.ihave.length === 0 && l.graft.length === 0)) return undefined
+    const graft = take(l.graft, MAX_FRAME_CONTROL_IDS)
+    const n2 = Math.min(l.ihave.length, MAX_FRAME_CONTROL_IDS - graft.length)
+    const ihave = l.ihave.splice(0, n2).map((k, i) => ({ id: keyBytes(k), ttl: l.ihaveTtl[i]! }))
+    l.ihaveTtl.splice(0, n2)
+    const out = encodeFrameControl({ ihave, graft: graft.map(keyBytes), prune: l.prune, lazy: l.hello })
+    l.prune = false
+    l.hello = false
+    return out
+  }
+
+  // ---- messages kept for GRAFTs -------------------------------------------------------------
+
+  private retain (key: string, bytes: Uint8Array, hops: number, own: boolean): void {
+    const now = this.components.now()
+    // Expired or over the count, oldest first (a re-forwarded id keeps its first place).
+    for (let k = this.retainOrder.peek(); k !== undefined; k = this.retainOrder.peek()) {
+      const r = this.retained.get(k)
+      if (r !== undefined && r.until > now && this.retained.size < this.retainMax) break
+      this.retainOrder.shift()
+      this.retained.delete(k)
+    }
+    if (!this.retained.has(key)) this.retainOrder.push(key)
+    this.retained.set(key, { bytes, hops, own, until: now + this.retainMs })
+  }
+
+  // ---- introspection ----------------------------------------------------------------------
+
+  plumtreeStats (): PlumtreeStats {
+    let eager = 0
+    let lazy = 0
+    for (const n of this.neighbours.values()) {
+      const l = this.linkOf(n)
+      if (l.eager || !l.lazyCapable) eager++
+      else lazy++
+    }
+    return { eagerLinks: eager, lazyLinks: lazy, ...this.pt, missing: this.missing.size }
+  }
+}
+
+function take (a: string[], max: number): string[] {
+  return a.length <= max ? a.splice(0) : a.splice(0, max)
+}
+
+function keyBytes (key: string): Uint8Array {
+  return Buffer.from(key, 'latin1')
+}

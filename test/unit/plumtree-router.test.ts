@@ -1,0 +1,169 @@
+import { describe, expect, it } from 'vitest'
+import { Harness, hex, msg } from '../helpers/router-harness.ts'
+import { PlumtreeRouter } from '../../src/flood/plumtree.ts'
+import type { PlumtreeRouterInit } from '../../src/flood/plumtree.ts'
+
+const TIMEOUT = 400
+const RETRY = 200
+
+function plumtree (init: PlumtreeRouterInit = {}): Harness {
+  return new Harness(init, (c, i) => new PlumtreeRouter(c, { graftTimeoutMs: TIMEOUT, graftRetryMs: RETRY, ...i }))
+}
+
+/** A plumtree node whose neighbours all said hello (they speak plumtree). */
+function withPeers (...ids: string[]): Harness {
+  const h = plumtree()
+  h.connect(...ids)
+  for (const id of ids) h.receiveControl(id, { lazy: true })
+  for (const id of ids) h.link(id).clear()
+  return h
+}
+
+const ids = (l: { messages: () => Array<{ msgId: Uint8Array }> }): string[] => l.messages().map(m => hex(m.msgId))
+
+describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
+  it('says hello on every new link, and a plain flood router ignores the control fields', () => {
+    const h = plumtree()
+    const [a] = h.connect('A')
+    h.flush()
+    expect(a!.control()).toMatchObject({ lazy: 1, prune: 0, ihave: [] })
+    const flood = new Harness()
+    flood.connect('P', 'F')
+    const m = msg({ ttl: 5 })
+    flood.subscribed.add(hex(m.target))
+    flood.receiveControl('P', { lazy: true, prune: true, ihave: [{ id: m.msgId, ttl: 4 }], graft: [m.msgId] }, m)
+    expect(flood.delivered).toHaveLength(1)
+    expect(ids(flood.link('F'))).toEqual([hex(m.msgId)])
+    expect(flood.router.stats().invalid).toBe(0)
+  })
+
+  it('PRUNE: a duplicate makes its sender lazy — it then gets IHAVE, the others full copies', () => {
+    const h = withPeers('A', 'B', 'C')
+    const m1 = msg({ ttl: 5 })
+    h.receive('A', m1)
+    expect(ids(h.link('B'))).toEqual([hex(m1.msgId)])
+    h.receive('B', { ...m1, ttl: 4, hops: 1 })
+    expect(h.link('B').control().prune).toBe(1)
+    for (const id of ['A', 'B', 'C']) h.link(id).clear()
+    const m2 = msg({ ttl: 5 })
+    h.receive('A', m2)
+    expect(ids(h.link('C'))).toEqual([hex(m2.msgId)])
+    expect(h.link('B').messages()).toHaveLength(0)
+    expect(h.link('B').control().ihave).toEqual([hex(m2.msgId)])
+    expect((h.router as PlumtreeRouter).plumtreeStats()).toMatchObject({ pruneSent: 1, ihaveSent: 1, eagerLinks: 2, lazyLinks: 1 })
+  })
+
+  it('a received PRUNE makes the link lazy; IHAVEs for one flush are batched into one unit', () => {
+    const h = withPeers('A', 'B')
+    h.receiveControl('B', { prune: true })
+    const m1 = msg({ ttl: 5 })
+    const m2 = msg({ ttl: 5 })
+    h.receive('A', m1, m2)
+    expect(h.link('B').messages()).toHaveLength(0)
+    expect(h.link('B').units).toHaveLength(1)
+    expect(h.link('B').control().ihave).toEqual([hex(m1.msgId), hex(m2.msgId)])
+  })
+
+  it('never makes a plain flood neighbour lazy: no hello, no PRUNE, always full copies', () => {
+    const h = plumtree()
+    h.connect('A', 'F')
+    h.receiveControl('A', { lazy: true })
+    const m1 = msg({ ttl: 5 })
+    h.receive('A', m1)
+    h.receive('F', { ...m1, ttl: 4, hops: 1 }) // a flood node's duplicate
+    expect(h.link('F').control().prune).toBe(0)
+    const m2 = msg({ ttl: 5 })
+    h.receive('A', m2)
+    expect(ids(h.link('F'))).toEqual([hex(m1.msgId), hex(m2.msgId)])
+    expect(h.link('F').control().ihave).toEqual([])
+  })
+
+  it('IHAVE then timeout: GRAFT goes to the announcer, which becomes eager', () => {
+    const h = withPeers('A', 'B')
+    h.receiveControl('B', { prune: true }) // B is lazy for us
+    const m = msg({ ttl: 5 })
+    h.receiveControl('B', { ihave: [{ id: m.msgId, ttl: 4 }] })
+    h.advance(TIMEOUT - 1)
+    expect(h.link('B').control().graft).toEqual([])
+    h.advance(1)
+    expect(h.link('B').control().graft).toEqual([hex(m.msgId)])
+    // the grafted copy arrives: delivered, forwarded, timer gone; B is eager again
+    h.subscribed.add(hex(m.target))
+    h.receive('B', { ...m, ttl: 4, hops: 1 })
+    expect(h.delivered).toHaveLength(1)
+    expect(h.timerCount).toBe(0)
+    const m2 = msg({ ttl: 5 })
+    h.receive('A', m2)
+    expect(ids(h.link('B'))).toContain(hex(m2.msgId))
+  })
+
+  it('no GRAFT when the eager copy arrives before the timeout', () => {
+    const h = withPeers('A', 'B')
+    const m = msg({ ttl: 5 })
+    h.receiveControl('B', { ihave: [{ id: m.msgId, ttl: 4 }] })
+    h.receive('A', m)
+    h.advance(10 * TIMEOUT)
+    expect(h.link('B').control().graft).toEqual([])
+    expect(h.timerCount).toBe(0)
+  })
+
+  it('a GRAFT that brings nothing is retried with the next announcer, then given up', () => {
+    const h = withPeers('A', 'B', 'C')
+    const m = msg({ ttl: 5 })
+    h.receiveControl('B', { ihave: [{ id: m.msgId, ttl: 4 }] })
+    h.receiveControl('C', { ihave: [{ id: m.msgId, ttl: 4 }] })
+    h.advance(TIMEOUT)
+    expect([h.link('B').control().graft, h.link('C').control().graft]).toEqual([[hex(m.msgId)], []])
+    h.advance(RETRY)
+    expect(h.link('C').control().graft).toEqual([hex(m.msgId)])
+    h.router.removeNeighbour('B')
+    h.advance(100 * RETRY)
+    expect(h.timerCount).toBe(0)
+    expect((h.router as PlumtreeRouter).plumtreeStats().missing).toBe(0)
+  })
+
+  it('GRAFT received: the kept copy goes out with the TTL it was forwarded with, and the link is eager', () => {
+    const h = withPeers('A', 'B', 'C')
+    h.receiveControl('B', { prune: true })
+    const m = msg({ ttl: 5, hops: 2 })
+    h.receive('A', m)
+    expect(h.link('B').messages()).toHaveLength(0)
+    h.receiveControl('B', { graft: [m.msgId] })
+    expect(h.link('B').messages().map(x => [hex(x.msgId), x.ttl, x.hops])).toEqual([[hex(m.msgId), 4, 3]])
+    const m2 = msg({ ttl: 5 })
+    h.receive('A', m2)
+    expect(ids(h.link('B'))).toContain(hex(m2.msgId))
+  })
+
+  it('TTL holds: a message that expires here is neither announced nor handed out on GRAFT', () => {
+    const h = withPeers('A', 'B')
+    h.receiveControl('B', { prune: true })
+    const m = msg({ ttl: 1 })
+    h.receive('A', m)
+    h.receiveControl('B', { graft: [m.msgId] })
+    expect(h.link('B').messages()).toHaveLength(0)
+    expect(h.link('B').control().ihave).toEqual([])
+  })
+
+  it('own messages: eager neighbours get them, lazy ones IHAVE; replies still follow reverse paths', () => {
+    const h = withPeers('A', 'B')
+    h.receiveControl('B', { prune: true })
+    const own = msg({ ttl: 7 })
+    expect(h.router.publish(own).neighbours).toBe(2)
+    h.flush()
+    expect(ids(h.link('A'))).toEqual([hex(own.msgId)])
+    expect(h.link('B').control().ihave).toEqual([hex(own.msgId)])
+    const req = msg({ ttl: 5 })
+    h.receive('B', req) // B is eager again (a first copy came over it)
+    h.link('A').clear()
+    const reply = msg({ ttl: 5, replyTo: req.msgId, target: req.msgId })
+    h.receive('A', reply)
+    expect(ids(h.link('B'))).toContain(hex(reply.msgId))
+  })
+
+  it('control ids of the wrong length are invalid data, charged to the sender', () => {
+    const h = withPeers('A')
+    h.receiveControl('A', { ihave: [{ id: new Uint8Array(5), ttl: 3 }], graft: [new Uint8Array(17)] })
+    expect(h.router.stats().invalidReasons.malformed).toBe(2)
+  })
+})
