@@ -72,6 +72,14 @@ function onReply (p: ChildProcess, type: NeighboursReply['type']): Promise<Neigh
 }
 
 export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<MemoryResult> {
+  // The relay closes idle keep-alive connections; a call racing that close is simply retried.
+  const stats = async (): Promise<NodeStats> => {
+    try {
+      return await relay.call('node_stats') as NodeStats
+    } catch {
+      return await relay.call('node_stats') as NodeStats
+    }
+  }
   const target = randomBytes(16).toString('hex')
   const procs: ChildProcess[] = []
   for (let i = 0; i < o.processes; i++) {
@@ -82,7 +90,7 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
   }
   // One at a time: 50 Noise handshakes at once on two cores time out.
   for (const p of procs) await onReply(p, 'ready')
-  const before = await relay.call('node_stats') as NodeStats
+  const before = await stats()
   const startMB = rssMB(relay.pid)
   const cpu0 = cpuSeconds(relay.pid)
   const samples: number[] = []
@@ -97,17 +105,17 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
   for (const p of procs) p.send({ type: 'go', seconds: o.seconds })
   let inPerSec = NaN
   const mid = setTimeout(() => {
-    void (async () => {
-      const s = await relay.call('node_stats') as NodeStats
+    (async () => {
+      const s = await stats()
       inPerSec = (s.received - before.received) / ((Date.now() - t0) / 1000)
-    })()
+    })().catch(() => {})
   }, o.seconds * 1000 - 500)
   const results = await Promise.all(done)
   clearTimeout(mid)
   clearInterval(sampler)
   const endMB = rssMB(relay.pid)
   const relayCpu = (cpuSeconds(relay.pid) - cpu0) / ((Date.now() - t0) / 1000)
-  const after = await relay.call('node_stats') as NodeStats
+  const after = await stats()
   const received = results.flatMap(r => r.received)
   const dropped = Object.fromEntries(Object.entries(after.drops).map(([k, v]) => [k, v - (before.drops[k] ?? 0)]).filter(([, v]) => v !== 0))
   return {

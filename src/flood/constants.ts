@@ -12,6 +12,13 @@ export const DEFAULT_SEEN_CACHE_MAX = 200_000
 export const DEFAULT_SEEN_CACHE_TTL_MS = 2 * TIMESTAMP_WINDOW_MS
 /** Relayed broadcasts queued per neighbour before the drop policy starts: ~40k small messages. */
 export const DEFAULT_QUEUE_MAX_BYTES = 4 * 1024 * 1024
+/**
+ * Relayed broadcasts queued for all neighbours together: each gets an equal share, at most
+ * the per-neighbour cap. 8 neighbours (the default --max-peers) get their full 4 MiB; a relay
+ * with 50 lagging neighbours holds 32 MiB of queues, not 200 (a message in several queues is
+ * counted in each, so this bounds the memory from above).
+ */
+export const DEFAULT_QUEUE_TOTAL_BYTES = 32 * 1024 * 1024
 /** Own messages and replies are never evicted; past this they are refused with an error. */
 export const DEFAULT_QUEUE_MAX_PRIORITY_BYTES = 8 * 1024 * 1024
 /**

@@ -18,7 +18,7 @@ import { MAX_FRAME_MSGS, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
 import type { FrameControl } from '../wire/frame.ts'
 import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterName, RouterStats } from '../routing.ts'
 import {
-  DEFAULT_QUEUE_MAX_BYTES, DEFAULT_QUEUE_MAX_PRIORITY_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_MESSAGES_PER_SECOND,
+  DEFAULT_QUEUE_MAX_BYTES, DEFAULT_QUEUE_MAX_PRIORITY_BYTES, DEFAULT_QUEUE_TOTAL_BYTES, DEFAULT_RATE_BURST, DEFAULT_RATE_MESSAGES_PER_SECOND,
   DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, DEFAULT_SEEN_PER_NEIGHBOUR, DUPLICATE_CHECK_ONE_IN, FLUSH_UNIT_BYTES,
   PENALTY_FORGED_DUPLICATE, PENALTY_INVALID_MESSAGE, PENALTY_MALFORMED_FRAME, PENALTY_RATE_EXCESS, PENALTY_STALE_TIMESTAMP
 } from './constants.ts'
@@ -50,7 +50,10 @@ export interface FloodRouterInit {
   /** Source of randomness for sampling duplicates (tests). @default Math.random */
   random?: () => number
   validation?: Partial<ValidationLimits>
-  queue?: Partial<QueueLimits>
+  queue?: Partial<QueueLimits> & {
+    /** Broadcast bytes queued for all neighbours together, shared equally. @default 32 MiB */
+    totalBytes?: number
+  }
   /** Per-neighbour token bucket in messages. @default 1000/s, burst 2000 */
   rateLimit?: { messagesPerSecond: number, burst: number }
   penalties?: Partial<PenaltyInit>
@@ -99,7 +102,10 @@ export class FloodRouter implements Router {
   readonly name: RouterName = 'flood'
   protected readonly components: RouterComponents
   private readonly limits: ValidationLimits
+  /** Shared by every neighbour's queue: `maxBytes` is each one's current share. */
   private readonly queueLimits: QueueLimits
+  private readonly queueMaxBytes: number
+  private readonly queueTotalBytes: number
   private readonly rate: { messagesPerSecond: number, burst: number }
   protected readonly seen: SeenCache
   private readonly penalties: PenaltyBox
@@ -122,8 +128,10 @@ export class FloodRouter implements Router {
   constructor (components: RouterComponents, init: FloodRouterInit = {}) {
     this.components = components
     this.limits = { ...DEFAULT_VALIDATION_LIMITS, ...init.validation }
+    this.queueMaxBytes = init.queue?.maxBytes ?? DEFAULT_QUEUE_MAX_BYTES
+    this.queueTotalBytes = init.queue?.totalBytes ?? DEFAULT_QUEUE_TOTAL_BYTES
     this.queueLimits = {
-      maxBytes: init.queue?.maxBytes ?? DEFAULT_QUEUE_MAX_BYTES,
+      maxBytes: this.queueMaxBytes,
       maxPriorityBytes: init.queue?.maxPriorityBytes ?? DEFAULT_QUEUE_MAX_PRIORITY_BYTES
     }
     this.rate = init.rateLimit ?? { messagesPerSecond: DEFAULT_RATE_MESSAGES_PER_SECOND, burst: DEFAULT_RATE_BURST }
@@ -155,6 +163,7 @@ export class FloodRouter implements Router {
         new TokenBucket(this.rate.messagesPerSecond, this.rate.burst, this.components.now()))
       this.neighbours.set(peerId, n)
       this.bySlot.set(slot, n)
+      this.shareQueues()
     }
     if (link !== undefined) this.attachLink(peerId, link)
   }
@@ -177,8 +186,14 @@ export class FloodRouter implements Router {
     if (n === undefined || (link !== undefined && n.link !== link)) return
     this.neighbours.delete(peerId)
     this.bySlot.delete(n.slot)
+    this.shareQueues()
     this.seen.forgetSlot(n.slot)
     this.dirty.delete(n)
+  }
+
+  /** Each queue's share of the total; a queue above a smaller share sheds on its next push. */
+  private shareQueues (): void {
+    this.queueLimits.maxBytes = Math.min(this.queueMaxBytes, Math.floor(this.queueTotalBytes / Math.max(1, this.neighbours.size)))
   }
 
   /** The transport behind this neighbour's link can take data again. */

@@ -207,6 +207,22 @@ describe('outbound flow control', () => {
     expect(h.router.backlogged(one)).toBe(false) // one neighbour drained: sending is useful again
   })
 
+  it('shares one total among the neighbours\' queues: more neighbours, a smaller share each', () => {
+    const one = encodeTMsg(umsg()).length + 4 // a relayed copy carries hops, a few bytes more
+    const h = new Harness({ queue: { maxBytes: one * 100, totalBytes: one * 10, maxPriorityBytes: one * 100 } })
+    const links = h.connect('A', 'B', 'C', 'D', 'E') // 5 neighbours: 2 messages' worth each
+    for (const l of links.slice(1)) l.accept = false
+    h.receive('A', umsg()) // written to each, then they block
+    h.receive('A', ...Array.from({ length: 20 }, () => umsg()))
+    const queued = (): number[] => h.router.neighbourStats().filter(n => n.peerId !== 'A').map(n => n.queuedMessages)
+    expect(queued()).toEqual([2, 2, 2, 2])
+    expect(h.router.neighbourStats().reduce((sum, n) => sum + n.queuedBytes, 0)).toBeLessThanOrEqual(one * 10)
+    // Three leave: the two left share the total, 5 messages' worth each.
+    for (const p of ['C', 'D', 'E']) h.router.removeNeighbour(p)
+    h.receive('A', ...Array.from({ length: 20 }, () => umsg()))
+    expect(queued()).toEqual([5])
+  })
+
   it('refuses a broadcast that travelled further than everything queued', () => {
     const one = encodeTMsg(umsg()).length
     const h = new Harness({ queue: { maxBytes: one * 2 + 4, maxPriorityBytes: one * 100 } })
