@@ -188,7 +188,9 @@ export class App extends EventEmitter<AppEvents> {
   /** Listens to a target; persisted (restored at the next start) unless `persist` is false. */
   subscribe (target: Target, persist = true): boolean {
     if (persist) this.store.addSubscription({ target: target.id, kind: target.kind, name: target.name })
-    return this.node.subscribe(target)
+    const added = this.node.subscribe(target)
+    if (added) this.node.replayKept(target.id)
+    return added
   }
 
   unsubscribe (target: Target): boolean {
@@ -215,6 +217,8 @@ export class App extends EventEmitter<AppEvents> {
       if (nick !== undefined && nick !== '') this.hearNick(nick, msg.sender, d.receivedAt)
     }
     const subscribed = this.node.subscription(msg.target)
+    // Replayed history shows once, also when it was delivered before a restart or a rejoin.
+    if (d.history === true && subscribed !== undefined && this.store.hasMessage(msg.target, msg.msgId)) return
     const message = toMessage(msg, { verified: d.verified, receivedAt: d.receivedAt, targetName: subscribed?.short })
     if (d.history === true) message.history = true
     // History is per subscribed target; replies to our own requests are answers, not history.

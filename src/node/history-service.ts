@@ -42,6 +42,8 @@ export const HISTORY_MAX_PAGES = 50
 export const HISTORY_PEER_RATE = { perSecond: 4, burst: 60 }
 /** Requests all peers together may make: each answer is an SQLite read of up to 2 MiB. */
 export const HISTORY_TOTAL_RATE = { perSecond: 40, burst: 200 }
+/** How far back a node asks, and replays what it kept, for a target it holds nothing of (DESIGN §10: a day). */
+export const DEFAULT_HISTORY_MAX_AGE_MS = 24 * 60 * 60 * 1000
 /** A request or answer that takes longer than this is abandoned. */
 const HISTORY_TIMEOUT_MS = 30_000
 
@@ -205,7 +207,7 @@ export class HistoryService implements Startable {
     this.init = init
     this.log = components.logger.forComponent('tmsg:history')
     this.now = init.now ?? Date.now
-    this.maxAgeMs = init.maxAgeMs ?? 24 * 60 * 60 * 1000
+    this.maxAgeMs = init.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS
     this.limiter = new HistoryRequestLimiter(init.peerRate, init.totalRate, this.now)
   }
 

@@ -23,11 +23,12 @@ import type { PlumtreeRouterInit } from '../flood/plumtree.ts'
 import { floodService } from './flood-service.ts'
 import type { GossipRouter } from './gossip-router.ts'
 import { NeighbourKeeper } from './keeper.ts'
-import { historyService } from './history-service.ts'
+import { DEFAULT_HISTORY_MAX_AGE_MS, HISTORY_MAX_ANSWER_BYTES, historyService } from './history-service.ts'
+import { HISTORY_MAX_LIMIT } from '../wire/history.ts'
 import type { HistoryBackend, HistoryService, HistoryStats } from './history-service.ts'
 import type { Router, RouterComponents, RouterName, RouterStats } from '../routing.ts'
 import { buildTMsg } from '../wire/build.ts'
-import { idBytes, idKey, toHex } from '../wire/tmsg.ts'
+import { decodeTMsg, idBytes, idKey, toHex } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { DEFAULT_MAX_PAYLOAD, DEFAULT_TTL, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
 import { PayloadTooLargeError } from '../wire/errors.ts'
@@ -148,6 +149,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   private readonly now: () => number
   private readonly startedAt: number
   private readonly history?: HistoryBackend
+  private readonly historyMaxAgeMs: number
 
   private constructor (opts: NodeOptions, libp2p: Libp2p<Services>, router: Router, log: Logger, now: () => number) {
     super()
@@ -160,6 +162,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD
     this.defaultTtl = opts.defaultTtl ?? DEFAULT_TTL
     this.history = opts.history
+    this.historyMaxAgeMs = opts.historyMaxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS
     this.startedAt = now()
     this.keeper = new NeighbourKeeper(libp2p, { bootstrap: opts.bootstrap ?? [], minPeers: opts.minPeers ?? 4 }, log.child({ component: 'keeper' }))
     libp2p.addEventListener('peer:connect', evt => {
@@ -283,6 +286,28 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   /** Store-and-forward counters (DESIGN §10); undefined when the node keeps no history. */
   historyStats (): HistoryStats | undefined {
     return this.libp2p.services.history?.counters
+  }
+
+  /**
+   * Delivers, as history, what this node kept of a target before it listened to it (it
+   * relayed the room, say): a room joined late shows what passed through here too, not only
+   * what neighbours answer. Returns how many were delivered.
+   */
+  replayKept (target: Uint8Array): number {
+    if (this.history === undefined || !this.isSubscribed(target)) return 0
+    const since = this.now() - this.historyMaxAgeMs
+    let n = 0
+    for (const bytes of this.history.since([target], since, HISTORY_MAX_LIMIT, HISTORY_MAX_ANSWER_BYTES)) {
+      let msg: TMsg
+      try {
+        msg = decodeTMsg(bytes)
+      } catch {
+        continue // written by this node: cannot happen short of a damaged database
+      }
+      this.deliverHit(msg, 'store', true)
+      n++
+    }
+    return n
   }
 
   /** Resolves once every history sync started so far has finished (tests, benchmarks). */

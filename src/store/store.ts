@@ -309,6 +309,7 @@ export class Store extends EventEmitter<StoreEvents> {
   private readonly pendingOriginals: PendingOriginal[] = []
   private readonly insertOriginal: StatementSync
   private readonly selectOriginal: StatementSync
+  private readonly selectMessage: StatementSync
   private readonly selectNewestOriginal: StatementSync
   private readonly originalsMaxAgeMs: number
   private readonly originalsMaxBytes: number
@@ -333,6 +334,7 @@ export class Store extends EventEmitter<StoreEvents> {
     this.now = opts.now ?? Date.now
     this.originalsBytes = (this.db.prepare(`SELECT COALESCE(SUM(length(tmsg)), 0) + COUNT(*) * ${ROW_OVERHEAD} AS b FROM originals`).get() as { b: number }).b
     this.selectOriginal = this.db.prepare('SELECT 1 FROM originals WHERE msg_id = ?')
+    this.selectMessage = this.db.prepare('SELECT 1 FROM messages WHERE target = ? AND msg_id = ?')
     this.selectNewestOriginal = this.db.prepare('SELECT MAX(timestamp) AS t FROM originals WHERE target = ?')
     this.insertOriginal = this.db.prepare('INSERT OR IGNORE INTO originals (msg_id, target, timestamp, received_at, tmsg) VALUES (?, ?, ?, ?, ?)')
     this.insert = this.db.prepare(`INSERT OR IGNORE INTO messages
@@ -527,6 +529,15 @@ export class Store extends EventEmitter<StoreEvents> {
       rows = this.db.prepare('SELECT * FROM messages WHERE target = ? AND seq < ? ORDER BY seq DESC LIMIT ?').all(target, anchor.seq, limit) as unknown as Row[]
     }
     return rows.reverse().map(rowToMessage)
+  }
+
+  /**
+   * Whether the history of `target` holds this message on disk. Queued ones are not looked at
+   * (no flush, so a replay keeps its batch): they were delivered in this session, and the
+   * router's seen cache stops a second delivery of those.
+   */
+  hasMessage (target: Uint8Array, msgId: Uint8Array): boolean {
+    return this.selectMessage.get(target, msgId) !== undefined
   }
 
   // ---- direct messages --------------------------------------------------------------------

@@ -2,7 +2,8 @@
  * Store and forward (DESIGN §10) with real `tmsg node` processes, chained A (alice) — B — C
  * (carol): B is in no room and relays everything, keeping the signed originals. C is stopped;
  * A says 50 lines in #sf and sends carol a DM; C restarts and, with nobody sending again, gets
- * all of it from B. A fresh node D that joins #sf afterwards sees the recent lines too.
+ * all of it from B. A fresh node D that joins #sf afterwards sees the recent lines too, and so
+ * does B when it joins the room it relayed.
  */
 import { afterAll, describe, expect, it } from 'vitest'
 import { connectNodes, openWs, startRpcNode } from '../helpers/rpc-node.ts'
@@ -82,5 +83,10 @@ describe('store and forward across processes', () => {
     await waitFor(async () => (await D.call<any[]>('msg_history', { target: '#sf', limit: 100 })).length === expected.length, 'D to see the recent lines of #sf', 20_000)
     const seen = await D.call<any[]>('msg_history', { target: '#sf', limit: 100 })
     expect(seen.map(m => m.text)).toEqual(expected)
+
+    // B relayed the room without listening: joining it now shows what passed through B.
+    await B.call('chat_join', { room: '#sf' })
+    await waitFor(async () => (await B.call<any[]>('msg_history', { target: '#sf', limit: 100 })).length === expected.length, 'B to show the lines it relayed', 20_000)
+    expect((await B.call<any[]>('msg_history', { target: '#sf', limit: 100 })).map(m => m.text)).toEqual(expected)
   }, 180_000)
 })
