@@ -18,7 +18,8 @@ describe('answers to flooded requests', () => {
     const ctx = {
       identity: me,
       node: { send: (o: unknown) => { sent.push(o); return { msgId: 'x', neighbours: 1 } } },
-      wallet: { balance: async () => { walletSyncs++; return await Promise.resolve({ balance: 1234, utxos: 1 }) } },
+      // The owner's answer counts its spendable coins: one wallet read per answer computed.
+      wallet: { spendable: async () => { walletSyncs++; return await Promise.resolve([{ txid: 'aa'.repeat(32), vout: 0, satoshis: 1234 }]) } },
       channels: { list: () => [] },
       log: createLogger({ level: 'silent', stderr: false }),
       events: new EventEmitter()
