@@ -508,6 +508,40 @@ async function submit (line) {
   await rpc.call('chat_send', { to: c.key, text: input.text })
 }
 
+/** Tab after the start of a nick: the nicks heard here, most recent first; Tab again cycles. */
+let completion
+function completeNick (input) {
+  const at = input.selectionStart ?? input.value.length
+  if (completion !== undefined && completion.value === input.value && completion.at === at) {
+    completion.index = (completion.index + 1) % completion.matches.length
+  } else {
+    const m = /(^|\s)(@?)([A-Za-z0-9_.-]+)$/.exec(input.value.slice(0, at))
+    if (m === null) return false
+    const prefix = m[3].toLowerCase()
+    const start = at - m[3].length // an @ typed before the nick stays
+    const seen = new Set()
+    const matches = []
+    const c = convs.get(currentKey)
+    for (const i of [...(c?.items ?? [])].reverse()) {
+      const nick = i.type === 'msg' && isValidNick(i.m.nick) ? i.m.nick : undefined
+      if (nick === undefined || isOwn(i.m) || seen.has(nickKey(nick)) || !nickKey(nick).startsWith(prefix)) continue
+      seen.add(nickKey(nick))
+      matches.push(nick)
+    }
+    if (c?.kind === 'direct' && c.nick !== undefined && !seen.has(nickKey(c.nick)) && nickKey(c.nick).startsWith(prefix)) matches.push(c.nick)
+    if (matches.length === 0) return false
+    completion = { start, matches, index: 0, rest: input.value.slice(at), at: 0, value: '' }
+  }
+  // At the start of a line, IRC style: "bob: "; inside it, "bob ".
+  const word = completion.matches[completion.index] + (completion.start === 0 ? ': ' : ' ')
+  const before = input.value.slice(0, completion.start) + word
+  input.value = before + completion.rest
+  input.setSelectionRange(before.length, before.length)
+  completion.at = before.length
+  completion.value = input.value
+  return true
+}
+
 function setupComposer () {
   const input = $('input')
   const grow = () => {
@@ -560,6 +594,8 @@ function setupComposer () {
         input.value = `/${first.name} `
         refreshSuggest()
       }
+    } else if (ev.key === 'Tab' && !ev.shiftKey && completeNick(input)) {
+      ev.preventDefault()
     } else if (ev.key === 'ArrowUp' && (input.value === '' || sentCursor >= 0) && sent.length > 0) {
       ev.preventDefault()
       sentCursor = sentCursor < 0 ? sent.length - 1 : Math.max(0, sentCursor - 1)

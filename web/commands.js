@@ -241,7 +241,7 @@ export const COMMANDS = [
       }
       ctx.print('Commands (//text sends a line starting with /):')
       for (const d of list()) ctx.print(`${usage(d)} — ${d.summary}`)
-      ctx.print('Keys: Enter sends · Shift+Enter new line · Tab completes a command · Up/Down recall sent lines')
+      ctx.print('Keys: Enter sends · Shift+Enter new line · Tab completes a command or a nick · Up/Down recall sent lines · Alt+Up/Down switch conversations')
     }
   },
   {

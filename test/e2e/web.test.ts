@@ -151,6 +151,13 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await page.locator('#input').fill('/help')
     await page.locator('#input').press('Enter')
     await page.locator('#lines .notice', { hasText: '/join <#room> — join a room' }).waitFor()
+    await page.locator('#input').fill('Bo')
+    await page.locator('#input').press('Tab') // nicks heard here complete, IRC style
+    expect(await page.locator('#input').inputValue()).toBe('bob: ')
+    await page.locator('#input').fill('thanks @b')
+    await page.locator('#input').press('Tab')
+    expect(await page.locator('#input').inputValue()).toBe('thanks @bob ')
+    await page.locator('#input').fill('')
     await page.locator('#rooms .conv', { hasText: '#side' }).click()
     await expect.poll(async () => await page.locator('#conv-title').textContent()).toBe('#side')
     await page.locator('#leave').click()
