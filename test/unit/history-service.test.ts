@@ -7,6 +7,7 @@ import { afterEach, describe, expect, it } from 'vitest'
 import { decodeHistoryRequest, encodeHistoryRequest, HistoryRequestType, HISTORY_MAX_LIMIT } from '../../src/wire/history.ts'
 import { answerCheck, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, planRequests } from '../../src/node/history-service.ts'
 import type { HistoryBackend } from '../../src/node/history-service.ts'
+import type { RouterName } from '../../src/routing.ts'
 import { Store } from '../../src/store/store.ts'
 import { buildTMsg, encodeTMsg, idKey, Kind } from '../../src/wire/index.ts'
 import type { TMsg } from '../../src/wire/index.ts'
@@ -133,7 +134,7 @@ describe('store and forward between nodes (memory transport)', () => {
     for (const s of stores.splice(0)) s.close()
   })
 
-  async function historyNode (backend?: HistoryBackend, router: 'flood' | 'gossipsub' = 'flood'): Promise<TestNode & { store: Store }> {
+  async function historyNode (backend?: HistoryBackend, router: RouterName = 'flood'): Promise<TestNode & { store: Store }> {
     const store = new Store(':memory:')
     stores.push(store)
     const n = await startNode(router, { history: backend ?? storeBackend(store) })
@@ -141,7 +142,7 @@ describe('store and forward between nodes (memory transport)', () => {
     return Object.assign(n, { store })
   }
 
-  it.each(['flood', 'gossipsub'] as const)('%s: a node that connects gets what its neighbour kept, once, marked as history, oldest first; held messages are not delivered again', async (router) => {
+  it.each(['flood', 'plumtree', 'gossipsub'] as const)('%s: a node that connects gets what its neighbour kept, once, marked as history, oldest first; held messages are not delivered again', async (router) => {
     const a = await historyNode(undefined, router)
     const now = Date.now()
     // Hours old: the flood would refuse these, history takes them.
