@@ -1,7 +1,8 @@
 /**
  * Layer-2 figures: payments a provider accepts per second with its full checks and the
  * persistence before each ack (one channel, and ten interleaved), end-to-end paid round
- * trips over a real stream, and a balance query's round trip through three hops.
+ * trips over a real stream, a balance query's round trip through three hops, and what a
+ * receiver pays to check a funding's BEEF as its unmined ancestry grows.
  */
 import { mkdtempSync, readFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -20,6 +21,10 @@ import { txBytes, txFromBytes } from '../src/layer2/chain/tx.ts'
 import { checkPayment } from '../src/layer2/channels/checks.ts'
 import { CHANNEL_SERVICE, ChannelStream, channelStream } from '../src/layer2/channels/stream.ts'
 import { partiesOf } from '../src/layer2/channels/provider.ts'
+import { Transaction } from '@bsv/sdk'
+import { DevLedger } from '../src/layer2/chain/dev-ledger.ts'
+import { beefOf, verifyBeef } from '../src/layer2/chain/beef.ts'
+import { FINAL_SEQUENCE, TX_VERSION, inputOf, multisigLock, outputOf, p2pkhLock, p2pkhUnlock, signInput } from '../src/layer2/chain/tx.ts'
 
 let seq = 0
 async function l2Node (ledger: string): Promise<{ node: TmsgNode, l2: Layer2 }> {
@@ -132,16 +137,16 @@ function cpuMicrosOf (pid: number): number {
 
 /**
  * Payments between two processes over a real TCP stream: the provider is a `tmsg node`
- * process, the client this process. Both share a development ledger file.
+ * process, the client this process, each with its own development ledger.
  */
 export async function layer2StreamBench (spawnProvider: (args: string[]) => Promise<{ call: (method: string, params?: object) => Promise<unknown>, p2p: string, pid: number, stop: () => Promise<void> }>, payments: number): Promise<Layer2StreamFigures> {
-  const ledger = join(mkdtempSync(join(tmpdir(), 'tmsg-bench-ledger-')), 'ledger.db')
-  const provider = await spawnProvider(['--ledger', ledger, '--no-mdns'])
+  // Each side its own ledger (DESIGN §8a): the funding reaches the provider as BEEF.
+  const provider = await spawnProvider(['--no-mdns'])
   const node = await TmsgNode.create({ identity: Identity.generate(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, minPeers: 0, maxPeers: 64, services: { [CHANNEL_SERVICE]: channelStream() } })
   await node.start()
   const dir = mkdtempSync(join(tmpdir(), 'tmsg-bench-l2s-'))
   const store = new Store(join(dir, 'tmsg.db'))
-  const client = new Layer2({ node, db: store.db, log: createLogger({ level: 'silent', stderr: false }), ledgerPath: ledger, downloads: join(dir, 'dl') })
+  const client = new Layer2({ node, db: store.db, log: createLogger({ level: 'silent', stderr: false }), ledgerPath: join(dir, 'ledger.db'), downloads: join(dir, 'dl') })
   await client.start()
   const providerPeer = await node.connect(provider.p2p)
   await node.waitForNeighbour(providerPeer)
@@ -199,4 +204,52 @@ export async function layer2StreamBench (spawnProvider: (args: string[]) => Prom
   store.close()
   await provider.stop()
   return { sequential, pipelined, providerCpuMicros, parts: { clientSign, clientPersist, providerCheck, providerPersist } }
+}
+
+export interface BeefFigure {
+  /** Transactions behind the funding: the mined coinbase plus the unmined hops. */
+  ancestors: number
+  bytes: number
+  /** verifyBeef (every unmined input through Spend, the roots through the tracker), ms, median of runs. */
+  verifyMs: number
+}
+
+/**
+ * A channel funding whose coin went through `ancestors - 1` unmined hops after the faucet's
+ * (mined) coinbase, handed to a receiver with its own ledger: what its full check costs.
+ */
+export async function beefBench (sizes = [1, 10, 100], runs = 5): Promise<BeefFigure[]> {
+  const dir = mkdtempSync(join(tmpdir(), 'tmsg-bench-beef-'))
+  const payer = new DevLedger(join(dir, 'payer.db'))
+  const receiver = new DevLedger(join(dir, 'receiver.db'))
+  const id = Identity.generate()
+  const provider = Identity.generate()
+  const lock = p2pkhLock(id.account)
+  const out: BeefFigure[] = []
+  for (const ancestors of sizes) {
+    let coin = { txid: await payer.mint(lock.toHex(), 1_000_000), vout: 0, satoshis: 1_000_000 }
+    const spend = (to: ReturnType<typeof p2pkhLock>, fee: number): Transaction => {
+      const tx = new Transaction(TX_VERSION, [inputOf(coin, FINAL_SEQUENCE)], [outputOf(coin.satoshis - fee, to)], 0)
+      tx.inputs[0]!.unlockingScript = p2pkhUnlock(signInput(tx, 0, { satoshis: coin.satoshis, lockingScript: lock }, id), id.publicKey)
+      return tx
+    }
+    for (let hop = 1; hop < ancestors; hop++) {
+      const tx = spend(lock, 30)
+      await payer.broadcast(tx)
+      coin = { txid: tx.id('hex'), vout: 0, satoshis: tx.outputs[0]!.satoshis! }
+    }
+    const funding = spend(multisigLock(id.publicKey, provider.publicKey), 30)
+    const bytes = await beefOf(funding, payer)
+    const times: number[] = []
+    for (let r = 0; r < runs; r++) {
+      const t = performance.now()
+      await verifyBeef(bytes, { tracker: receiver.tracker, now: receiver.now }, funding.id('hex'))
+      times.push(performance.now() - t)
+    }
+    times.sort((a, b) => a - b)
+    out.push({ ancestors, bytes: bytes.length, verifyMs: times[Math.floor(times.length / 2)]! })
+  }
+  payer.close()
+  receiver.close()
+  return out
 }

@@ -24,7 +24,7 @@ import { SeenCache } from '../src/flood/seen-cache.ts'
 import type { WorkerReply, WorkerRequest } from './worker.ts'
 import { BENCH_FLOOD } from './common.ts'
 import { rawDataText } from '../src/rpc/ws.ts'
-import { layer2Bench, layer2StreamBench } from './layer2.ts'
+import { beefBench, layer2Bench, layer2StreamBench } from './layer2.ts'
 import type { Layer2StreamFigures } from './layer2.ts'
 import { directBench } from './direct.ts'
 import { memoryBench } from './memory.ts'
@@ -298,6 +298,11 @@ function printLayer2Stream (s: Layer2StreamFigures): void {
   row('  client persist before send (SQLite)', [fmt(s.parts.clientPersist) + ' µs'])
 }
 
+function printBeef (figures: Awaited<ReturnType<typeof beefBench>>): void {
+  row('BEEF of a funding, checked by a receiver on its own ledger', ['bytes', 'verify'])
+  for (const f of figures) row(`  ${f.ancestors} ancestor${f.ancestors === 1 ? '' : 's'} (${f.ancestors - 1} unmined)`, [fmt(f.bytes), fmt(f.verifyMs, 2) + ' ms'])
+}
+
 function printLayer2 (l: Awaited<ReturnType<typeof layer2Bench>>): void {
   row('payment channels (provider checks + persist)', ['payments/s'])
   row('  one channel, accepted by the provider', [fmt(l.acceptOne)])
@@ -400,6 +405,7 @@ if (only === 'layer2') {
   const l = await layer2Bench(2000)
   printLayer2(l)
   printLayer2Stream(await layer2StreamBench(rpcNodeProcess, 5000))
+  printBeef(await beefBench())
   process.exit(0)
 }
 if (only === 'rpc') {
@@ -473,6 +479,7 @@ printDirect(directBench(quick ? 1 : 3))
 console.log('')
 printLayer2(await layer2Bench(quick ? 500 : 2000))
 printLayer2Stream(await layer2StreamBench(rpcNodeProcess, quick ? 1000 : 5000))
+printBeef(await beefBench())
 console.log('')
 printHistory(await historyBench(async () => await rpcNodeProcess(['--min-peers', '0']), quick ? 2000 : 10_000))
 process.exit(0)

@@ -87,3 +87,8 @@ export const PLUMTREE_MAX_MISSING = 10_000
  * re-forwards them; 2 ignores the one-hop differences a shared tree has everywhere.
  */
 export const PLUMTREE_TTL_GAIN = 2
+/**
+ * Duplicates in a row over an eager link before it is pruned. One (the paper) splits the tree
+ * when concurrent messages cut two edges of one cycle; three kept a simulated tree whole.
+ */
+export const PLUMTREE_PRUNE_AFTER = 3

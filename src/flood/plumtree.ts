@@ -3,8 +3,16 @@
  * 2007) on top of the flood rules. Every §5 rule — validation, TTL, seen cache, reverse paths,
  * penalties, queues — is the FloodRouter's; this class only decides who gets a full copy:
  * - eager neighbours get the message, lazy ones only its id (IHAVE, batched into the next unit);
- * - a duplicate makes its sender lazy (PRUNE tells it), so the links first copies travel form
- *   a spanning tree, built and kept by the traffic itself;
+ * - duplicates make their sender lazy (PRUNE tells it), so the links first copies travel form
+ *   a spanning tree, built and kept by the traffic itself. Unlike the paper, a link is pruned
+ *   after PLUMTREE_PRUNE_AFTER duplicates in a row, not one: with many messages in flight, two
+ *   messages can each cut a different edge of one cycle at once and split the tree, which then
+ *   heals only through GRAFT timeouts (measured in the simulator: a 30-node tree fell into 16
+ *   pieces with 1, stayed whole with 3);
+ * - the TTL (§5) cuts long tree paths: where a copy runs out, the node tells its tree
+ *   neighbours (IHAVE with TTL 0) and they pull the message at once from a lazy link that
+ *   announced one (GRAFT + PRUNE in one unit: a copy without changing the tree); an IHAVE
+ *   announcing PLUMTREE_TTL_GAIN more TTL than the copy seen is pulled too (step 2's rule);
  * - an IHAVE for an id still missing after a timeout is answered by GRAFT: the announcer sends
  *   the message and the link becomes eager again, repairing the tree around a slow or dead node;
  *   further announcers are tried, one per retry interval, until a copy arrives.
@@ -17,7 +25,7 @@ import { idKey } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { MAX_FRAME_CONTROL_IDS, MSG_ID_LENGTH } from '../wire/constants.ts'
 import type { RouterComponents, RouterName } from '../routing.ts'
-import { PENALTY_INVALID_MESSAGE, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_MAX_MISSING, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS, PLUMTREE_TTL_GAIN } from './constants.ts'
+import { PENALTY_INVALID_MESSAGE, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_MAX_MISSING, PLUMTREE_PRUNE_AFTER, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS, PLUMTREE_TTL_GAIN } from './constants.ts'
 import { Fifo } from './fifo.ts'
 import { FloodRouter } from './router.ts'
 import { ttlOf } from './seen-cache.ts'
@@ -46,13 +54,19 @@ interface Link {
   graft: string[]
   prune: boolean
   hello: boolean
+  /** Duplicates in a row from this link (a first copy resets it). */
+  dups: number
 }
 
 /** An id announced but not received: who announced it, and the timer that will graft. */
 interface Missing {
+  /** Who announced it, and the TTL each would give (best first when pulling). */
   announcers: Neighbour[]
+  ttls: number[]
   next: number
   cancel: () => void
+  /** A tree neighbour said its copy ran out of TTL: no eager copy will come, pull at once. */
+  cutShort: boolean
 }
 
 /** A message this node forwarded (or sent), kept to answer GRAFTs with the same copy. */
@@ -64,6 +78,7 @@ interface Retained {
 }
 
 export interface PlumtreeStats {
+  pullSent: number
   eagerLinks: number
   lazyLinks: number
   ihaveSent: number
@@ -95,7 +110,7 @@ export class PlumtreeRouter extends FloodRouter {
   private readonly graftRetryMs: number
   private readonly retainMax: number
   private readonly retainMs: number
-  private readonly pt = { ihaveSent: 0, ihaveReceived: 0, graftSent: 0, graftReceived: 0, graftAnswered: 0, pruneSent: 0, pruneReceived: 0 }
+  private readonly pt = { pullSent: 0, ihaveSent: 0, ihaveReceived: 0, graftSent: 0, graftReceived: 0, graftAnswered: 0, pruneSent: 0, pruneReceived: 0 }
 
   constructor (components: RouterComponents, init: PlumtreeRouterInit = {}) {
     super(components, init)
@@ -127,7 +142,7 @@ export class PlumtreeRouter extends FloodRouter {
   private linkOf (n: Neighbour): Link {
     let l = this.links.get(n)
     if (l === undefined) {
-      l = { lazyCapable: false, eager: true, ihave: [], ihaveTtl: [], graft: [], prune: false, hello: false }
+      l = { lazyCapable: false, eager: true, ihave: [], ihaveTtl: [], graft: [], prune: false, hello: false, dups: 0 }
       this.links.set(n, l)
     }
     return l
@@ -135,7 +150,7 @@ export class PlumtreeRouter extends FloodRouter {
 
   // ---- the tree ---------------------------------------------------------------------------
 
-  protected override fanOut (msg: TMsg, bytes: Uint8Array, hops: number, from: Neighbour | undefined): number {
+  protected override fanOut (msg: TMsg, bytes: Uint8Array, hops: number, from: Neighbour | undefined, again = false): number {
     // Replies follow reverse paths (§5 step 5); one whose path is gone floods, as in flood.
     if (msg.replyTo.length > 0) return super.fanOut(msg, bytes, hops, from)
     const key = idKey(msg.msgId)
@@ -144,7 +159,9 @@ export class PlumtreeRouter extends FloodRouter {
     for (const n of this.neighbours.values()) {
       if (n === from) continue
       const l = this.linkOf(n)
-      if (l.eager || !l.lazyCapable) {
+      // A copy with more TTL is only announced, to eager links too: the few whose copy fell
+      // short graft it (see `announced`), instead of every neighbour getting a duplicate.
+      if (!l.lazyCapable || (l.eager && !again)) {
         if (this.push(n, bytes, hops, from === undefined)) count++
       } else {
         l.ihave.push(key)
@@ -158,19 +175,32 @@ export class PlumtreeRouter extends FloodRouter {
   }
 
   /** A first copy: its sender is on the tree (paper: GOSSIP adds the sender to eagerPushPeers). */
-  protected override newFrom (from: Neighbour, key: string): void {
-    this.linkOf(from).eager = true
+  protected override newFrom (from: Neighbour, msg: TMsg, key: string): void {
+    const fl = this.linkOf(from)
+    fl.eager = true
+    fl.dups = 0
     const m = this.missing.get(key)
     if (m !== undefined) {
       m.cancel()
       this.missing.delete(key)
     }
+    // The TTL ends here (§5): the tree below us gets nothing from us. Say so (IHAVE with TTL
+    // 0), so those neighbours pull it from a lazy link at once instead of waiting a timeout.
+    if (msg.ttl > 1 || msg.replyTo.length > 0) return
+    for (const n of this.neighbours.values()) {
+      const l = this.linkOf(n)
+      if (n === from || !l.lazyCapable || !l.eager) continue
+      l.ihave.push(key)
+      l.ihaveTtl.push(0)
+      this.pt.ihaveSent++
+      this.markDirty(n)
+    }
   }
 
   /**
-   * A second copy: this link is redundant for us; ask its sender to send ids only. Not when
-   * the copy carries more TTL than the first (it is forwarded again): that link is the shorter
-   * path, and a copy we grafted for its TTL comes this way.
+   * Duplicates in a row over an eager link: it is redundant for us; ask its sender to send ids
+   * only. Not when the copy carries more TTL than the first (it is forwarded again): that link
+   * is the shorter path, and a copy we pulled for its TTL comes this way.
    */
   protected override duplicateFrom (from: Neighbour, key: string, better: boolean): void {
     if (better) {
@@ -180,6 +210,7 @@ export class PlumtreeRouter extends FloodRouter {
     const l = this.linkOf(from)
     // Also when the link is already lazy here: the sender evidently still pushes, so tell it again.
     if (!l.lazyCapable) return
+    if (l.eager && ++l.dups < PLUMTREE_PRUNE_AFTER) return
     l.eager = false
     l.prune = true
     this.pt.pruneSent++
@@ -189,10 +220,6 @@ export class PlumtreeRouter extends FloodRouter {
   protected override receiveControl (from: Neighbour, c: FrameControl): void {
     const l = this.linkOf(from)
     l.lazyCapable = true
-    if (c.prune) {
-      this.pt.pruneReceived++
-      l.eager = false
-    }
     for (const a of c.ihave) {
       if (!this.takeToken(from)) return
       if (a.id.length !== MSG_ID_LENGTH) {
@@ -216,6 +243,11 @@ export class PlumtreeRouter extends FloodRouter {
         if (r !== undefined && this.push(from, r.bytes, r.hops, r.own)) this.pt.graftAnswered++
       }
     }
+    // After the GRAFTs: GRAFT + PRUNE in one unit is a pull — the copies, the link stays lazy.
+    if (c.prune) {
+      this.pt.pruneReceived++
+      l.eager = false
+    }
   }
 
   /** IHAVE: an id we lack starts a timer; when it fires with the id still missing, GRAFT. */
@@ -225,10 +257,11 @@ export class PlumtreeRouter extends FloodRouter {
       // §5 step 2 for announcements: a copy that can go further than the best one seen here
       // is fetched at once, and the flood rule forwards it again. Without this, a branch the
       // tree reaches late (by a long path) is cut short by the TTL and waits for GRAFTs.
-      if (ttl >= ttlOf(entry) + PLUMTREE_TTL_GAIN && ttl > (this.improving.get(key) ?? 0)) {
+      const best = ttlOf(entry)
+      if ((ttl >= best + PLUMTREE_TTL_GAIN || (best <= 1 && ttl > 1)) && ttl > (this.improving.get(key) ?? 0)) {
         if (this.improving.size >= PLUMTREE_MAX_MISSING) this.improving.delete(this.improving.keys().next().value!)
         this.improving.set(key, ttl)
-        this.graft(from, key)
+        this.pull(from, key)
       }
       return
     }
@@ -236,12 +269,23 @@ export class PlumtreeRouter extends FloodRouter {
     if (m === undefined) {
       // Bounded: a neighbour announcing endless made-up ids cannot grow this without limit.
       if (this.missing.size >= PLUMTREE_MAX_MISSING) return
-      m = { announcers: [], next: 0, cancel: () => {} }
+      m = { announcers: [], ttls: [], next: 0, cancel: () => {}, cutShort: false }
       const entry = m
       m.cancel = this.setTimer(() => { this.graftNext(key, entry) }, this.graftTimeoutMs)
       this.missing.set(key, m)
     }
-    if (!m.announcers.includes(from)) m.announcers.push(from)
+    if (ttl === 0) {
+      // Its copy ran out of TTL there: it has none to give, and no eager copy comes that way.
+      if (m.cutShort) return
+      m.cutShort = true
+      const best = bestAnnouncer(m)
+      if (best !== undefined) this.pull(best, key)
+      return
+    }
+    if (m.announcers.includes(from)) return
+    m.announcers.push(from)
+    m.ttls.push(ttl)
+    if (m.cutShort && m.announcers.length === 1) this.pull(from, key)
   }
 
   private graftNext (key: string, m: Missing): void {
@@ -252,16 +296,30 @@ export class PlumtreeRouter extends FloodRouter {
     }
     // Announcers in order, round and round (a graft or its answer may be lost), while any is
     // still a neighbour; each try waits the retry interval for the copy.
-    const alive = m.announcers.filter(n => this.neighbours.get(n.id) === n)
+    const live = m.announcers.map((_, i) => i).filter(i => this.neighbours.get(m.announcers[i]!.id) === m.announcers[i])
+    const alive = live.map(i => m.announcers[i]!)
     if (alive.length === 0 || m.next >= 2 * alive.length + 2) {
       this.missing.delete(key)
       return
     }
+    m.ttls = live.map(i => m.ttls[i]!)
     m.announcers = alive
     const to = alive[m.next % alive.length]!
     m.next++
     this.graft(to, key)
     m.cancel = this.setTimer(() => { this.graftNext(key, m) }, this.graftRetryMs)
+  }
+
+  /**
+   * Asks `to` for one copy and leaves the link as it is: GRAFT + PRUNE in one unit when it is
+   * lazy. For a branch the TTL cut short or a copy with more TTL — the tree is not broken there.
+   */
+  private pull (to: Neighbour, key: string): void {
+    const l = this.linkOf(to)
+    l.graft.push(key)
+    if (!l.eager) l.prune = true
+    this.pt.pullSent++
+    this.markDirty(to)
   }
 
   /** Asks `to` for a message; the link is on the tree again (paper: GRAFT adds it to eagerPushPeers). */
@@ -315,6 +373,12 @@ export class PlumtreeRouter extends FloodRouter {
     }
     return { eagerLinks: eager, lazyLinks: lazy, ...this.pt, missing: this.missing.size }
   }
+}
+
+function bestAnnouncer (m: Missing): Neighbour | undefined {
+  let best = -1
+  for (let i = 0; i < m.ttls.length; i++) if (best < 0 || m.ttls[i]! > m.ttls[best]!) best = i
+  return best < 0 ? undefined : m.announcers[best]
 }
 
 function take (a: string[], max: number): string[] {

@@ -267,7 +267,7 @@ export class FloodRouter implements Router {
       }
       this.seen.raiseTtl(key, entry, msg.ttl)
       this.counters.reforwarded++
-      this.broadcast(msg, from)
+      this.broadcast(msg, from, true)
       return
     }
     if (!msgIdMatches(msg)) {
@@ -275,7 +275,7 @@ export class FloodRouter implements Router {
       return
     }
     this.seen.remember(key, from.slot, msg.ttl)
-    this.newFrom(from, key)
+    this.newFrom(from, msg, key)
     this.accept(msg, from.id)
 
     if (isReply) {
@@ -319,20 +319,23 @@ export class FloodRouter implements Router {
   }
 
   /** DESIGN §5 step 6: everything else goes to every neighbour but the one it came from. */
-  private broadcast (msg: TMsg, from: Neighbour): void {
+  private broadcast (msg: TMsg, from: Neighbour, again = false): void {
     if (msg.ttl <= 1) {
       this.counters.expired++
       return
     }
     if (this.neighbours.size <= 1) return
     const hops = msg.hops + 1
-    this.fanOut(msg, encodeTMsg(msg, msg.ttl - 1, hops), hops, from)
+    this.fanOut(msg, encodeTMsg(msg, msg.ttl - 1, hops), hops, from, again)
   }
 
   // ---- hooks for routers built on these rules ----------------------------------------------
 
-  /** A message to spread (§5 step 6, or an own one when `from` is undefined): every neighbour but `from`. */
-  protected fanOut (_msg: TMsg, bytes: Uint8Array, hops: number, from: Neighbour | undefined): number {
+  /**
+   * A message to spread (§5 step 6, or an own one when `from` is undefined): every neighbour
+   * but `from`. `again`: a copy with more TTL than the first (step 2), spread once more.
+   */
+  protected fanOut (_msg: TMsg, bytes: Uint8Array, hops: number, from: Neighbour | undefined, _again = false): number {
     let count = 0
     for (const n of this.neighbours.values()) {
       if (n !== from && this.push(n, bytes, hops, from === undefined)) count++
@@ -355,7 +358,7 @@ export class FloodRouter implements Router {
   }
 
   /** A new valid id arrived from `from` (after the seen cache noted it). */
-  protected newFrom (_from: Neighbour, _key: string): void {}
+  protected newFrom (_from: Neighbour, _msg: TMsg, _key: string): void {}
 
   /** A copy of an id already seen arrived from `from`; `better`: it carries more TTL (step 2). */
   protected duplicateFrom (_from: Neighbour, _key: string, _better: boolean): void {}

@@ -42,7 +42,7 @@ import type { SimOptions, SimResult } from './sim.ts'
 const USAGE = `usage: npm run sim -- [--nodes N] [--degree D] [--router ${Object.keys(ROUTER_FACTORIES).join('|')}] [--msgs M]
   [--fail F] [--loss L] [--latency MS|LO-HI] [--bandwidth MBIT] [--interval MS] [--size BYTES]
   [--detect MS] [--seed S] [--json]
-  npm run sim -- --table [--seed S]   flood vs plumtree, N = 1,000 and 10,000, fail 0/10%, loss 0/1%`
+  npm run sim -- --table [--seed S] [--nodes N]   flood vs plumtree, N = 1,000 and 10,000 (or N), fail 0/10%, loss 0/1%`
 
 function parseLatency (s: string): { lo: number, hi: number } {
   const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(s)
@@ -113,12 +113,12 @@ function tableRow (r: SimResult): string {
     `${r.latencyP50.toFixed(0)} / ${r.latencyP99.toFixed(0)} | ${Math.round(r.bytesPerNode / 1024)} |`
 }
 
-function runTable (seed: number): void {
+function runTable (seed: number, sizes: number[]): void {
   const routers = ['flood', 'plumtree'].filter(r => ROUTER_FACTORIES[r] !== undefined)
   console.log(`seed ${seed}, degree 6, 100 messages of 100 B, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
   console.log('| router | N | fail | loss | delivery | copies/delivery | RMR | last-delivery hop max / mean | latency p50 / p99 ms | KiB sent/node |')
   console.log('|---|---|---|---|---|---|---|---|---|---|')
-  for (const nodes of [1000, 10_000]) {
+  for (const nodes of sizes) {
     for (const router of routers) {
       for (const fail of [0, 0.1]) {
         for (const loss of [0, 0.01]) {
@@ -142,7 +142,8 @@ function main (): void {
     process.exit(2)
   }
   if (parsed.table) {
-    runTable(parsed.opts.seed)
+    // --nodes with --table runs only that size (the two sizes can then run side by side)
+    runTable(parsed.opts.seed, process.argv.includes('--nodes') ? [parsed.opts.nodes] : [1000, 10_000])
     return
   }
   const started = performance.now()

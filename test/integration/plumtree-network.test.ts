@@ -40,9 +40,9 @@ describe('20 plumtree nodes, one killed mid-stream', () => {
   const room = channelTarget('#tree')
   beforeAll(async () => {
     nodes = await startNetwork(20, 'plumtree')
-    for (const [a, b] of graph(20, 30, 7)) await link(nodes[a]!, nodes[b]!)
+    await Promise.all(graph(20, 30, 7).map(async ([a, b]) => { await link(nodes[a]!, nodes[b]!) }))
     for (const n of nodes) n.node.subscribe(room)
-  }, 60_000)
+  }, 120_000)
   afterAll(async () => { await stopAll(nodes.filter(n => n.node.libp2p.status === 'started')) })
 
   it('delivers every message exactly once to every live node, and the tree makes most links lazy', async () => {
@@ -92,9 +92,9 @@ describe('a mixed network of flood and plumtree nodes', () => {
     nodes = [...await startNetwork(6, 'plumtree'), ...await startNetwork(6, 'flood')]
     // interleave so that flood nodes sit between plumtree nodes and the other way round
     const order = [0, 6, 1, 7, 2, 8, 3, 9, 4, 10, 5, 11]
-    for (const [a, b] of graph(12, 10, 3)) await link(nodes[order[a]!]!, nodes[order[b]!]!)
+    await Promise.all(graph(12, 10, 3).map(async ([a, b]) => { await link(nodes[order[a]!]!, nodes[order[b]!]!) }))
     for (const n of nodes) n.node.subscribe(room)
-  }, 60_000)
+  }, 120_000)
   afterAll(async () => { await stopAll(nodes) })
 
   it('delivers every message from either kind of node to all, exactly once', async () => {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Harness, hex, msg } from '../helpers/router-harness.ts'
 import { PlumtreeRouter } from '../../src/flood/plumtree.ts'
 import type { PlumtreeRouterInit } from '../../src/flood/plumtree.ts'
+import { PLUMTREE_PRUNE_AFTER } from '../../src/flood/constants.ts'
 
 const TIMEOUT = 400
 const RETRY = 200
@@ -37,12 +38,16 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     expect(flood.router.stats().invalid).toBe(0)
   })
 
-  it('PRUNE: a duplicate makes its sender lazy — it then gets IHAVE, the others full copies', () => {
+  it('PRUNE: duplicates in a row make their sender lazy — it then gets IHAVE, the others full copies', () => {
     const h = withPeers('A', 'B', 'C')
-    const m1 = msg({ ttl: 5 })
-    h.receive('A', m1)
-    expect(ids(h.link('B'))).toEqual([hex(m1.msgId)])
-    h.receive('B', { ...m1, ttl: 4, hops: 1 })
+    let m1 = msg({ ttl: 5 })
+    for (let k = 0; k < PLUMTREE_PRUNE_AFTER; k++) {
+      expect(h.link('B').control().prune).toBe(0)
+      m1 = msg({ ttl: 5 })
+      h.receive('A', m1)
+      expect(ids(h.link('B'))).toContain(hex(m1.msgId))
+      h.receive('B', { ...m1, ttl: 4, hops: 1 })
+    }
     expect(h.link('B').control().prune).toBe(1)
     for (const id of ['A', 'B', 'C']) h.link(id).clear()
     const m2 = msg({ ttl: 5 })
@@ -51,6 +56,36 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     expect(h.link('B').messages()).toHaveLength(0)
     expect(h.link('B').control().ihave).toEqual([hex(m2.msgId)])
     expect((h.router as PlumtreeRouter).plumtreeStats()).toMatchObject({ pruneSent: 1, ihaveSent: 1, eagerLinks: 2, lazyLinks: 1 })
+  })
+
+  it('a first copy over a link resets its duplicate count', () => {
+    const h = withPeers('A', 'B')
+    for (let k = 0; k < 3 * PLUMTREE_PRUNE_AFTER; k++) {
+      const m = msg({ ttl: 5 })
+      if (k % PLUMTREE_PRUNE_AFTER === 0) h.receive('B', m) // B is first now and then
+      else { h.receive('A', m); h.receive('B', { ...m, ttl: 4, hops: 1 }) }
+    }
+    expect(h.link('B').control().prune).toBe(0)
+  })
+
+  it('TTL cut: a tree neighbour whose copy expired says so (IHAVE TTL 0), and the message is pulled at once from a lazy announcer', () => {
+    const h = withPeers('P', 'C', 'L')
+    const m = msg({ ttl: 1 })
+    h.receive('P', m) // expires here: C (eager) is told, nothing is forwarded
+    expect(h.link('C').messages()).toHaveLength(0)
+    const c = h.link('C').control()
+    expect(c.ihave).toEqual([hex(m.msgId)])
+    // the other side: our tree parent P says its copy ran out; L announced one with TTL 3
+    const h2 = withPeers('P', 'L')
+    h2.receiveControl('L', { prune: true }) // L is lazy
+    const m2 = msg({ ttl: 5 })
+    h2.receiveControl('L', { ihave: [{ id: m2.msgId, ttl: 3 }] })
+    expect(h2.link('L').control().graft).toEqual([])
+    h2.receiveControl('P', { ihave: [{ id: m2.msgId, ttl: 0 }] })
+    const pulled = h2.link('L').control()
+    expect(pulled.graft).toEqual([hex(m2.msgId)]) // no timeout waited
+    expect(pulled.prune).toBe(1) // a pull: the link stays lazy
+    expect(h2.link('P').control().graft).toEqual([])
   })
 
   it('a received PRUNE makes the link lazy; IHAVEs for one flush are batched into one unit', () => {
