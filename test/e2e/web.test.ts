@@ -50,7 +50,9 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
 
   beforeAll(async () => {
     ledger = join(tempDatadir(), 'ledger.db') // one dev chain for both: the battery test opens a channel
-    ;[a, b] = await Promise.all([startRpcNode(['--nick', 'alice', '--ledger', ledger]), startRpcNode(['--nick', 'bob', '--ledger', ledger])])
+    // One after the other: two processes creating a fresh shared ledger at once can race in its migration.
+    a = await startRpcNode(['--nick', 'alice', '--ledger', ledger])
+    b = await startRpcNode(['--nick', 'bob', '--ledger', ledger])
     await connectNodes(a, b)
     await b.call('chat_join', { room: '#lobby' })
     base = `http://127.0.0.1:${a.port}`
@@ -220,6 +222,46 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
       await expect.poll(async () => await first.locator('.who .acct').textContent()).toBe(b.ready.account.slice(0, 6))
     } finally {
       await other.stop()
+    }
+  })
+
+  it('pops up mentions and direct messages as desktop notifications once asked to, when not in view', async () => {
+    const ctx2 = await browser.newContext()
+    try {
+      await ctx2.addCookies(await context.cookies())
+      // The page's Notification and visibility, recorded: what the browser would show is its business.
+      await ctx2.addInitScript(() => {
+        const w = globalThis as unknown as { notes: Array<{ title: string, body: string }>, hidden: boolean, Notification: unknown, document: object }
+        w.notes = []
+        w.hidden = false
+        w.Notification = class {
+          static permission = 'default'
+          static requestPermission (): Promise<string> { (this as unknown as { permission: string }).permission = 'granted'; return Promise.resolve('granted') }
+          onclick: unknown
+          constructor (title: string, o: { body: string }) { w.notes.push({ title, body: o.body }) }
+          close (): void {}
+        }
+        Object.defineProperty(w.document, 'hidden', { get: () => w.hidden })
+      })
+      const p = await ctx2.newPage()
+      await p.goto(base + '/')
+      await p.locator('#rooms .conv', { hasText: '#lobby' }).click()
+      await p.locator('#lines .msg').first().waitFor()
+      const notes = async (): Promise<Array<{ title: string, body: string }>> => await p.evaluate(() => (globalThis as unknown as { notes: Array<{ title: string, body: string }> }).notes)
+      await b.call('chat_send', { to: '#lobby', text: 'alice, before you asked' })
+      await p.locator('#lines .msg .text', { hasText: 'before you asked' }).waitFor()
+      expect(await p.locator('#notify').textContent()).toBe('Notifications off')
+      await p.locator('#notify').click()
+      await expect.poll(async () => await p.locator('#notify').textContent()).toBe('Notifications on')
+      await p.evaluate(() => { (globalThis as unknown as { hidden: boolean }).hidden = true })
+      await b.call('chat_send', { to: '#lobby', text: 'no mention here' })
+      await b.call('chat_send', { to: '#lobby', text: 'alice: <b>ping</b>' })
+      await b.call('chat_send', { to: `acct:${a.ready.account}`, text: 'psst' })
+      await expect.poll(async () => (await notes()).length).toBe(2)
+      const bob = `bob (${b.ready.account.slice(0, 6)})` // two keys sign as bob by now
+      expect(await notes()).toEqual([{ title: `${bob} in #lobby`, body: 'alice: <b>ping</b>' }, { title: `${bob} (direct)`, body: 'psst' }])
+    } finally {
+      await ctx2.close()
     }
   })
 
