@@ -157,7 +157,7 @@ export class App extends EventEmitter<AppEvents> {
         db: store.db,
         log: log.child({ component: 'layer2' }),
         ledgerPath: config.ledger ?? join(datadir.root, config.chain === 'dev' ? 'ledger.db' : `chain-${config.chain}.db`),
-        chain: { kind: config.chain, ...(config.arcUrl !== undefined ? { arcUrl: config.arcUrl } : {}), ...(config.arcKey !== undefined ? { arcKey: config.arcKey } : {}), ...(config.headersUrl !== undefined ? { headersUrl: config.headersUrl } : {}) },
+        chain: { kind: config.chain, ...(config.arcUrl !== undefined ? { arcUrl: config.arcUrl } : {}), ...(config.arcKey !== undefined ? { arcKey: config.arcKey } : {}), ...(config.headersUrl !== undefined ? { headersUrl: config.headersUrl } : {}), ...(config.walletUrl !== undefined ? { walletUrl: config.walletUrl } : {}) },
         maxWindowSeconds: config.maxWindow,
         downloads: join(datadir.root, 'downloads')
       })

@@ -36,6 +36,7 @@ export interface NodeConfig {
   /** Which chain layer-2 runs on (DESIGN §8a). */
   chain: 'dev' | 'test' | 'main'
   arcUrl?: string
+  walletUrl?: string
   arcKey?: string
   headersUrl?: string
   /** Longest refund window this node accepts from a provider, in seconds. */
@@ -169,6 +170,7 @@ export const OPTIONS: OptionSpec[] = [
   { key: 'chain', flag: '--chain <chain>', env: 'TMSG_CHAIN', description: 'layer-2 chain: dev (embedded development chain), test or main (ARC + block headers)', parse: oneOf(['dev', 'test', 'main'] as const), default: 'dev', nodeOnly: true },
   { key: 'arcUrl', flag: '--arc-url <url>', env: 'TMSG_ARC_URL', description: 'test/main: ARC endpoint transactions are broadcast to', parse: str, nodeOnly: true },
   { key: 'arcKey', flag: '--arc-key <key>', env: 'TMSG_ARC_KEY', description: 'test/main: ARC API key', parse: str, nodeOnly: true },
+  { key: 'walletUrl', flag: '--wallet-url <url>', env: 'TMSG_WALLET_URL', description: 'test/main: BRC-100 wallet (HTTP JSON) that pays this node on wallet_faucet', parse: str, nodeOnly: true },
   { key: 'headersUrl', flag: '--headers-url <url>', env: 'TMSG_HEADERS_URL', description: 'test/main: Block Headers Service checking merkle roots (default: WhatsOnChain)', parse: str, nodeOnly: true },
   { key: 'maxWindow', flag: '--max-window <duration>', env: 'TMSG_MAX_WINDOW', description: 'longest channel refund window accepted from a provider (e.g. 12h, 7d; default 7d)', parse: duration, default: 7 * 86400, nodeOnly: true },
   { key: 'logLevel', flag: '--log-level <level>', env: 'TMSG_LOG_LEVEL', description: `log level: ${LOG_LEVELS.join(', ')}`, parse: oneOf(LOG_LEVELS), default: 'info' },

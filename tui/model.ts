@@ -10,6 +10,7 @@ import { NickRegistry, mentions, nickKey, shortAccount } from './nicks.ts'
 import { dayLine, entryLines, sameDay } from './format.ts'
 import type { ChatEntry, Entry, Measure, NoticeLevel, StyledLine } from './format.ts'
 import { isValidNick } from '../src/targets.ts'
+import { TIMESTAMP_WINDOW_MS } from '../src/wire/constants.ts'
 
 export type BufferKind = 'system' | 'room' | 'query'
 
@@ -278,7 +279,9 @@ export class ChatModel {
     }
     const text = m.text === undefined ? '(a chat message that could not be decoded)' : m.text
     const elsewhere = route.kind === 'system' ? `[to ${m.targetName ?? m.target}] ` : ''
-    const history = m.history === true
+    // Stored lines lose the flag, but a line received more than the flood's window after it
+    // was written can only have come from a neighbour's store.
+    const history = m.history === true || m.receivedAt - m.timestamp > TIMESTAMP_WINDOW_MS
     return {
       type: 'chat',
       msgId: m.msgId,

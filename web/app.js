@@ -129,9 +129,37 @@ function onMessage (m) {
   if (key === currentKey && !document.hidden) markRead(c)
   else if (!isOwn(m)) {
     c.unread++
-    if (isMention(c, m)) c.mentions++
+    if (isMention(c, m)) {
+      c.mentions++
+      notify(c, m)
+    }
   }
   scheduleRender(key === currentKey ? 'append' : 'none')
+}
+
+/** A desktop notification for a mention or a direct message, when the user asked for them. */
+function notify (c, m) {
+  if (localStorage.getItem('tmsg.notify') !== '1' || typeof Notification === 'undefined' || Notification.permission !== 'granted') return
+  const who = label(m)
+  const title = `${who.nick}${who.account !== undefined ? ` (${who.account})` : ''}${c.kind === 'room' ? ` in ${c.key}` : ' (direct)'}`
+  const text = cleanText(m.text ?? '')
+  // The body is plain text to the browser; `tag` keeps one notification per conversation.
+  const n = new Notification(title, { body: text.length > 200 ? text.slice(0, 200) + '…' : text, tag: c.key, icon: '/icon.svg' })
+  n.onclick = () => {
+    window.focus()
+    switchTo(c.key)
+    n.close()
+  }
+}
+
+function renderNotifyButton () {
+  const b = $('notify')
+  const supported = typeof Notification !== 'undefined'
+  b.hidden = !supported
+  if (!supported) return
+  const on = localStorage.getItem('tmsg.notify') === '1' && Notification.permission === 'granted'
+  b.textContent = on ? 'Notifications on' : 'Notifications off'
+  b.title = Notification.permission === 'denied' ? 'The browser blocks notifications for this page' : on ? 'Mentions and direct messages pop up when this page is not in view' : 'Pop up mentions and direct messages when this page is not in view'
 }
 
 function markRead (c) {
@@ -715,6 +743,18 @@ async function main () {
   $('add-room').addEventListener('click', () => { $('input').value = '/join #'; $('input').focus() })
   $('add-dm').addEventListener('click', () => { $('input').value = '/query @'; $('input').focus() })
   $('peers-button').addEventListener('click', () => { runCommand(ctx, 'peers', '').catch(showError) })
+  renderNotifyButton()
+  $('notify').addEventListener('click', () => {
+    if (localStorage.getItem('tmsg.notify') === '1' && Notification.permission === 'granted') {
+      localStorage.removeItem('tmsg.notify')
+      renderNotifyButton()
+      return
+    }
+    Notification.requestPermission().then(p => {
+      if (p === 'granted') localStorage.setItem('tmsg.notify', '1')
+      renderNotifyButton()
+    }, () => {})
+  })
   $('leave').addEventListener('click', () => { if (currentKey !== undefined) ctx.part(currentKey).catch(showError) })
   // Alt+Up/Down: the conversation above or below in the sidebar, as in Slack and Element.
   document.addEventListener('keydown', ev => {

@@ -40,7 +40,7 @@ export interface Layer2Init {
   /** The development ledger's file (shared by local nodes with --ledger). */
   ledgerPath: string
   /** The chain (DESIGN §8a). @default dev */
-  chain?: { kind: ChainKind, arcUrl?: string, arcKey?: string, headersUrl?: string }
+  chain?: { kind: ChainKind, arcUrl?: string, arcKey?: string, headersUrl?: string, walletUrl?: string }
   /** Where metered files are written. */
   downloads: string
   /** How often channels are checked for settlement, refunds and unsent payments. @default 2 s */
@@ -57,7 +57,7 @@ function openChain (init: Layer2Init): Ledger {
   const now = init.now === undefined ? {} : { now: init.now }
   if (c.kind === 'dev') return new DevLedger(init.ledgerPath, now)
   if (c.arcUrl === undefined) throw new Error(`--chain ${c.kind} needs --arc-url (the ARC endpoint to broadcast through)`)
-  return new RemoteChain({ kind: c.kind, path: init.ledgerPath, arcUrl: c.arcUrl, ...(c.arcKey !== undefined ? { arcKey: c.arcKey } : {}), ...(c.headersUrl !== undefined ? { headersUrl: c.headersUrl } : {}), ...now })
+  return new RemoteChain({ kind: c.kind, path: init.ledgerPath, arcUrl: c.arcUrl, ...(c.arcKey !== undefined ? { arcKey: c.arcKey } : {}), ...(c.headersUrl !== undefined ? { headersUrl: c.headersUrl } : {}), ...(c.walletUrl !== undefined ? { walletUrl: c.walletUrl } : {}), ...now })
 }
 
 export class Layer2 {

@@ -42,6 +42,12 @@ export class BackpressureError extends Error {
   override name = 'BackpressureError'
 }
 
+/** An address that is not a multiaddr this node can dial: the caller's mistake, not the network's. */
+export class BadAddressError extends Error {
+  static name = 'BadAddressError'
+  override name = 'BadAddressError'
+}
+
 export interface NodeOptions {
   identity: Identity
   /** @default 'flood' */
@@ -404,7 +410,13 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
 
   /** Dials a multiaddr; resolves to the peer id once connected. */
   async connect (address: string, timeoutMs = 10_000): Promise<string> {
-    const conn = await this.libp2p.dial(multiaddr(address), { signal: AbortSignal.timeout(timeoutMs) })
+    let ma: ReturnType<typeof multiaddr>
+    try {
+      ma = multiaddr(address)
+    } catch (err: unknown) {
+      throw new BadAddressError(`cannot dial "${address}": ${(err as Error).message}`)
+    }
+    const conn = await this.libp2p.dial(ma, { signal: AbortSignal.timeout(timeoutMs) })
     return conn.remotePeer.toString()
   }
 

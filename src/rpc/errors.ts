@@ -6,7 +6,7 @@
  */
 import { TargetSyntaxError } from '../targets.ts'
 import { PayloadTooLargeError } from '../wire/errors.ts'
-import { BackpressureError } from '../node/node.ts'
+import { BackpressureError, BadAddressError } from '../node/node.ts'
 import { AmbiguousNickError, UnknownKeyError, UnknownNickError } from '../chat/nicks.ts'
 import { ChannelError } from '../layer2/errors.ts'
 import type { ChannelErrorCode } from '../layer2/errors.ts'
@@ -108,6 +108,7 @@ export function toRpcError (err: unknown): RpcError {
   if (err instanceof TargetSyntaxError) return new RpcError('InvalidParams', err.message, { name: err.name })
   if (err instanceof PayloadTooLargeError) return new RpcError('PayloadTooLarge', err.message, { name: err.name, size: err.size, max: err.max })
   if (err instanceof BackpressureError) return new RpcError('RateLimited', err.message, { name: err.name })
+  if (err instanceof BadAddressError) return new RpcError('InvalidParams', err.message, { name: err.name })
   if (err instanceof UnknownNickError) return new RpcError('NotFound', err.message, { name: err.name, nick: err.nick })
   if (err instanceof AmbiguousNickError) return new RpcError('InvalidParams', err.message, { name: err.name, nick: err.nick, accounts: err.accounts })
   if (err instanceof UnknownKeyError) return new RpcError('NotFound', err.message, { name: err.name, account: err.account })

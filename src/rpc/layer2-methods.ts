@@ -46,7 +46,7 @@ export const LAYER2_METHODS: MethodDef[] = [
   }),
   defineMethod({
     name: 'wallet_faucet',
-    summary: 'Development ledger only: mints test coins to this node\'s wallet.',
+    summary: 'Dev: mints test coins to this node\'s wallet; test/main with --wallet-url: the user\'s BRC-100 wallet pays it (createAction), checked as BEEF.',
     params: z.strictObject({ amount: sats.max(1e10) }),
     result: z.object({ txid: z.string(), amount: z.number().int() }),
     handler: async ({ amount }, ctx) => ({ txid: await layer2(ctx).wallet.faucet(amount), amount })

@@ -10,6 +10,7 @@ import { Kind } from '../wire/tmsg.ts'
 import { MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
 import { version } from '../version.ts'
 import { RpcError } from './errors.ts'
+import { BadAddressError } from '../node/node.ts'
 
 /** Per-connection state of a WebSocket client (subscriptions live and die with it). */
 export interface RpcSession {
@@ -145,9 +146,11 @@ export const METHODS: MethodDef[] = [
       try {
         peerId = await app.node.connect(address)
       } catch (err: unknown) {
+        if (err instanceof BadAddressError) throw err // → InvalidParams (errors.ts)
+        // libp2p's own errors, by class name: a dial that timed out, or a multiaddr it cannot dial.
         const e = err as Error
         if (e.name === 'TimeoutError' || e.name === 'AbortError') throw new RpcError('Timeout', `no answer from ${address}`)
-        if (/multiaddr/i.test(e.message) || e.name === 'InvalidMultiaddrError' || e.name === 'InvalidParametersError') throw new RpcError('InvalidParams', `cannot dial "${address}": ${e.message}`)
+        if (e.name === 'InvalidMultiaddrError' || e.name === 'InvalidParametersError') throw new RpcError('InvalidParams', `cannot dial "${address}": ${e.message}`)
         throw new RpcError('NotFound', `cannot connect to ${address}: ${e.message}`, { name: e.name })
       }
       app.node.keep(address)

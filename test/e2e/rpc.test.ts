@@ -140,7 +140,9 @@ describe('JSON-RPC over HTTP and WebSocket', () => {
     ['bad base64', '{"jsonrpc":"2.0","id":1,"method":"msg_send","params":{"target":"#x","payload":"***","encoding":"base64"}}', -32602, 'InvalidParams'],
     ['payload too large', JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'msg_send', params: { target: '#x', payload: 'x'.repeat(16_385) } }), -32004, 'PayloadTooLargeError'],
     ['subscribe over HTTP', '{"jsonrpc":"2.0","id":1,"method":"msg_subscribe"}', -32600, 'InvalidRequest'],
-    ['unknown history anchor', '{"jsonrpc":"2.0","id":1,"method":"msg_history","params":{"target":"#x","before":"00112233445566778899aabbccddeeff"}}', -32002, 'NotFound']
+    ['unknown history anchor', '{"jsonrpc":"2.0","id":1,"method":"msg_history","params":{"target":"#x","before":"00112233445566778899aabbccddeeff"}}', -32002, 'NotFound'],
+    ['not a multiaddr', '{"jsonrpc":"2.0","id":1,"method":"peers_connect","params":{"address":"192.168.1.5:4004"}}', -32602, 'BadAddressError'],
+    ['a multiaddr with a bad IPv4 address', '{"jsonrpc":"2.0","id":1,"method":"peers_connect","params":{"address":"/ip4/1.2.3/tcp/4004"}}', -32602, 'BadAddressError']
   ])('%s → %i %s, and the node keeps serving', async (_what, body, code, name) => {
     const r = await raw(a.port, body, auth(a))
     expect(r.status).toBe(200)

@@ -17,6 +17,9 @@ import { join } from 'node:path'
 import { waitFor } from '../helpers/wait.ts'
 import { encodeChat } from '../../src/chat/codec.ts'
 
+/** expect.poll with room for a loaded machine (its default gives up after one second). */
+const eventually = <T>(fn: () => Promise<T>): ReturnType<typeof expect.poll<T>> => expect.poll(fn, { timeout: 20_000 })
+
 const missing = browserMissing()
 if (missing !== undefined) console.warn(`web.test.ts: skipping the browser tests: ${missing}`)
 
@@ -50,7 +53,9 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
 
   beforeAll(async () => {
     ledger = join(tempDatadir(), 'ledger.db') // one dev chain for both: the battery test opens a channel
-    ;[a, b] = await Promise.all([startRpcNode(['--nick', 'alice', '--ledger', ledger]), startRpcNode(['--nick', 'bob', '--ledger', ledger])])
+    // One after the other: two processes creating a fresh shared ledger at once can race in its migration.
+    a = await startRpcNode(['--nick', 'alice', '--ledger', ledger])
+    b = await startRpcNode(['--nick', 'bob', '--ledger', ledger])
     await connectNodes(a, b)
     await b.call('chat_join', { room: '#lobby' })
     base = `http://127.0.0.1:${a.port}`
@@ -84,7 +89,7 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await page.goto(loginUrl)
     expect(page.url()).toBe(base + '/')
     await page.locator('#rooms .conv', { hasText: '#lobby' }).waitFor()
-    await expect.poll(async () => await page.locator('#conv-title').textContent()).toBe('#lobby')
+    await eventually(async () => await page.locator('#conv-title').textContent()).toBe('#lobby')
     const cookies = await context.cookies()
     expect(cookies).toHaveLength(1)
     expect(cookies[0]).toMatchObject({ name: `tmsg_session_${a.port}`, httpOnly: true, sameSite: 'Strict' })
@@ -108,12 +113,12 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
   it('counts unread lines of a room not in view, and clears them when it is opened', async () => {
     await page.locator('#input').fill('/join #side')
     await page.locator('#input').press('Enter')
-    await expect.poll(async () => await page.locator('#conv-title').textContent()).toBe('#side')
+    await eventually(async () => await page.locator('#conv-title').textContent()).toBe('#side')
     await b.call('chat_send', { to: '#lobby', text: 'while you were away' })
     await b.call('chat_send', { to: '#lobby', text: 'alice, look' })
     const lobby = page.locator('#rooms .conv', { hasText: '#lobby' })
     // Two unread, one of them naming alice: the badge counts mentions, in red, over unread lines.
-    await expect.poll(async () => await lobby.locator('.badge.mention').count()).toBe(1)
+    await eventually(async () => await lobby.locator('.badge.mention').count()).toBe(1)
     expect(await lobby.locator('.badge').textContent()).toBe('1')
     expect(await lobby.getAttribute('class')).toContain('unread')
     await lobby.click()
@@ -126,7 +131,7 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await page.locator('#input').fill('/query @bob hello bob, just you')
     await page.locator('#input').press('Enter')
     await waitFor(async () => (await historyTexts(b, `acct:${a.ready.account}`)).includes('hello bob, just you'), 'bob to receive the direct message')
-    await expect.poll(async () => await page.locator('#conv-title').textContent()).toBe('@bob')
+    await eventually(async () => await page.locator('#conv-title').textContent()).toBe('@bob')
     expect(await page.locator('#conv-sub').textContent()).toContain(b.ready.account)
     await page.locator('#directs .conv', { hasText: '@bob' }).waitFor()
     await line('hello bob, just you').waitFor()
@@ -159,9 +164,9 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(await page.locator('#input').inputValue()).toBe('thanks @bob ')
     await page.locator('#input').fill('')
     await page.locator('#rooms .conv', { hasText: '#side' }).click()
-    await expect.poll(async () => await page.locator('#conv-title').textContent()).toBe('#side')
+    await eventually(async () => await page.locator('#conv-title').textContent()).toBe('#side')
     await page.locator('#leave').click()
-    await expect.poll(async () => await page.locator('#rooms .conv', { hasText: '#side' }).count()).toBe(0)
+    await eventually(async () => await page.locator('#rooms .conv', { hasText: '#side' }).count()).toBe(0)
     expect(await a.call('targets_list')).not.toContain('#side')
     expect(await page.locator('#conv-title').textContent()).toBe('#lobby')
   })
@@ -217,9 +222,49 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
       await mine.waitFor()
       expect(await mine.locator('.who .acct').textContent()).toBe(other.ready.account.slice(0, 6))
       // …and the first bob's lines, drawn before, are redrawn with his.
-      await expect.poll(async () => await first.locator('.who .acct').textContent()).toBe(b.ready.account.slice(0, 6))
+      await eventually(async () => await first.locator('.who .acct').textContent()).toBe(b.ready.account.slice(0, 6))
     } finally {
       await other.stop()
+    }
+  })
+
+  it('pops up mentions and direct messages as desktop notifications once asked to, when not in view', async () => {
+    const ctx2 = await browser.newContext()
+    try {
+      await ctx2.addCookies(await context.cookies())
+      // The page's Notification and visibility, recorded: what the browser would show is its business.
+      await ctx2.addInitScript(() => {
+        const w = globalThis as unknown as { notes: Array<{ title: string, body: string }>, hidden: boolean, Notification: unknown, document: object }
+        w.notes = []
+        w.hidden = false
+        w.Notification = class {
+          static permission = 'default'
+          static requestPermission (): Promise<string> { (this as unknown as { permission: string }).permission = 'granted'; return Promise.resolve('granted') }
+          onclick: unknown
+          constructor (title: string, o: { body: string }) { w.notes.push({ title, body: o.body }) }
+          close (): void {}
+        }
+        Object.defineProperty(w.document, 'hidden', { get: () => w.hidden })
+      })
+      const p = await ctx2.newPage()
+      await p.goto(base + '/')
+      await p.locator('#rooms .conv', { hasText: '#lobby' }).click()
+      await p.locator('#lines .msg').first().waitFor()
+      const notes = async (): Promise<Array<{ title: string, body: string }>> => await p.evaluate(() => (globalThis as unknown as { notes: Array<{ title: string, body: string }> }).notes)
+      await b.call('chat_send', { to: '#lobby', text: 'alice, before you asked' })
+      await p.locator('#lines .msg .text', { hasText: 'before you asked' }).waitFor()
+      expect(await p.locator('#notify').textContent()).toBe('Notifications off')
+      await p.locator('#notify').click()
+      await eventually(async () => await p.locator('#notify').textContent()).toBe('Notifications on')
+      await p.evaluate(() => { (globalThis as unknown as { hidden: boolean }).hidden = true })
+      await b.call('chat_send', { to: '#lobby', text: 'no mention here' })
+      await b.call('chat_send', { to: '#lobby', text: 'alice: <b>ping</b>' })
+      await b.call('chat_send', { to: `acct:${a.ready.account}`, text: 'psst' })
+      await eventually(async () => (await notes()).length).toBe(2)
+      const bob = `bob (${b.ready.account.slice(0, 6)})` // two keys sign as bob by now
+      expect(await notes()).toEqual([{ title: `${bob} in #lobby`, body: 'alice: <b>ping</b>' }, { title: `${bob} (direct)`, body: 'psst' }])
+    } finally {
+      await ctx2.close()
     }
   })
 
@@ -230,10 +275,10 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     await a.call('channel_terms', { service: 'compute', timeoutMs: 2000 })
     const { channelId } = await a.call('channel_open', { provider: b.ready.peerId, service: 'compute', deposit: 20_000, budget: 1000 })
     await page.locator('#battery').waitFor()
-    await expect.poll(async () => await page.locator('#battery-text').textContent()).toBe('100%')
+    await eventually(async () => await page.locator('#battery-text').textContent()).toBe('100%')
     expect(await page.locator('#battery-service').textContent()).toBe('compute')
     await a.call('channel_pay', { channelId, amount: 850 })
-    await expect.poll(async () => await page.locator('#battery-text').textContent()).toBe('15%')
+    await eventually(async () => await page.locator('#battery-text').textContent()).toBe('15%')
     expect(await page.locator('#battery').getAttribute('class')).toContain('low')
     expect(await page.locator('#battery').getAttribute('title')).toContain('850 sat paid of a 1,000 sat budget')
   })
@@ -290,9 +335,9 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
       const width = await p.evaluate(() => (globalThis as unknown as { document: { documentElement: { scrollWidth: number } } }).document.documentElement.scrollWidth)
       expect(width).toBeLessThanOrEqual(390) // nothing wider than the phone
       await p.locator('#menu').click()
-      await expect.poll(sidebarRight).toBeGreaterThan(200)
+      await eventually(sidebarRight).toBeGreaterThan(200)
       await p.locator('#directs .conv', { hasText: '@bob' }).click()
-      await expect.poll(sidebarRight).toBeLessThanOrEqual(0)
+      await eventually(sidebarRight).toBeLessThanOrEqual(0)
       await p.locator('#lines .msg .text', { hasText: 'private answer' }).waitFor()
     } finally {
       await phone.close()

@@ -163,6 +163,12 @@ describe('scrollback', () => {
     ])
     const roles = m.view(m.find('#lobby')).lines.slice(1).map(l => l[0]!.role)
     expect(roles).toEqual(['time', 'history', 'history', 'time'])
+    // Reloaded from the stored history after a restart (no flag): received long after it was
+    // written, so it was a replay, and is shown as one again.
+    const again = model()
+    again.loadHistory('#lobby', 'room', [chat({ text: 'missed 1', timestamp: T0 - 25 * 60_000, receivedAt: T0 + 2 * 60_000 }), chat({ text: 'live now', receivedAt: T0 + 60_000, timestamp: T0 + 60_000 })])
+    expect(screen(again, again.find('#lobby')).slice(1)).toEqual(['09:05 <alice> missed 1', '09:31 <alice> live now'])
+    expect(again.view(again.find('#lobby')).lines[1]![0]!.role).toBe('history')
   })
 
   it('keeps a few thousand entries per buffer, dropping the oldest', () => {
@@ -222,9 +228,9 @@ describe('lines as the chat pane shows them', () => {
   it('HH:MM timestamps, <nick> text, * nick action, -!- notices, and a line where the day changes', () => {
     const m = model()
     m.receive(chat({ text: 'hello' }))
-    m.receive(chat({ text: 'waves', action: true, receivedAt: T0 + 60_000 }))
+    m.receive(chat({ text: 'waves', action: true, timestamp: T0 + 60_000, receivedAt: T0 + 60_000 }))
     m.notice('peer …abc connected', 'info', m.find('#lobby'))
-    m.receive(chat({ text: 'next day', receivedAt: T0 + 24 * 3600_000 }))
+    m.receive(chat({ text: 'next day', timestamp: T0 + 24 * 3600_000, receivedAt: T0 + 24 * 3600_000 }))
     expect(screen(m, m.find('#lobby'))).toEqual([
       '─── Monday, 23 November 2026 ───',
       '09:30 <alice> hello',

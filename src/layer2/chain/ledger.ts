@@ -45,7 +45,7 @@ export interface Ledger extends TxHistory {
   learn: (beef: VerifiedBeef) => Promise<void>
   /** Raw transaction and merkle path (once mined) of a known transaction. */
   known: (txid: string) => Promise<{ raw: Uint8Array, proof?: MerklePath } | undefined>
-  /** Development ledger only: creates coins out of thin air for `scriptHex`. */
+  /** Dev: creates coins out of thin air for `scriptHex`; test/main with --wallet-url: the user's wallet pays it. */
   mint?: (scriptHex: string, satoshis: number) => Promise<string>
   close: () => void
 }

@@ -1,6 +1,7 @@
 /**
  * `--chain test|main` (DESIGN §8a): this node's own view of the chain (the same SQLite store
- * as the dev ledger, fed by BEEF from peers and by what it broadcasts, never minted), with
+ * as the dev ledger, fed by BEEF from peers, from the user's BRC-100 wallet (`--wallet-url`,
+ * wallet-source.ts) and by what it broadcasts, never minted), with
  * transactions going out through ARC and merkle roots judged by block headers — a Block
  * Headers Service at `--headers-url`, else WhatsOnChain — all as @bsv/sdk speaks them.
  *
@@ -14,7 +15,9 @@ import { ArcBroadcaster } from './arc.ts'
 import { DevLedger } from './dev-ledger.ts'
 import { LedgerRejectedError } from './ledger.ts'
 import type { Ledger, LedgerOutput } from './ledger.ts'
+import { BeefError, verifyBeef } from './beef.ts'
 import type { VerifiedBeef } from './beef.ts'
+import { WalletSource } from './wallet-source.ts'
 
 /** How long any one request to ARC or a headers service may take. @default 10 s */
 export const CHAIN_TIMEOUT_MS = 10_000
@@ -28,6 +31,8 @@ export interface RemoteChainInit {
   /** A Block Headers Service; without it, WhatsOnChain for `kind`. */
   headersUrl?: string
   timeoutMs?: number
+  /** The user's BRC-100 wallet (`--wallet-url`): where this node's coins come from. */
+  walletUrl?: string
   /** Tests: where requests really go (a local fake server). */
   httpClient?: HttpClient
   now?: () => number
@@ -80,6 +85,8 @@ export class RemoteChain implements Ledger {
   readonly now: () => number
   private readonly view: DevLedger
   private readonly arc: ArcBroadcaster
+  /** With `--wallet-url`: the user's wallet pays this node (wallet_faucet on test/main). */
+  readonly mint?: (scriptHex: string, satoshis: number) => Promise<string>
 
   constructor (init: RemoteChainInit) {
     this.kind = init.kind
@@ -90,6 +97,26 @@ export class RemoteChain implements Ledger {
     this.view = new DevLedger(init.path, { kind: init.kind, tracker: this.tracker, ...(init.now !== undefined ? { now: init.now } : {}) })
     this.now = this.view.now
     this.arc = new ArcBroadcaster({ url: init.arcUrl, httpClient: http, ...(init.arcKey !== undefined ? { apiKey: init.arcKey } : {}) })
+    if (init.walletUrl !== undefined) {
+      const source = new WalletSource({ url: init.walletUrl, timeoutMs: init.timeoutMs ?? CHAIN_TIMEOUT_MS })
+      this.mint = async (scriptHex, satoshis) => await this.fundFrom(source, scriptHex, satoshis)
+    }
+  }
+
+  /** The wallet's payment, checked like any peer's (BEEF against our tracker) before it is learned. */
+  private async fundFrom (source: WalletSource, scriptHex: string, satoshis: number): Promise<string> {
+    const { txid, beef } = await source.pay(scriptHex, satoshis)
+    let verified: VerifiedBeef
+    try {
+      verified = await verifyBeef(beef, { tracker: this.tracker, now: this.now }, txid)
+    } catch (err: unknown) {
+      if (err instanceof BeefError) throw new LedgerRejectedError('malformed', `the wallet at ${source.url} paid with a BEEF that does not check out: ${err.message}`)
+      throw err
+    }
+    const paid = verified.tx.outputs.reduce((sum, o) => sum + (o.lockingScript.toHex() === scriptHex ? o.satoshis ?? 0 : 0), 0)
+    if (paid < satoshis) throw new LedgerRejectedError('value', `the wallet at ${source.url} paid ${paid} of the ${satoshis} satoshis asked in ${txid}`)
+    await this.view.learn(verified)
+    return txid
   }
 
   async unspent (scriptHex: string): Promise<LedgerOutput[]> { return await this.view.unspent(scriptHex) }

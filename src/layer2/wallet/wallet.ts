@@ -115,9 +115,9 @@ export class Wallet {
     this.db.prepare('UPDATE wallet_utxos SET reserved_by = NULL WHERE reserved_by = ?').run(fundingTxid)
   }
 
-  /** Development ledger only: mints test coins to this wallet. */
+  /** Dev: mints test coins to this wallet. Test/main with --wallet-url: the user's BRC-100 wallet pays it. */
   async faucet (amount: number): Promise<string> {
-    if (this.ledger.mint === undefined) throw new ChannelError('LEDGER_REJECTED', `the ${this.ledger.kind} ledger cannot mint coins: faucet is for the development ledger`)
+    if (this.ledger.mint === undefined) throw new ChannelError('LEDGER_REJECTED', `the ${this.ledger.kind} chain has no coin source: the faucet mints on the development chain; on test/main it asks the BRC-100 wallet given by --wallet-url`)
     const txid = await this.ledger.mint(this.script.toHex(), amount)
     await this.sync()
     return txid
