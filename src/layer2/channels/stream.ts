@@ -92,8 +92,8 @@ export class ChannelStream implements Startable {
   /**
    * Answers channel requests with `handler` (the provider). The handler's ChannelError
    * becomes an error response carrying its code; anything else is answered as BAD_MESSAGE.
-   * Until a handler is set (and after `unserve`) inbound streams are closed: to a client,
-   * as before layer-2 started, the provider cannot be reached.
+   * Until a handler is set (and after `unserve`, also on streams already open) inbound
+   * streams are closed: to a client, the provider cannot be reached.
    */
   serve (handler: ChannelHandler): void {
     this.handler = handler
@@ -109,8 +109,7 @@ export class ChannelStream implements Startable {
   }
 
   private onInbound (stream: Stream, connection: Connection): void {
-    const handler = this.handler
-    if (handler === undefined) {
+    if (this.handler === undefined) {
       stream.abort(new Error('not serving channels'))
       return
     }
@@ -127,6 +126,12 @@ export class ChannelStream implements Startable {
       }
       for (const u of units) {
         queue = queue.then(async () => {
+          // Layer-2 stopped while this stream was open: its ledger is closed, so stop answering.
+          const handler = this.handler
+          if (handler === undefined) {
+            stream.abort(new Error('not serving channels'))
+            return
+          }
           let id = 0
           let response: ChannelResponse
           try {
@@ -182,7 +187,13 @@ export class ChannelLink {
         reject: e => { clearTimeout(timer); reject(e) }
       })
     })
-    await sendUnit(stream, unit(ChannelRequestType, { id, ...req }))
+    try {
+      await sendUnit(stream, unit(ChannelRequestType, { id, ...req }))
+    } catch (err: unknown) {
+      // The provider closed the stream under us (not serving channels, going away).
+      this.pending.get(id)?.reject(new ChannelError('PEER_UNREACHABLE', `cannot send to ${this.peerId}: ${(err as Error).message}`))
+      this.pending.delete(id)
+    }
     const r = await answer
     if ('error' in r) throw new ChannelError(r.error.code as ChannelErrorCode, r.error.message, true)
     return r
