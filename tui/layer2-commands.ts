@@ -58,8 +58,8 @@ export const LAYER2_COMMANDS: CommandDef[] = [
   {
     name: 'wallet',
     args: '[faucet] [amount]',
-    summary: 'this node\'s coins; /wallet faucet <amount> mints test coins (dev ledger)',
-    help: 'Examples: /wallet — /wallet faucet 100000 (development ledger only; /wallet 100000 is short for it)',
+    summary: 'this node\'s coins; /wallet faucet <amount> mints test coins (dev) or draws them from --wallet-url (test/main)',
+    help: 'Examples: /wallet — /wallet faucet 100000 (dev: minted; test/main: paid by the BRC-100 wallet at --wallet-url; /wallet 100000 is short for it)',
     run: async (ctx, args) => {
       const l2 = layer2(ctx.app)
       // "/wallet 100000": the shorthand the chat has always taken.
@@ -68,7 +68,7 @@ export const LAYER2_COMMANDS: CommandDef[] = [
         if (faucet !== 'faucet') throw new CommandError(`usage: /wallet, or /wallet faucet <amount>; got "${faucet}"`)
         if (sats === undefined) throw new CommandError('usage: /wallet faucet <amount> (whole satoshis)')
         const n = amount(sats, 'faucet amount')
-        ctx.print(`Minted ${sat(n)} in ${(await l2.wallet.faucet(n)).slice(0, 16)}…`)
+        ctx.print(`${l2.ledger.kind === 'dev' ? 'Minted' : 'Received'} ${sat(n)} in ${(await l2.wallet.faucet(n)).slice(0, 16)}…`)
       }
       const w = await l2.wallet.balance()
       ctx.print(`${w.account}: ${sat(w.balance)} in ${w.utxos} coin(s)${w.reserved > 0 ? `, ${sat(w.reserved)} reserved` : ''}`)
