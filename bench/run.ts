@@ -27,6 +27,8 @@ import { rawDataText } from '../src/rpc/ws.ts'
 import { beefBench, layer2Bench, layer2StreamBench } from './layer2.ts'
 import type { Layer2StreamFigures } from './layer2.ts'
 import { directBench } from './direct.ts'
+import { networkBench, NETWORK_DEFAULTS } from './network.ts'
+import type { NetworkFigures } from './network.ts'
 import { memoryBench } from './memory.ts'
 import { historyBench } from './history.ts'
 import type { HistoryFigures } from './history.ts'
@@ -417,6 +419,28 @@ if (only === 'rpc') {
   row('msg_send → WebSocket notification p50/p99', ['p50', 'p99'])
   row('  same node', [fmt(l.local.p50, 2) + ' ms', fmt(l.local.p99, 2) + ' ms'])
   row('  one hop away', [fmt(l.oneHop.p50, 2) + ' ms', fmt(l.oneHop.p99, 2) + ' ms'])
+  process.exit(0)
+}
+if (only === 'network') {
+  const seeds = (process.argv.find(a => a.startsWith('--seeds='))?.slice(8) ?? (quick ? '1' : '1,2,3')).split(',').map(Number)
+  const routers: RouterName[] = ['flood', 'plumtree', 'gossipsub']
+  console.log(`50 nodes over TCP in one process, degree ≈ 6, 200 signed 100-byte messages at 10 msg/s, seeds ${seeds.join(', ')}`)
+  console.log('| router | stopped halfway | delivery | copies/delivery | wire bytes/delivery | latency p50 / p90 / p99 ms | RSS MB | CPU µs/delivery |')
+  console.log('|---|---|---|---|---|---|---|---|')
+  for (const fail of [0, 0.1]) {
+    for (const r of routers) {
+      const runs: NetworkFigures[] = []
+      for (const seed of seeds) {
+        const x = await networkBench(r, seed, { ...NETWORK_DEFAULTS, fail })
+        runs.push(x)
+        console.error(`  ${r} seed ${seed} fail ${fail}: ${JSON.stringify(x)}`)
+      }
+      const mean = (f: (x: NetworkFigures) => number): number => runs.reduce((a, x) => a + f(x), 0) / runs.length
+      console.log(`| ${r} | ${fail * 100}% | ${fmt(100 * mean(x => x.deliveryRatio), 2)}% | ${fmt(mean(x => x.copiesPerDelivery), 2)}${r === 'gossipsub' ? ' (est. from bytes)' : ''} | ` +
+        `${fmt(mean(x => x.wireBytesPerDelivery))} | ${fmt(mean(x => x.p50), 1)} / ${fmt(mean(x => x.p90), 1)} / ${fmt(mean(x => x.p99), 1)} | ` +
+        `${fmt(mean(x => x.rssMB))} | ${fmt(mean(x => x.cpuUsPerDelivery))} |`)
+    }
+  }
   process.exit(0)
 }
 if (only === 'codec') {

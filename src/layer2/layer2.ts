@@ -77,8 +77,13 @@ export class Layer2 {
   /** The maintenance round under way, if any (one at a time; stop waits for it). */
   private maintaining?: Promise<void>
   private readonly onDelivery = (d: Delivery): void => {
-    this.provider.onDelivery(d)
-    this.balance.onDelivery(d)
+    // A request replayed from store and forward (DESIGN §10) was asked long ago, of whoever
+    // was online then: answering it again floods stale answers nobody waits for. A payment
+    // made while this node was away is still worth taking.
+    if (d.history !== true) {
+      this.provider.onDelivery(d)
+      this.balance.onDelivery(d)
+    }
     this.payments.onDelivery(d)
   }
 

@@ -1,0 +1,203 @@
+/**
+ * `npm run bench -- --only=network`: 50 real TmsgNodes over TCP loopback in one process (ring
+ * plus random edges to degree ≈ 6), 200 signed 100-byte messages at 10 msg/s from random nodes,
+ * all nodes subscribed; optionally 10% of the nodes stopped when half the messages are out.
+ * Same workload for flood, plumtree and gossipsub (DESIGN §11, issue 10).
+ *
+ * Figures: delivery ratio (nodes alive at the end, origin excluded); copies per delivery
+ * (flood/plumtree: full TMsg copies the routers queued; gossipsub has no such counter, so its
+ * figure is estimated from its /meshsub bytes ÷ the bytes of one message, and includes its
+ * control traffic); wire bytes per delivery (every byte the process wrote to its sockets —
+ * all 50 nodes' TCP traffic, Noise and Yamux included — from /proc/self/io); latency from the origin's
+ * timestamp to each delivery (one clock: one process); RSS of the process at the end; CPU
+ * time of the process while sending, per delivery.
+ *
+ * One process means one event loop for 50 nodes: every delivery's signature check (~0.3 ms)
+ * and every hop's work queue behind each other. That is what the latency figures include.
+ */
+import { readFileSync } from 'node:fs'
+import { performance } from 'node:perf_hooks'
+import type { Registry } from 'prom-client'
+import { TmsgNode } from '../src/node/node.ts'
+import type { Delivery } from '../src/node/node.ts'
+import { Identity } from '../src/identity.ts'
+import { channelTarget } from '../src/targets.ts'
+import { encodeTMsg, Kind, toHex } from '../src/wire/index.ts'
+import type { RouterName } from '../src/routing.ts'
+import { metricsRegistry } from '../src/metrics.ts'
+import { randomGraph } from '../src/sim/sim.ts'
+import { Prng } from '../src/sim/prng.ts'
+
+export interface NetworkOptions {
+  nodes: number
+  degree: number
+  msgs: number
+  perSecond: number
+  payloadBytes: number
+  /** Fraction of nodes stopped when half the messages are out. */
+  fail: number
+}
+
+export const NETWORK_DEFAULTS: NetworkOptions = { nodes: 50, degree: 6, msgs: 200, perSecond: 10, payloadBytes: 100, fail: 0 }
+
+export interface NetworkFigures {
+  router: RouterName
+  seed: number
+  fail: number
+  deliveryRatio: number
+  copiesPerDelivery: number
+  /** True when copies are estimated from bytes (gossipsub). */
+  copiesEstimated: boolean
+  wireBytesPerDelivery: number
+  p50: number
+  p90: number
+  p99: number
+  rssMB: number
+  cpuUsPerDelivery: number
+}
+
+interface Member {
+  node: TmsgNode
+  registry: Registry
+  got: Set<string>
+  alive: boolean
+}
+
+const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
+
+async function meshsubSent (m: Member): Promise<number> {
+  const metric = m.registry.getSingleMetric('libp2p_data_transfer_bytes_total')
+  let out = 0
+  if (metric === undefined) return out
+  for (const v of (await metric.get()).values) {
+    const p = String(v.labels.protocol ?? '')
+    if (p.startsWith('/meshsub/') && p.endsWith(' sent')) out += v.value
+  }
+  return out
+}
+
+/**
+ * Bytes this process wrote with write(2) and friends: with logging off and no store, that is
+ * what its sockets sent — every node's TCP traffic, Noise and Yamux included (Linux only).
+ */
+function bytesWritten (): number {
+  try {
+    const m = /^wchar: (\d+)$/m.exec(readFileSync('/proc/self/io', 'utf8'))
+    return m === null ? NaN : Number(m[1])
+  } catch {
+    return NaN
+  }
+}
+
+function percentile (sorted: number[], p: number): number {
+  return sorted.length === 0 ? 0 : sorted[Math.min(sorted.length - 1, Math.ceil(p * sorted.length) - 1)]!
+}
+
+export async function networkBench (router: RouterName, seed: number, o: NetworkOptions = NETWORK_DEFAULTS): Promise<NetworkFigures> {
+  const rng = new Prng(seed)
+  const room = channelTarget('#network-bench')
+  const members: Member[] = await Promise.all(Array.from({ length: o.nodes }, async () => {
+    const { registry, libp2p } = metricsRegistry()
+    const node = await TmsgNode.create({ identity: Identity.generate(), router, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, maxPeers: 64, minPeers: 0, libp2pMetrics: libp2p })
+    await node.start()
+    node.subscribe(room)
+    return { node, registry, got: new Set<string>(), alive: true }
+  }))
+  const latencies: number[] = []
+  for (const m of members) {
+    m.node.on('delivery', (d: Delivery) => {
+      if (d.from === 'self') return
+      m.got.add(toHex(d.msg.msgId))
+      latencies.push(d.receivedAt - Number(d.msg.timestamp))
+    })
+  }
+  const edges = randomGraph(o.nodes, o.degree, rng)
+  // a few dials at a time: 150 Noise handshakes at once on one loaded event loop time out
+  const queue = [...edges]
+  await Promise.all(Array.from({ length: 6 }, async () => {
+    for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
+      const [a, b] = e
+      const peer = await members[a]!.node.connect(members[b]!.node.dialableAddress(), 60_000)
+      await members[a]!.node.waitForNeighbour(peer, 30_000)
+      await members[b]!.node.waitForNeighbour(members[a]!.node.peerId, 30_000)
+    }
+  }))
+  // gossipsub needs its mesh (heartbeats every second) before a message can go anywhere
+  if (router === 'gossipsub') await sleep(3000)
+
+  const failing = new Set<number>()
+  const order = Array.from({ length: o.nodes }, (_, i) => i)
+  for (let i = order.length - 1; i > 0; i--) { const j = rng.int(i + 1); [order[i], order[j]] = [order[j]!, order[i]!] }
+  for (const i of order.slice(0, Math.floor(o.fail * o.nodes))) failing.add(i)
+  const senders = order.filter(i => !failing.has(i))
+
+  const meshBefore = await Promise.all(members.map(meshsubSent))
+  const wire0 = bytesWritten()
+  const cpu0 = process.cpuUsage()
+  const sent: Array<{ id: string, origin: number }> = []
+  let messageBytes = 0
+  const t0 = performance.now()
+  for (let k = 0; k < o.msgs; k++) {
+    if (k === Math.floor(o.msgs / 2)) {
+      for (const i of failing) {
+        members[i]!.alive = false
+        await members[i]!.node.stop()
+      }
+    }
+    const origin = senders[rng.int(senders.length)]!
+    const { msgId, msg } = members[origin]!.node.send({ target: room.id, payload: rng.bytes(o.payloadBytes), kind: Kind.DATA })
+    sent.push({ id: msgId, origin })
+    messageBytes = encodeTMsg(msg).length
+    const due = t0 + (k + 1) * 1000 / o.perSecond
+    await sleep(Math.max(0, due - performance.now()))
+  }
+  const live = members.filter(m => m.alive)
+  const missing = (): number => {
+    let n = 0
+    for (const s of sent) for (const [i, m] of members.entries()) if (m.alive && i !== s.origin && !m.got.has(s.id)) n++
+    return n
+  }
+  // bounded wait for stragglers (GRAFT timeouts, a loaded event loop), then count what arrived
+  for (let w = 0; w < 300 && missing() > 0; w++) await sleep(100)
+  const cpu = process.cpuUsage(cpu0)
+  const wire = bytesWritten() - wire0
+  const meshAfter = await Promise.all(members.map(meshsubSent))
+
+  let deliveries = 0
+  let liveDeliveries = 0
+  for (const m of members) {
+    deliveries += m.got.size
+    if (m.alive) liveDeliveries += m.got.size
+  }
+  let expected = 0
+  for (const s of sent) expected += live.length - (members[s.origin]!.alive ? 1 : 0)
+  let copies = 0
+  let meshsub = 0
+  for (const [i, m] of members.entries()) {
+    const st = m.node.stats()
+    copies += st.sent + st.forwarded
+    meshsub += meshAfter[i]! - meshBefore[i]!
+  }
+  const estimated = router === 'gossipsub'
+  if (estimated) {
+    // one message on /meshsub: the TMsg plus topic, RPC and length framing (~20 B)
+    copies = meshsub / (messageBytes + 20)
+  }
+  const rssMB = process.memoryUsage().rss / 2 ** 20
+  await Promise.all(live.map(async m => { await m.node.stop() }))
+  latencies.sort((a, b) => a - b)
+  return {
+    router,
+    seed,
+    fail: o.fail,
+    deliveryRatio: liveDeliveries / expected,
+    copiesPerDelivery: copies / deliveries,
+    copiesEstimated: estimated,
+    wireBytesPerDelivery: wire / deliveries,
+    p50: percentile(latencies, 0.5),
+    p90: percentile(latencies, 0.9),
+    p99: percentile(latencies, 0.99),
+    rssMB,
+    cpuUsPerDelivery: (cpu.user + cpu.system) / deliveries
+  }
+}
