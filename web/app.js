@@ -38,9 +38,20 @@ let sentCursor = -1
 /** msgIds of long lines the user unfolded. */
 const unfolded = new Set()
 
+/** A saved object, or an empty one when there is none or it does not parse. */
+function saved (name) {
+  try {
+    const v = JSON.parse(localStorage.getItem(name) ?? '{}')
+    return typeof v === 'object' && v !== null ? v : {}
+  } catch {
+    return {}
+  }
+}
+
+/** What this browser remembers: where each conversation was read up to, closed conversations. */
 const store = {
-  lastRead: JSON.parse(localStorage.getItem('tmsg.lastRead') ?? '{}'),
-  closed: JSON.parse(localStorage.getItem('tmsg.closed') ?? '{}'),
+  lastRead: saved('tmsg.lastRead'),
+  closed: saved('tmsg.closed'),
   save () {
     localStorage.setItem('tmsg.lastRead', JSON.stringify(this.lastRead))
     localStorage.setItem('tmsg.closed', JSON.stringify(this.closed))
