@@ -9,6 +9,7 @@ import type { DatabaseSync, StatementSync } from 'node:sqlite'
 import { openDatabase, relaxedTransaction, StoreError } from './sqlite.ts'
 import type { Migration } from './sqlite.ts'
 import type { TMsg } from '../wire/tmsg.ts'
+import { TIMESTAMP_WINDOW_MS } from '../wire/constants.ts'
 import { toMessage } from '../message.ts'
 import type { Message } from '../message.ts'
 import type { TargetKind } from '../targets.ts'
@@ -335,7 +336,13 @@ export class Store extends EventEmitter<StoreEvents> {
     this.originalsBytes = (this.db.prepare(`SELECT COALESCE(SUM(length(tmsg)), 0) + COUNT(*) * ${ROW_OVERHEAD} AS b FROM originals`).get() as { b: number }).b
     this.selectOriginal = this.db.prepare('SELECT 1 FROM originals WHERE msg_id = ?')
     this.selectMessage = this.db.prepare('SELECT 1 FROM messages WHERE target = ? AND msg_id = ?')
-    this.selectNewestOriginal = this.db.prepare('SELECT MAX(timestamp) AS t FROM originals WHERE target = ?')
+    // A message counts as held from when it was received if its timestamp is later (a sender's
+    // clock ahead, up to the flood's window): asking since a future timestamp after a time
+    // away would skip what was said meanwhile. Only the last window's rows can be the newest
+    // by that rule (a row is received at most a window before its timestamp), so the index
+    // still bounds the read.
+    this.selectNewestOriginal = this.db.prepare(`SELECT MAX(MIN(timestamp, received_at)) AS t FROM originals
+      WHERE target = :target AND timestamp >= (SELECT MAX(timestamp) FROM originals WHERE target = :target) - ${TIMESTAMP_WINDOW_MS}`)
     this.insertOriginal = this.db.prepare('INSERT OR IGNORE INTO originals (msg_id, target, timestamp, received_at, tmsg) VALUES (?, ?, ?, ?, ?)')
     this.insert = this.db.prepare(`INSERT OR IGNORE INTO messages
       (msg_id, target, target_name, kind, payload, ttl, hops, reply_to, timestamp, nonce, sender, signature, verified, received_at)
@@ -391,7 +398,7 @@ export class Store extends EventEmitter<StoreEvents> {
   /** Timestamp of the newest original kept for `target`. */
   newestOriginal (target: Uint8Array): number | undefined {
     this.flush()
-    const r = this.selectNewestOriginal.get(target) as { t: number | null }
+    const r = this.selectNewestOriginal.get({ target }) as { t: number | null }
     return r.t ?? undefined
   }
 

@@ -93,6 +93,21 @@ describe('history request budgets', () => {
 })
 
 describe('store of originals', () => {
+  it('holds a target up to what it received, not up to a timestamp in the future', () => {
+    const now = 1_750_000_000_000
+    const store = new Store(':memory:', { now: () => now })
+    const b = storeBackend(store)
+    b.keep(line('an hour ago, synced now', now - HOUR), now)
+    expect(b.newest(room)).toBe(now - HOUR)
+    // A sender whose clock runs 9 minutes ahead (inside the flood's window): had the node
+    // asked from that timestamp after being away, the minutes before it would never come.
+    b.keep(line('from a fast clock', now + 9 * 60_000), now - 60_000)
+    expect(b.newest(room)).toBe(now - 60_000)
+    const plan = planRequests([room], t => b.newest(t), now + 30 * 60_000, 24 * HOUR)
+    expect(plan[0]!.since).toBeLessThanOrEqual(now - 60_000)
+    store.close()
+  })
+
   it('answers oldest first within count and byte bounds, and forgets past the age and size caps', () => {
     let clock = 1_750_000_000_000
     const store = new Store(':memory:', { originalsMaxAgeMs: 24 * HOUR, originalsMaxBytes: 64 * 1024, now: () => clock })
@@ -116,7 +131,8 @@ describe('store of originals', () => {
     const stats = store.originalsStats()
     expect(stats.bytes).toBeLessThanOrEqual(64 * 1024)
     expect(b.has(msgs[0]!.msgId)).toBe(false)
-    expect(b.newest(room)).toBe(clock + 999)
+    // Received at `clock`, stamped up to a second later: held up to `clock` (see below).
+    expect(b.newest(room)).toBe(clock)
 
     // Age: a day later everything from before is gone.
     clock += 25 * HOUR
