@@ -43,14 +43,14 @@ export const LAYER2_COMMANDS: CommandDef[] = [
     name: 'balance',
     args: '<account>',
     summary: 'ask the network for an account\'s balance',
-    help: 'Floods a balance request to acct:<account> and shows the signed answers that come back within 3 s. Only an answer signed by the account\'s own key is marked verified; others are claims by nodes holding channel state with it.',
+    help: 'Floods a balance request to acct:<account> and shows the signed answers that come back within 3 s. Only an answer signed by the account\'s own key is marked verified; others are claims by nodes holding channel state with it. The owner sends BEEF of its coins: "coins proven" when they check out against this node\'s chain.',
     run: async (ctx, { account }) => {
       ctx.print(`Asking the network about ${account}…`)
-      const answers = await layer2(ctx.app).balance.query(account!.replace(/^acct:/, ''), 3000)
+      const answers = await layer2(ctx.app).balance.query(account!.replace(/^acct:/, ''), 3000, true, true)
       if (answers.length === 0) ctx.print(`No answer about ${account} within 3 s.`, 'warn')
       for (const a of answers) {
-        const who = a.verified ? 'the owner, verified' : `claim by ${a.responderAccount}`
-        ctx.print(a.status === 'ok' ? `${a.account}: ${sat(a.balance)} (${who})` : `${a.account}: ${a.channels.length} channel(s) known (${who})`, a.verified ? 'info' : 'warn')
+        const who = `${a.verified ? 'the owner, verified' : `claim by ${a.responderAccount}`}, ${a.proven ? 'coins proven' : 'not proven'}`
+        ctx.print(a.status === 'ok' || a.status === 'truncated' ? `${a.account}: ${sat(a.balance)} (${who})` : `${a.account}: ${a.channels.length} channel(s) known (${who})`, a.verified && a.proven ? 'info' : 'warn')
         for (const c of a.channels) ctx.print(`  channel ${c.id.slice(0, 10)} ${c.state}: deposit ${sat(c.deposit)}, paid ${sat(c.paid)}`)
       }
     }

@@ -150,15 +150,16 @@ export function formatHit (m: Record<string, unknown>): string {
 // ---- layer-2 ----------------------------------------------------------------------------
 
 
-interface BalanceAnswer { account: string, balance: number, asOf: number, status: string, responder: string, responderAccount: string, verified: boolean, channels: Array<{ id: string, state: string, deposit: number, paid: number, sequence: number }> }
+interface BalanceAnswer { account: string, balance: number, asOf: number, status: string, responder: string, responderAccount: string, verified: boolean, proven: boolean, channels: Array<{ id: string, state: string, deposit: number, paid: number, sequence: number }> }
 
+/** `tmsg balance <account>`: asks with proof, so each answer says whether its coins checked out against this node's chain. */
 export async function balanceCommand (config: NodeConfig, account: string, timeoutMs: number, o: ClientOptions): Promise<void> {
-  const answers = await client(config).call<BalanceAnswer[]>('balance_query', { account, timeoutMs })
+  const answers = await client(config).call<BalanceAnswer[]>('balance_query', { account, timeoutMs, proof: true })
   if (o.json) return printJson(answers)
   if (answers.length === 0) return out(`no answer about ${account} within ${timeoutMs} ms`)
   for (const a of answers) {
-    const who = a.verified ? 'the owner, verified' : `a claim by ${a.responderAccount}`
-    out(a.status === 'ok' ? `${a.account}: ${sat(a.balance)} (${who})` : `${a.account}: channel state only (${who})`)
+    const who = `${a.verified ? 'the owner, verified' : `a claim by ${a.responderAccount}`}, ${a.proven ? 'proven' : 'not proven'}`
+    out(a.status === 'ok' || a.status === 'truncated' ? `${a.account}: ${sat(a.balance)} (${who})` : `${a.account}: channel state only (${who})`)
     for (const c of a.channels) out(`  channel ${c.id.slice(0, 16)}… ${c.state}: deposit ${sat(c.deposit)}, paid ${sat(c.paid)} (#${c.sequence})`)
   }
 }

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe } from 'vitest'
 import { connectNodes, startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
 import { channelLife } from '../helpers/layer2-life.ts'
+import { runTmsg } from '../helpers/proc.ts'
 
 describe('layer-2 between processes with separate ledgers', () => {
   let client: RpcNode
@@ -23,5 +24,5 @@ describe('layer-2 between processes with separate ledgers', () => {
     await Promise.all([client?.stop(), relay?.stop(), provider?.stop('SIGKILL')])
   })
 
-  channelLife(() => ({ client, relay, provider, killProvider: async () => { await provider.stop('SIGKILL') } }))
+  channelLife(() => ({ client, relay, provider, killProvider: async () => { await provider.stop('SIGKILL') }, clientCli: async args => await runTmsg([...args, '--datadir', client.datadir]) }))
 })

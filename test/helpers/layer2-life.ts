@@ -20,6 +20,8 @@ export interface Life {
   provider: LifeNode
   /** kill -9 the provider. */
   killProvider: () => Promise<void>
+  /** Runs `tmsg <args>` against the client, where the test can. */
+  clientCli?: (args: string[]) => Promise<{ code: number | null, stdout: string, stderr: string }>
 }
 
 const balanceOf = async (n: LifeNode): Promise<number> => (await n.call<{ balance: number }>('wallet_balance')).balance
@@ -41,6 +43,12 @@ export function channelLife (life: () => Life, timeout = 120_000): void {
     await waitFor(async () => await balanceOf(provider) === 18_000, 'the provider to take the gift from its BEEF', 30_000, 100)
     const answers = await client.call<any[]>('balance_query', { account: provider.ready.account, proof: true, timeoutMs: 3000 })
     expect(answers).toEqual([expect.objectContaining({ responder: provider.ready.peerId, balance: 18_000, status: 'ok', verified: true, proven: true })])
+    const cli = life().clientCli
+    if (cli !== undefined) {
+      const r = await cli(['balance', provider.ready.account])
+      expect([r.code, r.stderr]).toEqual([0, ''])
+      expect(r.stdout).toBe(`${provider.ready.account}: 18,000 sat (the owner, verified, proven)\n`)
+    }
     clientStart = await balanceOf(client)
     expect(clientStart).toBeGreaterThan(200_000 - 1_000 - 1_000)
   }, timeout)
