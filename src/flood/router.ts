@@ -65,6 +65,12 @@ export interface FloodRouterInit {
    * here, so the simulator can drive them on its virtual clock. @default setTimeout
    */
   setTimer?: SetTimer
+  /**
+   * True while this node itself is running late. Messages over a neighbour's budget are then
+   * still dropped but not penalised: a backlog that piled up behind our own stall arrives as
+   * one burst although the neighbour sent it on time. @default never
+   */
+  lagging?: () => boolean
   /** Called when a neighbour is banned, after its link was told to disconnect. */
   onBan?: (peerId: string, until: number) => void
   log?: Logger
@@ -111,6 +117,7 @@ export class FloodRouter implements Router {
   private readonly penalties: PenaltyBox
   private readonly schedule: (fn: () => void) => void
   private readonly onBan?: (peerId: string, until: number) => void
+  private readonly lagging: () => boolean
   protected readonly log?: Logger
   private readonly random: () => number
   protected readonly neighbours = new Map<string, Neighbour>()
@@ -147,6 +154,7 @@ export class FloodRouter implements Router {
     this.penalties = new PenaltyBox(init.penalties)
     this.schedule = init.schedule ?? setImmediate
     this.onBan = init.onBan
+    this.lagging = init.lagging ?? (() => false)
     this.log = init.log
   }
 
@@ -386,7 +394,7 @@ export class FloodRouter implements Router {
   protected takeToken (from: Neighbour): boolean {
     if (from.bucket.take(this.components.now())) return true
     this.drops.rateLimited++
-    this.penalise(from, 'rate-limited', PENALTY_RATE_EXCESS)
+    if (!this.lagging()) this.penalise(from, 'rate-limited', PENALTY_RATE_EXCESS)
     return false
   }
 
