@@ -23,6 +23,7 @@ import type { PlumtreeRouterInit } from '../flood/plumtree.ts'
 import { floodService } from './flood-service.ts'
 import type { GossipRouter } from './gossip-router.ts'
 import { NeighbourKeeper } from './keeper.ts'
+import { loopLagging } from './loop-lag.ts'
 import { DEFAULT_HISTORY_MAX_AGE_MS, HISTORY_MAX_ANSWER_BYTES, historyService } from './history-service.ts'
 import { HISTORY_MAX_LIMIT } from '../wire/history.ts'
 import type { HistoryBackend, HistoryService, HistoryStats } from './history-service.ts'
@@ -205,7 +206,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       late.node?.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
     }
     if (routerName !== 'gossipsub') {
-      const init = { ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
+      const init = { lagging: loopLagging, ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
       flood = routerName === 'plumtree' ? new PlumtreeRouter(components, init) : new FloodRouter(components, init)
     }
     const banned = (peerId: PeerId): boolean => late.node?.router.isBanned(peerId.toString()) ?? flood?.isBanned(peerId.toString()) ?? false

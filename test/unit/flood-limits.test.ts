@@ -105,3 +105,21 @@ describe('forged duplicates', () => {
     expect(h2.router.stats().duplicates).toBe(400)
   })
 })
+
+describe('a node that stalls', () => {
+  // 10 s of an honest neighbour at 500 msg/s, read all at once after our own event loop stalled.
+  const backlog = (lagging: boolean): { rateLimited: number, bans: string[] } => {
+    const h = new Harness({ lagging: () => lagging })
+    h.connect('honest', 'C')
+    for (let k = 0; k < 5; k++) h.receive('honest', ...Array.from({ length: 1000 }, () => plain(randomBytes(16), T0)))
+    return { rateLimited: h.router.stats().drops.rateLimited, bans: h.bans }
+  }
+
+  it('drops what is over the budget but does not penalise the neighbour for a burst of its own making', () => {
+    expect(backlog(true)).toEqual({ rateLimited: 3000, bans: [] })
+  })
+
+  it('(control) the same burst while the node keeps up is penalised to a ban', () => {
+    expect(backlog(false).bans).toEqual(['honest']) // after 2,000 over the budget: 20 points
+  })
+})
