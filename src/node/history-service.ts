@@ -46,6 +46,12 @@ export const HISTORY_TOTAL_RATE = { perSecond: 40, burst: 200 }
 export const DEFAULT_HISTORY_MAX_AGE_MS = 24 * 60 * 60 * 1000
 /** A request or answer that takes longer than this is abandoned. */
 const HISTORY_TIMEOUT_MS = 30_000
+/**
+ * A sync holds the queue at most this long, then the next neighbour is asked alongside it: one
+ * that answers slowly or not at all (up to the timeout per page, for up to 50 pages) must not
+ * keep a node from the history its other neighbours hold.
+ */
+export const HISTORY_TURN_MS = 5_000
 
 /** Where the signed originals are kept (the node's store; DESIGN §10). */
 export interface HistoryBackend {
@@ -191,7 +197,8 @@ export class HistoryService implements Startable {
   private readonly limiter: HistoryRequestLimiter
   /**
    * Syncs run one after another: the second neighbour is asked only for what the first did
-   * not bring, instead of every neighbour sending the same day of history at once.
+   * not bring, instead of every neighbour sending the same day of history at once. Each
+   * holds the turn for HISTORY_TURN_MS at most.
    */
   private queue: Promise<unknown> = Promise.resolve()
   /** Neighbours that speak the protocol, with the connection to ask them on. */
@@ -247,7 +254,11 @@ export class HistoryService implements Startable {
   /** Runs a sync after those queued before it; what to ask is decided when its turn comes. */
   private enqueue (peer: string, connection: Connection, targets: () => Uint8Array[]): void {
     const p = this.queue.then(async () => await this.sync(peer, connection, targets()))
-    this.queue = p.catch(() => {})
+    this.queue = this.queue.then(async () => { await new Promise<void>(resolve => {
+      const turn = setTimeout(resolve, HISTORY_TURN_MS)
+      turn.unref()
+      p.catch(() => {}).finally(() => { clearTimeout(turn); resolve() })
+    }) })
     this.track(p)
   }
 
