@@ -125,6 +125,8 @@ export class FloodRouter implements Router {
   private nextSlot = SELF_SLOT + 1
   private readonly dirty = new Set<Neighbour>()
   private flushScheduled = false
+  /** Deliveries of the unit being read, handed over once its forwards are written. */
+  private deferred: Array<{ msg: TMsg, from: string }> | undefined
   protected readonly counters = {
     received: 0, delivered: 0, forwarded: 0, sent: 0, duplicates: 0, reforwarded: 0, expired: 0, invalid: 0
   }
@@ -234,15 +236,24 @@ export class FloodRouter implements Router {
       return
     }
     for (let i = 0; i < frame.malformed; i++) this.invalid(n, 'malformed', PENALTY_INVALID_MESSAGE)
-    for (const msg of frame.msgs) {
-      if (!this.neighbours.has(peerId)) break // banned part-way through the frame
-      this.receive(n, msg)
+    const deferred: Array<{ msg: TMsg, from: string }> = []
+    this.deferred = deferred
+    try {
+      for (const msg of frame.msgs) {
+        if (!this.neighbours.has(peerId)) break // banned part-way through the frame
+        this.receive(n, msg)
+      }
+      if (frame.control !== undefined && this.neighbours.has(peerId)) this.receiveControl(n, frame.control)
+      // Forward what this unit produced now rather than at the end of the event-loop turn:
+      // one outbound unit per inbound unit keeps batches as large as the sender made them,
+      // without holding them back behind every other connection's reads.
+      if (this.dirty.size > 0) this.flushAll()
+    } finally {
+      this.deferred = undefined
     }
-    if (frame.control !== undefined && this.neighbours.has(peerId)) this.receiveControl(n, frame.control)
-    // Forward what this unit produced now rather than at the end of the event-loop turn:
-    // one outbound unit per inbound unit keeps batches as large as the sender made them,
-    // without holding them back behind every other connection's reads.
-    if (this.dirty.size > 0) this.flushAll()
+    // Deliveries last: the node verifies each signature there (~0.3 ms), and a relay need
+    // not (§5 step 4), so the next hops get their copies before this node's checks run.
+    for (const d of deferred) this.handOver(d.msg, d.from, false)
   }
 
   private receive (from: Neighbour, msg: TMsg): void {
@@ -389,8 +400,14 @@ export class FloodRouter implements Router {
 
   private deliver (msg: TMsg, from: Neighbour | string, history = false): void {
     this.counters.delivered++
+    const id = typeof from === 'string' ? from : from.id
+    if (this.deferred !== undefined && !history) this.deferred.push({ msg, from: id })
+    else this.handOver(msg, id, history)
+  }
+
+  private handOver (msg: TMsg, from: string, history: boolean): void {
     try {
-      this.components.deliver(msg, typeof from === 'string' ? from : from.id, history)
+      this.components.deliver(msg, from, history)
     } catch (err: unknown) {
       // An application bug must not stop the flood.
       this.log?.error('delivery failed - %e', err)

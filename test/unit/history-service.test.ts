@@ -5,7 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeHistoryRequest, encodeHistoryRequest, HistoryRequestType, HISTORY_MAX_LIMIT } from '../../src/wire/history.ts'
-import { answerCheck, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, planRequests } from '../../src/node/history-service.ts'
+import { answerCheck, HISTORY_PROTOCOL, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, planRequests } from '../../src/node/history-service.ts'
 import type { HistoryBackend } from '../../src/node/history-service.ts'
 import type { RouterName } from '../../src/routing.ts'
 import { Store } from '../../src/store/store.ts'
@@ -181,6 +181,23 @@ describe('store and forward between nodes (memory transport)', () => {
     await b.node.historyIdle()
     expect(b.deliveries).toHaveLength(30)
     expect(a.node.historyStats()!.requestsServed).toBeGreaterThanOrEqual(2)
+  })
+
+  it('a neighbour that never answers does not keep the node from asking the others', async () => {
+    const silent = await historyNode()
+    // Takes the request and never answers: the asker's request times out only after 30 s.
+    await silent.node.libp2p.unhandle(HISTORY_PROTOCOL)
+    await silent.node.libp2p.handle(HISTORY_PROTOCOL, () => {})
+    const a = await historyNode()
+    const now = Date.now()
+    const old = Array.from({ length: 5 }, (_, i) => line(`old ${i}`, now - HOUR + i))
+    for (const m of old) a.node.router.ingestHistory('someone', [m])
+    const b = await historyNode()
+    b.node.subscribe(channelTarget('room'))
+    await b.node.connect(silent.addr)
+    await waitFor(() => (b.node.historyStats()?.syncs ?? 0) >= 1, 'B to ask the silent neighbour')
+    await b.node.connect(a.addr)
+    await waitFor(() => b.deliveries.length === 5, 'B to get the lines from the neighbour that answers', 20_000)
   })
 
   it('joining a room late asks every neighbour for its recent past', async () => {
