@@ -17,9 +17,9 @@ describe('tmsg wallet / balance / channel', () => {
     expect(r.stdout).toContain(`${node.ready.account}: 25,000 sat in 1 coin\n`)
   })
 
-  it('answers a balance query about its own account, verified', async () => {
+  it('answers a balance query about its own account, verified and proven', async () => {
     const r = await tmsg('balance', node.ready.account, '--timeout', '300')
-    expect(r.stdout).toBe(`${node.ready.account}: 25,000 sat (the owner, verified)\n`)
+    expect(r.stdout).toBe(`${node.ready.account}: 25,000 sat (the owner, verified, proven)\n`)
     const bad = await tmsg('balance', 'not-an-address')
     expect(bad.code).not.toBe(0)
     expect(bad.stderr).toMatch(/^tmsg: .*(address|account)/)
