@@ -57,6 +57,9 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
     throw new StoreError(`cannot open database ${path}: ${(err as Error).message}`)
   }
   try {
+    // First, so that a second process opening the same file at the same moment (two nodes
+    // sharing a fresh --ledger) waits for the first instead of failing with 'database is locked'.
+    db.exec('PRAGMA busy_timeout = 5000')
     const check = db.prepare('PRAGMA quick_check(1)').get() as { quick_check?: string } | undefined
     if (check?.quick_check !== 'ok') throw new Error(check?.quick_check ?? 'integrity check failed')
     db.exec('PRAGMA journal_mode = WAL')
@@ -65,14 +68,13 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
     // opt down to NORMAL for their own commit (`relaxedTransaction`).
     db.exec('PRAGMA synchronous = FULL')
     db.exec('PRAGMA foreign_keys = ON')
-    db.exec('PRAGMA busy_timeout = 5000')
   } catch (err: unknown) {
     db.close()
     throw new StoreError(`database ${path} is ${existed ? 'corrupt or not a tmsg database' : 'unusable'} (${(err as Error).message}); ` +
       'move it aside to start with an empty one (history, rooms and wallet state are in it)')
   }
   const latest = migrations.at(-1)?.version ?? 0
-  const current = (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
+  const current = userVersion(db)
   if (current > latest) {
     db.close()
     throw new StoreError(`database ${path} has schema version ${current}, newer than this tmsg understands (${latest}): upgrade tmsg`)
@@ -81,6 +83,12 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
     if (m.version <= current) continue
     db.exec('BEGIN IMMEDIATE')
     try {
+      // Read again under the write lock: another process may have migrated the file between
+      // our first read and this transaction.
+      if (userVersion(db) >= m.version) {
+        db.exec('COMMIT')
+        continue
+      }
       db.exec(m.sql)
       db.exec(`PRAGMA user_version = ${m.version}`)
       db.exec('COMMIT')
@@ -91,6 +99,10 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
     }
   }
   return db
+}
+
+function userVersion (db: DatabaseSync): number {
+  return (db.prepare('PRAGMA user_version').get() as { user_version: number }).user_version
 }
 
 /** Runs `fn` in one transaction: all of it is written, or none. */
