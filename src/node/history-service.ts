@@ -47,11 +47,14 @@ export const DEFAULT_HISTORY_MAX_AGE_MS = 24 * 60 * 60 * 1000
 /** A request or answer that takes longer than this is abandoned. */
 const HISTORY_TIMEOUT_MS = 30_000
 /**
- * A sync holds the queue at most this long, then the next neighbour is asked alongside it: one
- * that answers slowly or not at all (up to the timeout per page, for up to 50 pages) must not
- * keep a node from the history its other neighbours hold.
+ * A sync holds the queue while pages keep coming, at most this long between two of them and
+ * HISTORY_TURN_MAX_MS in all; then the next neighbour is asked alongside it. One that answers
+ * slowly or not at all (30 s per page, for up to 50 pages) must not keep a node from the
+ * history its other neighbours hold; an honest day of history (10,000 lines in ~14 s on a
+ * loaded machine) keeps its turn, so the next neighbour is not asked for the same lines.
  */
-export const HISTORY_TURN_MS = 5_000
+export const HISTORY_TURN_IDLE_MS = 5_000
+export const HISTORY_TURN_MAX_MS = 30_000
 
 /** Where the signed originals are kept (the node's store; DESIGN §10). */
 export interface HistoryBackend {
@@ -197,8 +200,8 @@ export class HistoryService implements Startable {
   private readonly limiter: HistoryRequestLimiter
   /**
    * Syncs run one after another: the second neighbour is asked only for what the first did
-   * not bring, instead of every neighbour sending the same day of history at once. Each
-   * holds the turn for HISTORY_TURN_MS at most.
+   * not bring, instead of every neighbour sending the same day of history at once. A slow one
+   * loses its turn (HISTORY_TURN_IDLE_MS, HISTORY_TURN_MAX_MS).
    */
   private queue: Promise<unknown> = Promise.resolve()
   /** Neighbours that speak the protocol, with the connection to ask them on. */
@@ -253,11 +256,20 @@ export class HistoryService implements Startable {
 
   /** Runs a sync after those queued before it; what to ask is decided when its turn comes. */
   private enqueue (peer: string, connection: Connection, targets: () => Uint8Array[]): void {
-    const p = this.queue.then(async () => await this.sync(peer, connection, targets()))
+    let progress = (): void => {}
+    const p = this.queue.then(async () => await this.sync(peer, connection, targets(), () => { progress() }))
     this.queue = this.queue.then(async () => { await new Promise<void>(resolve => {
-      const turn = setTimeout(resolve, HISTORY_TURN_MS)
-      turn.unref()
-      p.catch(() => {}).finally(() => { clearTimeout(turn); resolve() })
+      let idle: ReturnType<typeof setTimeout> | undefined
+      const done = (): void => { clearTimeout(idle); clearTimeout(cap); resolve() }
+      const cap = setTimeout(done, HISTORY_TURN_MAX_MS)
+      cap.unref()
+      progress = () => {
+        clearTimeout(idle)
+        idle = setTimeout(done, HISTORY_TURN_IDLE_MS)
+        idle.unref()
+      }
+      progress()
+      p.catch(() => {}).finally(done)
     }) })
     this.track(p)
   }
@@ -321,7 +333,7 @@ export class HistoryService implements Startable {
   // ---- asking -----------------------------------------------------------------------------
 
   /** Asks one neighbour for `targets`, page by page, and hands what comes to the router. */
-  async sync (peer: string, connection: Connection, targets: Uint8Array[]): Promise<HistorySyncResult> {
+  async sync (peer: string, connection: Connection, targets: Uint8Array[], onPage?: () => void): Promise<HistorySyncResult> {
     const result: HistorySyncResult = { requests: 0, accepted: 0, duplicates: 0, invalid: 0, bytes: 0 }
     if (targets.length === 0) return result
     this.counters.syncs++
@@ -339,6 +351,7 @@ export class HistoryService implements Startable {
           this.log('history request to %s failed - %e', peer, err)
           return result
         }
+        onPage?.()
         result.bytes += answer.bytes
         this.counters.bytesReceived += answer.bytes
         if (answer.oversized) {
