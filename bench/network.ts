@@ -114,10 +114,21 @@ export async function networkBench (router: RouterName, seed: number, o: Network
   const edges = randomGraph(o.nodes, o.degree, rng)
   // a few dials at a time: 150 Noise handshakes at once on one loaded event loop time out
   const queue = [...edges]
-  await Promise.all(Array.from({ length: 6 }, async () => {
+  // (and retried: a handshake can still miss libp2p's upgrade timeout on a busy machine)
+  const connect = async (a: number, b: number): Promise<string> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await members[a]!.node.connect(members[b]!.node.dialableAddress(), 60_000)
+      } catch (err: unknown) {
+        if (attempt >= 5) throw err
+        await sleep(500)
+      }
+    }
+  }
+  await Promise.all(Array.from({ length: 3 }, async () => {
     for (let e = queue.shift(); e !== undefined; e = queue.shift()) {
       const [a, b] = e
-      const peer = await members[a]!.node.connect(members[b]!.node.dialableAddress(), 60_000)
+      const peer = await connect(a, b)
       await members[a]!.node.waitForNeighbour(peer, 30_000)
       await members[b]!.node.waitForNeighbour(members[a]!.node.peerId, 30_000)
     }

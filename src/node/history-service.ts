@@ -64,6 +64,8 @@ export interface HistoryBackend {
   has: (msgId: Uint8Array) => boolean
   /** The newest timestamp kept for a target. */
   newest: (target: Uint8Array) => number | undefined
+  /** Ids of the originals with a timestamp at or after `since`, newest first, at most `limit`. */
+  recentIds?: (since: number, limit: number) => Uint8Array[]
   /** Encoded originals for `targets` at or after `since`, oldest first, at most `limit` and about `maxBytes`. */
   since: (targets: readonly Uint8Array[], since: number, limit: number, maxBytes: number) => Uint8Array[]
 }

@@ -31,7 +31,8 @@ import type { Router, RouterComponents, RouterName, RouterStats } from '../routi
 import { buildTMsg } from '../wire/build.ts'
 import { decodeTMsg, idBytes, idKey, toHex } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
-import { DEFAULT_MAX_PAYLOAD, DEFAULT_TTL, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import { DEFAULT_MAX_PAYLOAD, DEFAULT_TTL, MAX_TTL_PLUS_HOPS, TIMESTAMP_WINDOW_MS } from '../wire/constants.ts'
+import { DEFAULT_SEEN_PER_NEIGHBOUR } from '../flood/constants.ts'
 import { PayloadTooLargeError } from '../wire/errors.ts'
 import type { Target } from '../targets.ts'
 import { createLogger } from '../log.ts'
@@ -283,6 +284,11 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   }
 
   async start (): Promise<void> {
+    // Before any neighbour can send: what was handled before a restart and may still be
+    // flooded (inside the timestamp window) counts as seen. As many as one neighbour may own
+    // in the flood's seen cache, the newest (a busy relay's whole window may not fit).
+    const recent = this.history?.recentIds?.(this.now() - TIMESTAMP_WINDOW_MS, DEFAULT_SEEN_PER_NEIGHBOUR)
+    if (recent !== undefined) this.router.rememberSeen(recent)
     await this.libp2p.start()
     this.gossipRouter?.start()
     this.keeper.start()

@@ -9,6 +9,7 @@ import { answerCheck, HISTORY_PROTOCOL, HISTORY_SINCE_SLACK_MS, HistoryRequestLi
 import type { HistoryBackend } from '../../src/node/history-service.ts'
 import type { RouterName } from '../../src/routing.ts'
 import { Store } from '../../src/store/store.ts'
+import { keptOriginals } from '../../src/app.ts'
 import { buildTMsg, encodeTMsg, idKey, Kind } from '../../src/wire/index.ts'
 import type { TMsg } from '../../src/wire/index.ts'
 import { Identity } from '../../src/identity.ts'
@@ -26,14 +27,8 @@ function line (text: string, timestamp: number, target = room): TMsg {
   return buildTMsg({ target, payload: Buffer.from(text), kind: Kind.DATA, ttl: 7, timestamp, signer: alice })
 }
 
-function storeBackend (store: Store): HistoryBackend {
-  return {
-    keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },
-    has: id => store.hasOriginal(id),
-    newest: t => store.newestOriginal(t),
-    since: (targets, since, limit, maxBytes) => store.originalsSince(targets, since, limit, maxBytes)
-  }
-}
+/** The node's own backend (app.ts), over a store of the test's. */
+const storeBackend = keptOriginals
 
 describe('history request codec', () => {
   it('round-trips and refuses requests past the limits', () => {
@@ -198,6 +193,31 @@ describe('store and forward between nodes (memory transport)', () => {
     await waitFor(() => (b.node.historyStats()?.syncs ?? 0) >= 1, 'B to ask the silent neighbour')
     await b.node.connect(a.addr)
     await waitFor(() => b.deliveries.length === 5, 'B to get the lines from the neighbour that answers', 20_000)
+  })
+
+  it.each(['flood', 'plumtree'] as const)('%s: a message delivered before a restart and flooded again within the window is not delivered again', async (router) => {
+    const store = new Store(':memory:')
+    stores.push(store)
+    const text = (d: { msg: TMsg }): string => Buffer.from(d.msg.payload).toString()
+    const before = await startNode(router, { history: storeBackend(store) })
+    nodes.push(before)
+    before.node.subscribe(channelTarget('room'))
+    const b = await startNode(router)
+    nodes.push(b)
+    await link(before, b)
+    const m = b.node.send({ target: room, payload: Buffer.from('once'), kind: Kind.DATA }).msg
+    await waitFor(() => before.deliveries.length === 1, 'the line before the restart')
+    await before.node.stop()
+    nodes.splice(nodes.indexOf(before), 1)
+
+    const after = await startNode(router, { history: storeBackend(store) })
+    nodes.push(after)
+    after.node.subscribe(channelTarget('room'))
+    await link(after, b)
+    b.node.router.publish(m) // the same signed message again, still inside the ±10 min window
+    b.node.send({ target: room, payload: Buffer.from('new'), kind: Kind.DATA })
+    await waitFor(() => after.deliveries.some(d => text(d) === 'new'), 'the new line after the restart')
+    expect(after.deliveries.map(text)).toEqual(['new'])
   })
 
   it('joining a room late asks every neighbour for its recent past', async () => {
