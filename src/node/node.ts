@@ -230,9 +230,10 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       transports: [memory !== undefined ? memory() : tcp()],
       connectionEncrypters: [noise()],
       // A stream's receive window grows to 16 MiB by default, past the 4 MiB yamux buffers for a
-      // paused stream (which it then aborts): 2 MiB keeps a paused flood stream (see
-      // flood-service) within bounds, and still fills a 100 ms path at 20 MB/s.
-      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
+      // paused stream (which it then aborts), and every paused neighbour may fill its window:
+      // 1 MiB keeps 50 paused flood streams (see flood-service) within 50 MiB, and still fills
+      // a 100 ms path at 10 MB/s.
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 1024 * 1024 } })],
       peerDiscovery: mdns === undefined ? [] : [mdns()],
       connectionManager: {
         maxConnections: maxPeers,
