@@ -206,8 +206,11 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       log.warn({ peer: peerId, until: new Date(until).toISOString() }, 'banned peer for sending invalid data')
       late.node?.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
     }
+    // One measure of "this node is running late" for the router's penalties and the flood
+    // service's inbound pauses (tests inject their own through opts.flood).
+    const lagging = opts.flood?.lagging ?? loopLagging
     if (routerName !== 'gossipsub') {
-      const init = { lagging: loopLagging, ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
+      const init = { lagging, ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
       flood = routerName === 'plumtree' ? new PlumtreeRouter(components, init) : new FloodRouter(components, init)
     }
     const banned = (peerId: PeerId): boolean => late.node?.router.isBanned(peerId.toString()) ?? flood?.isBanned(peerId.toString()) ?? false
@@ -226,7 +229,10 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       addresses: { listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4004'] },
       transports: [memory !== undefined ? memory() : tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // A stream's receive window grows to 16 MiB by default, past the 4 MiB yamux buffers for a
+      // paused stream (which it then aborts): 2 MiB keeps a paused flood stream (see
+      // flood-service) within bounds, and still fills a 100 ms path at 20 MB/s.
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 2 * 1024 * 1024 } })],
       peerDiscovery: mdns === undefined ? [] : [mdns()],
       connectionManager: {
         maxConnections: maxPeers,
@@ -255,7 +261,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
             }
           : {}),
         ...(gossip === undefined
-          ? { flood: floodService({ router: flood! }) }
+          ? { flood: floodService({ router: flood!, lagging }) }
           : {
               pubsub: gossip.gossipsub({
                 globalSignaturePolicy: 'StrictNoSign',
