@@ -5,7 +5,10 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeHistoryRequest, encodeHistoryRequest, HistoryRequestType, HISTORY_MAX_LIMIT } from '../../src/wire/history.ts'
-import { answerCheck, HISTORY_PROTOCOL, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, planRequests } from '../../src/node/history-service.ts'
+import { answerCheck, HISTORY_PROTOCOL, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, HistoryService, planRequests } from '../../src/node/history-service.ts'
+import type { HistoryServiceComponents } from '../../src/node/history-service.ts'
+import type { Router } from '../../src/routing.ts'
+import * as lp from 'it-length-prefixed'
 import type { HistoryBackend } from '../../src/node/history-service.ts'
 import type { RouterName } from '../../src/routing.ts'
 import { Store } from '../../src/store/store.ts'
@@ -68,6 +71,46 @@ describe('history requests and answers', () => {
     expect(check(line('other room', now - 10, other))).toBe(false)
     expect(check(line('too old', now - 2 * HOUR))).toBe(false)
     expect(check(line('from the future', now + HOUR))).toBe(false)
+  })
+})
+
+describe('answering a history request', () => {
+  it('gives up an answer the asker reads too slowly after the timeout in all, not per write', async () => {
+    let onRequest: ((stream: unknown, connection: unknown) => void) | undefined
+    const components = {
+      registrar: { handle: (_p: string, h: typeof onRequest) => { onRequest = h; return Promise.resolve() }, register: () => Promise.resolve('topology'), unregister: () => {}, unhandle: () => Promise.resolve() },
+      logger: { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) }
+    } as unknown as HistoryServiceComponents
+    // 1000 lines of ~1 KB: about eight 128 KiB units to write.
+    const rows = Array.from({ length: 1000 }, (_, i) => encodeTMsg(line(`${i} `.padEnd(1000, 'x'), Date.now() - HOUR)))
+    const backend: HistoryBackend = { keep: () => {}, has: () => false, newest: () => undefined, since: () => rows }
+    const svc = new HistoryService(components, { backend, router: () => ({ isBanned: () => false }) as unknown as Router, targets: () => [], timeoutMs: 300 })
+    await svc.start()
+
+    // An asker that takes each unit 100 ms after the last: every write is within the timeout,
+    // the whole answer (~800 ms) is not.
+    const stream = Object.assign(new EventTarget(), {
+      units: 0,
+      aborted: undefined as Error | undefined,
+      closed: false,
+      send () { this.units++; return false },
+      async onDrain (o: { signal: AbortSignal }) {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, 100)
+          o.signal.addEventListener('abort', () => { clearTimeout(t); reject(o.signal.reason as Error) }, { once: true })
+        })
+      },
+      close () { this.closed = true; return Promise.resolve() },
+      abort (err: Error) { this.aborted = err }
+    })
+    onRequest!(stream, { remotePeer: { toString: () => 'slow reader' } })
+    const request = lp.encode.single(encodeHistoryRequest({ targets: [room], since: 0, limit: 1000 })).subarray()
+    stream.dispatchEvent(Object.assign(new Event('message'), { data: request }))
+    await waitFor(() => stream.aborted !== undefined || stream.closed, 'the answer to end')
+    expect(stream.closed).toBe(false)
+    expect(stream.aborted).toBeDefined()
+    expect(stream.units).toBeLessThan(6)
+    await svc.stop()
   })
 })
 

@@ -29,6 +29,8 @@ import { p2pkhLock } from '../chain/tx.ts'
 export const MAX_PROOF_COINS = 100
 /** Most BEEF bytes one proven answer carries (DESIGN §8a); the node's payload limit may be lower. */
 export const MAX_PROOF_BYTES = 256 * 1024
+/** Signed owner answers whose proof one query checks (the owner answers once; more are replays). */
+export const MAX_PROOFS_CHECKED = 4
 /** Bytes one counted coin adds to the answer besides its BEEF: its CoinRef (64-hex txid, vout) and framing. */
 export const COIN_REF_BYTES = 76
 
@@ -174,6 +176,8 @@ export class BalanceService {
     if (mine !== undefined) out.push(await this.judged(mine, this.ctx.node.peerId, this.ctx.identity.account, true, proof))
     const replies = await collectReplies(this.ctx.node, Kind.BALANCE_RESPONSE, timeoutMs, () =>
       this.ctx.node.send({ target: target.id, kind: Kind.BALANCE_REQUEST, payload: encodeAs(BalanceRequestType, { account: target.short.slice(5), wantChannels, proof }) }))
+    // Proofs cost a BEEF check each; only the owner's signed answers are checked, and a few at most.
+    let proofsLeft = MAX_PROOFS_CHECKED
     for (const r of replies) {
       let w: ResponseWire
       try {
@@ -183,7 +187,9 @@ export class BalanceService {
       }
       if (w.account !== account || r.msg.sender.length !== 33) continue
       const responderAccount = accountOf(r.msg.sender)
-      out.push(await this.judged(w, peerIdOf(r.msg.sender), responderAccount, r.verified && responderAccount === account, proof))
+      const verified = r.verified && responderAccount === account
+      const check = proof && verified && proofsLeft-- > 0
+      out.push(await this.judged(w, peerIdOf(r.msg.sender), responderAccount, verified, check))
     }
     return out
   }
