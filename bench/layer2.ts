@@ -170,7 +170,7 @@ export async function layer2StreamBench (spawnProvider: (args: string[]) => Prom
     const u = updateTx(ch.fundings, parties, k + 1, k + 1)
     return { pay: { channelId: pipeChannel, sequence: k + 1, cumulativePaid: k + 1, updateTx: txBytes(u), signatures: signChannelTx(u, ch.fundings, parties, node.identity) } }
   })
-  const link = (node.service(CHANNEL_SERVICE) as ChannelStream).link(providerPeer, [])
+  const link = (node.service(CHANNEL_SERVICE) as ChannelStream).link(providerPeer, [provider.p2p]) // its address, should the connection have dropped under load
   const cpu0 = cpuMicrosOf(provider.pid)
   t0 = performance.now()
   let next = 0

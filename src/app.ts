@@ -275,6 +275,7 @@ export function keptOriginals (store: Store): HistoryBackend {
     // A fresh encoding: the received message's fields may be views into a frame buffer.
     keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },
     has: id => store.hasOriginal(id),
+    recentIds: (since, limit) => store.recentOriginalIds(since, limit),
     newest: t => store.newestOriginal(t),
     since: (targets, since, limit, maxBytes) => store.originalsSince(targets, since, limit, maxBytes)
   }

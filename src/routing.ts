@@ -104,4 +104,10 @@ export interface Router {
    * counts entries of the answer that did not even decode: charged as malformed frames.
    */
   ingestHistory: (peerId: string, msgs: readonly TMsg[], wanted?: (msg: TMsg) => boolean, malformed?: number) => HistoryIngestResult
+  /**
+   * Ids this node handled before it restarted (from its store): the seen cache lives in
+   * memory, and without these a neighbour could flood them again, inside the timestamp window,
+   * and have them delivered twice.
+   */
+  rememberSeen: (msgIds: readonly Uint8Array[]) => void
 }

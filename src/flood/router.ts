@@ -478,6 +478,12 @@ export class FloodRouter implements Router {
     return result
   }
 
+  rememberSeen (msgIds: readonly Uint8Array[]): void {
+    // No neighbour to route replies back to, and the most TTL a copy may carry: a copy that
+    // comes again is a duplicate, neither delivered nor forwarded.
+    for (const id of msgIds) this.seen.remember(idKey(id), MAX_SLOT, MAX_TTL_PLUS_HOPS)
+  }
+
   // ---- sending ----------------------------------------------------------------------------
 
   /**

@@ -22,6 +22,13 @@ export interface FloodServiceInit {
   router: FloodRouter
   /** Inbound flood streams accepted per connection. @default 4 */
   maxInboundStreams?: number
+  /**
+   * True while this node is running late (src/node/loop-lag.ts). Inbound streams are then
+   * paused — yamux stops opening its window, so senders wait or drop by their own queue rules —
+   * and resumed once it has caught up, so one event-loop turn never takes on every socket's
+   * backlog at once. @default never
+   */
+  lagging?: () => boolean
 }
 
 export class FloodService implements Startable {
@@ -37,6 +44,10 @@ export class FloodService implements Startable {
   private readonly outbound = new Map<string, Stream>()
   /** Outbound streams reopened per connection: a peer that keeps resetting them is left alone. */
   private readonly reopened = new WeakMap<Connection, number>()
+  private readonly lagging: () => boolean
+  /** Inbound streams paused while the node catches up, and the timer that resumes them. */
+  private readonly paused = new Set<Stream>()
+  private resumeTimer?: ReturnType<typeof setInterval>
   private started = false
 
   constructor (components: FloodServiceComponents, init: FloodServiceInit) {
@@ -44,6 +55,7 @@ export class FloodService implements Startable {
     this.router = init.router
     this.log = components.logger.forComponent('tmsg:flood')
     this.maxInboundStreams = init.maxInboundStreams ?? 4
+    this.lagging = init.lagging ?? (() => false)
   }
 
   async start (): Promise<void> {
@@ -67,6 +79,9 @@ export class FloodService implements Startable {
       stream.abort(new Error('node stopping'))
     }
     this.outbound.clear()
+    clearInterval(this.resumeTimer)
+    this.resumeTimer = undefined
+    this.paused.clear()
   }
 
   private onInbound (stream: Stream, connection: Connection): void {
@@ -86,8 +101,23 @@ export class FloodService implements Startable {
         this.log('bad unit from %s - %e', peer, err)
         this.router.receiveUnit(peer, INVALID_UNIT)
         stream.abort(err as Error)
+        return
       }
+      if (stream.readStatus === 'readable' && this.lagging()) this.pause(stream)
     })
+    stream.addEventListener('close', () => { this.paused.delete(stream) })
+  }
+
+  private pause (stream: Stream): void {
+    stream.pause()
+    this.paused.add(stream)
+    this.resumeTimer ??= setInterval(() => {
+      if (this.lagging()) return
+      for (const s of this.paused) if (s.readStatus === 'paused') s.resume()
+      this.paused.clear()
+      clearInterval(this.resumeTimer)
+      this.resumeTimer = undefined
+    }, RESUME_CHECK_MS)
   }
 
   /** Makes `peerId` a neighbour with an outbound stream, unless it already is one. */
@@ -141,6 +171,8 @@ export class FloodService implements Startable {
 }
 
 const MAX_REOPENS = 3
+/** How often paused inbound streams check whether the node has caught up. */
+const RESUME_CHECK_MS = 100
 /** Long enough for a closing connection to say so; short next to a redial. */
 const REOPEN_DELAY_MS = 250
 

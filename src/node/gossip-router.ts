@@ -163,6 +163,10 @@ export class GossipRouter implements Router {
     return result
   }
 
+  rememberSeen (msgIds: readonly Uint8Array[]): void {
+    for (const id of msgIds) this.seen.set(idKey(id), true)
+  }
+
   publish (msg: TMsg): PublishResult {
     this.own.set(idKey(msg.msgId), true)
     this.seen.set(idKey(msg.msgId), true)

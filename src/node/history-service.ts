@@ -64,6 +64,8 @@ export interface HistoryBackend {
   has: (msgId: Uint8Array) => boolean
   /** The newest timestamp kept for a target. */
   newest: (target: Uint8Array) => number | undefined
+  /** Ids of the originals with a timestamp at or after `since`, newest first, at most `limit`. */
+  recentIds?: (since: number, limit: number) => Uint8Array[]
   /** Encoded originals for `targets` at or after `since`, oldest first, at most `limit` and about `maxBytes`. */
   since: (targets: readonly Uint8Array[], since: number, limit: number, maxBytes: number) => Uint8Array[]
 }
@@ -85,6 +87,8 @@ export interface HistoryServiceInit {
   maxAgeMs?: number
   peerRate?: { perSecond: number, burst: number }
   totalRate?: { perSecond: number, burst: number }
+  /** How long a request, or an answer, may take in all. @default 30 s */
+  timeoutMs?: number
 }
 
 /** What one sync with one peer brought. */
@@ -197,6 +201,7 @@ export class HistoryService implements Startable {
   private readonly log: Logger
   private readonly now: () => number
   private readonly maxAgeMs: number
+  private readonly timeoutMs: number
   private readonly limiter: HistoryRequestLimiter
   /**
    * Syncs run one after another: the second neighbour is asked only for what the first did
@@ -218,6 +223,7 @@ export class HistoryService implements Startable {
     this.log = components.logger.forComponent('tmsg:history')
     this.now = init.now ?? Date.now
     this.maxAgeMs = init.maxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS
+    this.timeoutMs = init.timeoutMs ?? HISTORY_TIMEOUT_MS
     this.limiter = new HistoryRequestLimiter(init.peerRate, init.totalRate, this.now)
   }
 
@@ -299,7 +305,7 @@ export class HistoryService implements Startable {
   }
 
   private async answer (stream: Stream, peer: string): Promise<void> {
-    const body = await readRequest(stream)
+    const body = await readRequest(stream, this.timeoutMs)
     let req: HistoryRequest
     try {
       req = decodeHistoryRequest(body)
@@ -307,6 +313,9 @@ export class HistoryService implements Startable {
       this.counters.requestsRefused++
       throw err
     }
+    // One deadline for the whole answer: a timeout per write let an asker that reads just fast
+    // enough hold the rows read for it (up to 2 MiB) for minutes, on every stream it may open.
+    const signal = AbortSignal.timeout(this.timeoutMs)
     const rows = this.init.backend.since(req.targets, req.since, Math.min(req.limit, HISTORY_MAX_LIMIT), HISTORY_MAX_ANSWER_BYTES)
     this.counters.requestsServed++
     this.counters.messagesServed += rows.length
@@ -317,7 +326,7 @@ export class HistoryService implements Startable {
       this.counters.bytesServed += unit.length
       batch = []
       batchBytes = 0
-      if (!stream.send(unit)) await stream.onDrain({ signal: AbortSignal.timeout(HISTORY_TIMEOUT_MS) })
+      if (!stream.send(unit)) await stream.onDrain({ signal })
     }
     for (const r of rows) {
       const size = frameEntrySize(r.length)
@@ -327,7 +336,7 @@ export class HistoryService implements Startable {
     }
     if (batch.length > 0) await write()
     this.log('answered %s: %d messages', peer, rows.length)
-    await stream.close({ signal: AbortSignal.timeout(HISTORY_TIMEOUT_MS) })
+    await stream.close({ signal })
   }
 
   // ---- asking -----------------------------------------------------------------------------
@@ -392,7 +401,7 @@ export class HistoryService implements Startable {
   }
 
   private async ask (connection: Connection, req: HistoryRequest): Promise<Answer> {
-    const signal = AbortSignal.timeout(HISTORY_TIMEOUT_MS)
+    const signal = AbortSignal.timeout(this.timeoutMs)
     const stream = await connection.newStream(HISTORY_PROTOCOL, { signal })
     const onAbort = (): void => { stream.abort(new Error('history answer timed out')) }
     signal.addEventListener('abort', onAbort, { once: true })
@@ -439,10 +448,10 @@ interface Answer {
 }
 
 /** Reads the one request unit of a history stream. */
-async function readRequest (stream: Stream): Promise<Uint8Array> {
+async function readRequest (stream: Stream, timeoutMs: number): Promise<Uint8Array> {
   const decoder = new LengthPrefixedDecoder({ maxDataLength: HISTORY_MAX_REQUEST_BYTES, maxBufferSize: 2 * HISTORY_MAX_REQUEST_BYTES })
   return await new Promise<Uint8Array>((resolve, reject) => {
-    const timer = setTimeout(() => { reject(new Error('no history request in time')) }, HISTORY_TIMEOUT_MS)
+    const timer = setTimeout(() => { reject(new Error('no history request in time')) }, timeoutMs)
     const settle = (fn: () => void): void => { clearTimeout(timer); fn() }
     stream.addEventListener('message', evt => {
       try {

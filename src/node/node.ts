@@ -31,7 +31,8 @@ import type { Router, RouterComponents, RouterName, RouterStats } from '../routi
 import { buildTMsg } from '../wire/build.ts'
 import { decodeTMsg, idBytes, idKey, toHex } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
-import { DEFAULT_MAX_PAYLOAD, DEFAULT_TTL, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import { DEFAULT_MAX_PAYLOAD, DEFAULT_TTL, MAX_TTL_PLUS_HOPS, TIMESTAMP_WINDOW_MS } from '../wire/constants.ts'
+import { DEFAULT_SEEN_PER_NEIGHBOUR } from '../flood/constants.ts'
 import { PayloadTooLargeError } from '../wire/errors.ts'
 import type { Target } from '../targets.ts'
 import { createLogger } from '../log.ts'
@@ -205,8 +206,11 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       log.warn({ peer: peerId, until: new Date(until).toISOString() }, 'banned peer for sending invalid data')
       late.node?.libp2p.hangUp(peerIdFromString(peerId)).catch(() => {})
     }
+    // One measure of "this node is running late" for the router's penalties and the flood
+    // service's inbound pauses (tests inject their own through opts.flood).
+    const lagging = opts.flood?.lagging ?? loopLagging
     if (routerName !== 'gossipsub') {
-      const init = { lagging: loopLagging, ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
+      const init = { lagging, ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
       flood = routerName === 'plumtree' ? new PlumtreeRouter(components, init) : new FloodRouter(components, init)
     }
     const banned = (peerId: PeerId): boolean => late.node?.router.isBanned(peerId.toString()) ?? flood?.isBanned(peerId.toString()) ?? false
@@ -225,7 +229,11 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       addresses: { listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4004'] },
       transports: [memory !== undefined ? memory() : tcp()],
       connectionEncrypters: [noise()],
-      streamMuxers: [yamux()],
+      // A stream's receive window grows to 16 MiB by default, past the 4 MiB yamux buffers for a
+      // paused stream (which it then aborts), and every paused neighbour may fill its window:
+      // 1 MiB keeps 50 paused flood streams (see flood-service) within 50 MiB, and still fills
+      // a 100 ms path at 10 MB/s.
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 1024 * 1024 } })],
       peerDiscovery: mdns === undefined ? [] : [mdns()],
       connectionManager: {
         maxConnections: maxPeers,
@@ -254,7 +262,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
             }
           : {}),
         ...(gossip === undefined
-          ? { flood: floodService({ router: flood! }) }
+          ? { flood: floodService({ router: flood!, lagging }) }
           : {
               pubsub: gossip.gossipsub({
                 globalSignaturePolicy: 'StrictNoSign',
@@ -277,6 +285,11 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   }
 
   async start (): Promise<void> {
+    // Before any neighbour can send: what was handled before a restart and may still be
+    // flooded (inside the timestamp window) counts as seen. As many as one neighbour may own
+    // in the flood's seen cache, the newest (a busy relay's whole window may not fit).
+    const recent = this.history?.recentIds?.(this.now() - TIMESTAMP_WINDOW_MS, DEFAULT_SEEN_PER_NEIGHBOUR)
+    if (recent !== undefined) this.router.rememberSeen(recent)
     await this.libp2p.start()
     this.gossipRouter?.start()
     this.keeper.start()

@@ -395,6 +395,13 @@ export class Store extends EventEmitter<StoreEvents> {
     return this.selectOriginal.get(msgId) !== undefined
   }
 
+  /** Ids of the originals with a timestamp at or after `since`, newest first, at most `limit`. */
+  recentOriginalIds (since: number, limit: number): Uint8Array[] {
+    this.flush()
+    const rows = this.db.prepare('SELECT msg_id FROM originals WHERE timestamp >= ? ORDER BY timestamp DESC LIMIT ?').all(since, limit) as Array<{ msg_id: Uint8Array }>
+    return rows.map(r => r.msg_id)
+  }
+
   /** Timestamp of the newest original kept for `target`. */
   newestOriginal (target: Uint8Array): number | undefined {
     this.flush()

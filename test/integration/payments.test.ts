@@ -18,6 +18,7 @@ import { accountTarget } from '../../src/targets.ts'
 import { Kind } from '../../src/wire/tmsg.ts'
 import { PeerPaymentType, encodeAs } from '../../src/layer2/proto.ts'
 import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
+import { AnswerLimiter } from '../../src/layer2/answer-limit.ts'
 import type { WalletEvent } from '../../src/layer2/context.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, events: WalletEvent[] }
@@ -81,6 +82,22 @@ describe('wallet_send: a payment delivered to the payee', () => {
     await waitFor(() => payee.l2.payments.dropped === before + 2, 'both payments to be dropped')
     expect(payee.events).toHaveLength(1)
     expect((await payee.l2.wallet.balance()).balance).toBe(1_000)
+  })
+
+  it('checks payments within a budget: over it, even a valid one is dropped unchecked and counted', async () => {
+    const svc = payee.l2.payments as unknown as { budget: AnswerLimiter }
+    const budget = svc.budget
+    svc.budget = new AnswerLimiter({ perSecond: 0.001, burst: 1 })
+    svc.budget.allow() // spent
+    try {
+      const before = payee.l2.payments.dropped
+      await payer.l2.payments.send(payee.node.identity.account, 700, 'too many')
+      await waitFor(() => payee.l2.payments.dropped === before + 1, 'the payment to be dropped')
+      expect(payee.events.filter(e => e.memo === 'too many')).toEqual([])
+      expect(svc.budget.refused).toBe(1)
+    } finally {
+      svc.budget = budget
+    }
   })
 
   it('refuses to pay more than the wallet holds, keeping every coin', async () => {

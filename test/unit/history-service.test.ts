@@ -5,10 +5,14 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { decodeHistoryRequest, encodeHistoryRequest, HistoryRequestType, HISTORY_MAX_LIMIT } from '../../src/wire/history.ts'
-import { answerCheck, HISTORY_PROTOCOL, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, planRequests } from '../../src/node/history-service.ts'
+import { answerCheck, HISTORY_PROTOCOL, HISTORY_SINCE_SLACK_MS, HistoryRequestLimiter, HistoryService, planRequests } from '../../src/node/history-service.ts'
+import type { HistoryServiceComponents } from '../../src/node/history-service.ts'
+import type { Router } from '../../src/routing.ts'
+import * as lp from 'it-length-prefixed'
 import type { HistoryBackend } from '../../src/node/history-service.ts'
 import type { RouterName } from '../../src/routing.ts'
 import { Store } from '../../src/store/store.ts'
+import { keptOriginals } from '../../src/app.ts'
 import { buildTMsg, encodeTMsg, idKey, Kind } from '../../src/wire/index.ts'
 import type { TMsg } from '../../src/wire/index.ts'
 import { Identity } from '../../src/identity.ts'
@@ -26,14 +30,8 @@ function line (text: string, timestamp: number, target = room): TMsg {
   return buildTMsg({ target, payload: Buffer.from(text), kind: Kind.DATA, ttl: 7, timestamp, signer: alice })
 }
 
-function storeBackend (store: Store): HistoryBackend {
-  return {
-    keep: (msg, at) => { store.keepOriginal(msg.msgId.slice(), msg.target.slice(), msg.timestamp, at, encodeTMsg(msg)) },
-    has: id => store.hasOriginal(id),
-    newest: t => store.newestOriginal(t),
-    since: (targets, since, limit, maxBytes) => store.originalsSince(targets, since, limit, maxBytes)
-  }
-}
+/** The node's own backend (app.ts), over a store of the test's. */
+const storeBackend = keptOriginals
 
 describe('history request codec', () => {
   it('round-trips and refuses requests past the limits', () => {
@@ -73,6 +71,46 @@ describe('history requests and answers', () => {
     expect(check(line('other room', now - 10, other))).toBe(false)
     expect(check(line('too old', now - 2 * HOUR))).toBe(false)
     expect(check(line('from the future', now + HOUR))).toBe(false)
+  })
+})
+
+describe('answering a history request', () => {
+  it('gives up an answer the asker reads too slowly after the timeout in all, not per write', async () => {
+    let onRequest: ((stream: unknown, connection: unknown) => void) | undefined
+    const components = {
+      registrar: { handle: (_p: string, h: typeof onRequest) => { onRequest = h; return Promise.resolve() }, register: () => Promise.resolve('topology'), unregister: () => {}, unhandle: () => Promise.resolve() },
+      logger: { forComponent: () => Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) }
+    } as unknown as HistoryServiceComponents
+    // 1000 lines of ~1 KB: about eight 128 KiB units to write.
+    const rows = Array.from({ length: 1000 }, (_, i) => encodeTMsg(line(`${i} `.padEnd(1000, 'x'), Date.now() - HOUR)))
+    const backend: HistoryBackend = { keep: () => {}, has: () => false, newest: () => undefined, since: () => rows }
+    const svc = new HistoryService(components, { backend, router: () => ({ isBanned: () => false }) as unknown as Router, targets: () => [], timeoutMs: 300 })
+    await svc.start()
+
+    // An asker that takes each unit 100 ms after the last: every write is within the timeout,
+    // the whole answer (~800 ms) is not.
+    const stream = Object.assign(new EventTarget(), {
+      units: 0,
+      aborted: undefined as Error | undefined,
+      closed: false,
+      send () { this.units++; return false },
+      async onDrain (o: { signal: AbortSignal }) {
+        await new Promise<void>((resolve, reject) => {
+          const t = setTimeout(resolve, 100)
+          o.signal.addEventListener('abort', () => { clearTimeout(t); reject(o.signal.reason as Error) }, { once: true })
+        })
+      },
+      close () { this.closed = true; return Promise.resolve() },
+      abort (err: Error) { this.aborted = err }
+    })
+    onRequest!(stream, { remotePeer: { toString: () => 'slow reader' } })
+    const request = lp.encode.single(encodeHistoryRequest({ targets: [room], since: 0, limit: 1000 })).subarray()
+    stream.dispatchEvent(Object.assign(new Event('message'), { data: request }))
+    await waitFor(() => stream.aborted !== undefined || stream.closed, 'the answer to end')
+    expect(stream.closed).toBe(false)
+    expect(stream.aborted).toBeDefined()
+    expect(stream.units).toBeLessThan(6)
+    await svc.stop()
   })
 })
 
@@ -198,6 +236,31 @@ describe('store and forward between nodes (memory transport)', () => {
     await waitFor(() => (b.node.historyStats()?.syncs ?? 0) >= 1, 'B to ask the silent neighbour')
     await b.node.connect(a.addr)
     await waitFor(() => b.deliveries.length === 5, 'B to get the lines from the neighbour that answers', 20_000)
+  })
+
+  it.each(['flood', 'plumtree'] as const)('%s: a message delivered before a restart and flooded again within the window is not delivered again', async (router) => {
+    const store = new Store(':memory:')
+    stores.push(store)
+    const text = (d: { msg: TMsg }): string => Buffer.from(d.msg.payload).toString()
+    const before = await startNode(router, { history: storeBackend(store) })
+    nodes.push(before)
+    before.node.subscribe(channelTarget('room'))
+    const b = await startNode(router)
+    nodes.push(b)
+    await link(before, b)
+    const m = b.node.send({ target: room, payload: Buffer.from('once'), kind: Kind.DATA }).msg
+    await waitFor(() => before.deliveries.length === 1, 'the line before the restart')
+    await before.node.stop()
+    nodes.splice(nodes.indexOf(before), 1)
+
+    const after = await startNode(router, { history: storeBackend(store) })
+    nodes.push(after)
+    after.node.subscribe(channelTarget('room'))
+    await link(after, b)
+    b.node.router.publish(m) // the same signed message again, still inside the ±10 min window
+    b.node.send({ target: room, payload: Buffer.from('new'), kind: Kind.DATA })
+    await waitFor(() => after.deliveries.some(d => text(d) === 'new'), 'the new line after the restart')
+    expect(after.deliveries.map(text)).toEqual(['new'])
   })
 
   it('joining a room late asks every neighbour for its recent past', async () => {

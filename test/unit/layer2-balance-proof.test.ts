@@ -14,6 +14,8 @@ import { DevLedger } from '../../src/layer2/chain/dev-ledger.ts'
 import { Wallet } from '../../src/layer2/wallet/wallet.ts'
 import { Store } from '../../src/store/store.ts'
 import { MAX_PROOF_COINS, checkBalanceProof, proofOf } from '../../src/layer2/balances/balance.ts'
+import { BalanceResponseType, encodeAs } from '../../src/layer2/proto.ts'
+import { DEFAULT_MAX_PAYLOAD } from '../../src/wire/constants.ts'
 import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
 
 const NOW = 1_800_000_000
@@ -125,5 +127,18 @@ describe('balance proofs', () => {
     // The same coins, claimed as the whole balance, do check out: the bound is what made it unproven.
     const sum = (await Promise.all(small.coins.map(async c => (await owner.ledger.output(c.txid, c.vout))!.satoshis))).reduce((s, v) => s + v, 0)
     expect(await checkBalanceProof({ ...small, status: 'ok', balance: sum }, chainOf(side()))).toBe(true)
+  })
+
+  it('a proven answer always fits one default-size message, coin list included', async () => {
+    const owner = side()
+    for (let i = 0; i < 80; i++) await owner.wallet.faucet(500 + i)
+    const coins = await owner.wallet.spendable()
+    const base = { account: owner.id.account, asOf: Date.now(), channels: [], balance: coins.reduce((s, c) => s + c.satoshis, 0) }
+    const rest = encodeAs(BalanceResponseType, { ...base, status: 'truncated' }).length + 16
+    const p = await proofOf(coins, owner.ledger, DEFAULT_MAX_PAYLOAD - rest)
+    expect(p.complete).toBe(false)
+    expect(p.coins.length).toBeGreaterThan(20)
+    const payload = encodeAs(BalanceResponseType, { ...base, status: 'truncated', beef: p.beef, coins: p.coins })
+    expect(payload.length).toBeLessThanOrEqual(DEFAULT_MAX_PAYLOAD)
   })
 })

@@ -29,8 +29,10 @@ import { p2pkhLock } from '../chain/tx.ts'
 export const MAX_PROOF_COINS = 100
 /** Most BEEF bytes one proven answer carries (DESIGN §8a); the node's payload limit may be lower. */
 export const MAX_PROOF_BYTES = 256 * 1024
-/** Room in the payload for the rest of the answer (channels, account, coin list). */
-const ANSWER_ROOM = 2048
+/** Signed owner answers whose proof one query checks (the owner answers once; more are replays). */
+export const MAX_PROOFS_CHECKED = 4
+/** Bytes one counted coin adds to the answer besides its BEEF: its CoinRef (64-hex txid, vout) and framing. */
+export const COIN_REF_BYTES = 76
 
 export interface ChannelSummary {
   id: string
@@ -60,21 +62,22 @@ interface CoinRef { txid: string, vout: number }
 interface ResponseWire { account: string, balance: number, asOf: number, channels: ChannelSummary[], status: string, beef?: Uint8Array, coins?: CoinRef[] }
 
 /**
- * BEEF of `coins` (largest first), as many as fit `maxBytes` and MAX_PROOF_COINS; `complete`
- * says whether all of them did.
+ * BEEF of `coins` (largest first), as many as fit `maxBytes` — the BEEF and the coins' refs
+ * together — and MAX_PROOF_COINS; `complete` says whether all of them did.
  */
 export async function proofOf (coins: Coin[], history: TxHistory, maxBytes: number): Promise<{ beef: Uint8Array, coins: CoinRef[], complete: boolean }> {
   const sorted = [...coins].sort((a, b) => b.satoshis - a.satoshis)
   const build = async (n: number): Promise<Uint8Array> => await beefOfMany(sorted.slice(0, n).map(c => c.txid), history)
   let n = Math.min(sorted.length, MAX_PROOF_COINS)
+  const size = (b: Uint8Array, count: number): number => b.length + count * COIN_REF_BYTES
   let beef = n === 0 ? new Uint8Array(0) : await build(n)
-  if (beef.length > maxBytes) {
+  if (size(beef, n) > maxBytes) {
     // The most coins that fit: binary search over how many of the largest.
     let lo = 0
     let hi = n - 1
     while (lo < hi) {
       const mid = Math.ceil((lo + hi) / 2)
-      if ((await build(mid)).length <= maxBytes) lo = mid
+      if (size(await build(mid), mid) <= maxBytes) lo = mid
       else hi = mid - 1
     }
     n = lo
@@ -134,7 +137,9 @@ export class BalanceService {
     const balance = coins.reduce((s, c) => s + c.satoshis, 0)
     if (!proof) return { ...base, balance, status: 'ok' }
     try {
-      const p = await proofOf(coins, this.ctx.ledger, Math.min(MAX_PROOF_BYTES, this.ctx.node.maxPayload - ANSWER_ROOM))
+      // What the rest of the answer takes; the proof gets what is left of one message.
+      const rest = encodeAs(BalanceResponseType, { ...base, balance, status: 'truncated' }).length + 16
+      const p = await proofOf(coins, this.ctx.ledger, Math.min(MAX_PROOF_BYTES, this.ctx.node.maxPayload - rest))
       return { ...base, balance, status: p.complete ? 'ok' : 'truncated', beef: p.beef, coins: p.coins }
     } catch (err: unknown) {
       // A coin whose history this ledger lacks: answer without proof rather than not at all.
@@ -171,6 +176,8 @@ export class BalanceService {
     if (mine !== undefined) out.push(await this.judged(mine, this.ctx.node.peerId, this.ctx.identity.account, true, proof))
     const replies = await collectReplies(this.ctx.node, Kind.BALANCE_RESPONSE, timeoutMs, () =>
       this.ctx.node.send({ target: target.id, kind: Kind.BALANCE_REQUEST, payload: encodeAs(BalanceRequestType, { account: target.short.slice(5), wantChannels, proof }) }))
+    // Proofs cost a BEEF check each; only the owner's signed answers are checked, and a few at most.
+    let proofsLeft = MAX_PROOFS_CHECKED
     for (const r of replies) {
       let w: ResponseWire
       try {
@@ -180,7 +187,9 @@ export class BalanceService {
       }
       if (w.account !== account || r.msg.sender.length !== 33) continue
       const responderAccount = accountOf(r.msg.sender)
-      out.push(await this.judged(w, peerIdOf(r.msg.sender), responderAccount, r.verified && responderAccount === account, proof))
+      const verified = r.verified && responderAccount === account
+      const check = proof && verified && proofsLeft-- > 0
+      out.push(await this.judged(w, peerIdOf(r.msg.sender), responderAccount, verified, check))
     }
     return out
   }

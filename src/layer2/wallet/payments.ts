@@ -12,8 +12,13 @@ import type { Delivery } from '../../node/node.ts'
 import { ChannelError } from '../errors.ts'
 import { PeerPaymentType, decodeAs, encodeAs } from '../proto.ts'
 import { p2pkhLock } from '../chain/tx.ts'
+import { AnswerLimiter } from '../answer-limit.ts'
 import { verifyBeef } from '../chain/beef.ts'
 import type { Layer2Context, WalletEvent } from '../context.ts'
+
+/** Payments this node checks per second, and in a burst: far more than people paying by hand. */
+export const PAYMENT_CHECKS_PER_SECOND = 20
+export const PAYMENT_CHECK_BURST = 100
 
 /** Longest memo kept and shown (characters). */
 export const MAX_MEMO = 200
@@ -21,12 +26,18 @@ export const MAX_MEMO = 200
 export class PaymentService {
   private readonly ctx: Layer2Context
   private readonly db: DatabaseSync
-  /** PAYMENT messages to this node that did not check out (not signed, not a payment to us, not on the ledger). */
+  /** PAYMENT messages to this node that did not check out (not signed, not a payment to us, not on the ledger, over the budget). */
   dropped = 0
+  /**
+   * Checking a payment's BEEF runs the script interpreter on every unmined ancestor (tens of
+   * ms for a full message), while sending one costs a peer nothing: checks have a budget.
+   */
+  readonly budget: AnswerLimiter
 
-  constructor (ctx: Layer2Context, db: DatabaseSync) {
+  constructor (ctx: Layer2Context, db: DatabaseSync, budget = new AnswerLimiter({ perSecond: PAYMENT_CHECKS_PER_SECOND, burst: PAYMENT_CHECK_BURST })) {
     this.ctx = ctx
     this.db = db
+    this.budget = budget
   }
 
   /** Pays `amount` to `account`: built, broadcast, then delivered with its memo. */
@@ -59,6 +70,11 @@ export class PaymentService {
   onDelivery (d: Delivery): void {
     if (d.msg.kind !== Kind.PAYMENT || d.from === 'self') return
     if (Buffer.compare(d.msg.target, accountTarget(this.ctx.identity.account).id) !== 0) return // passing through
+    if (!this.budget.allow()) {
+      this.dropped++
+      this.ctx.log.info('payment dropped: over the budget for checking payments')
+      return
+    }
     this.receive(d).catch((err: unknown) => {
       this.dropped++
       this.ctx.log.info({ err: (err as Error).message }, 'payment dropped')
