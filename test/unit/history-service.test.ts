@@ -131,6 +131,27 @@ describe('history request budgets', () => {
 })
 
 describe('store of originals', () => {
+  it('answers several targets merged oldest first (same-ms lines in arrival order), each target once however often named', () => {
+    const now = 1_750_000_000_000
+    const store = new Store(':memory:', { now: () => now })
+    const b = storeBackend(store)
+    const third = channelTarget('third').id
+    const kept: TMsg[] = []
+    for (let i = 0; i < 30; i++) {
+      const m = line(`l${i}`, now - 1000 + Math.floor(i / 3), [room, other, third][i % 3]) // three lines per ms
+      kept.push(m)
+      b.keep(m, now)
+    }
+    const hex = (e: Uint8Array): string => Buffer.from(e).toString('hex')
+    const want = (ms: TMsg[]): string[] => ms.map(m => hex(encodeTMsg(m)))
+    const two = kept.filter(m => idKey(m.target) !== idKey(third))
+    expect(b.since([room, other, room, other], 0, 1000, 1 << 20).map(hex)).toEqual(want(two))
+    expect(b.since([other, room], kept[6]!.timestamp, 5, 1 << 20).map(hex)).toEqual(want(two.filter(m => m.timestamp >= kept[6]!.timestamp).slice(0, 5)))
+    const size = encodeTMsg(kept[0]!).length
+    expect(b.since([room, other, third], 0, 1000, 4 * size)).toHaveLength(4)
+    store.close()
+  })
+
   it('holds a target up to what it received, not up to a timestamp in the future', () => {
     const now = 1_750_000_000_000
     const store = new Store(':memory:', { now: () => now })
