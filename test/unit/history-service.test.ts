@@ -16,7 +16,7 @@ import { keptOriginals } from '../../src/app.ts'
 import { buildTMsg, encodeTMsg, idKey, Kind } from '../../src/wire/index.ts'
 import type { TMsg } from '../../src/wire/index.ts'
 import { Identity } from '../../src/identity.ts'
-import { channelTarget } from '../../src/targets.ts'
+import { channelTarget, nickTarget } from '../../src/targets.ts'
 import { link, startNode, stopAll } from '../helpers/network.ts'
 import type { TestNode } from '../helpers/network.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -283,6 +283,25 @@ describe('store and forward between nodes (memory transport)', () => {
     b.node.send({ target: room, payload: Buffer.from('new'), kind: Kind.DATA })
     await waitFor(() => after.deliveries.some(d => text(d) === 'new'), 'the new line after the restart')
     expect(after.deliveries.map(text)).toEqual(['new'])
+  })
+
+  it('a nick subscribed from the time it was taken gets nothing older, from neighbours or kept; a room still gets its day', async () => {
+    const bob = nickTarget('bob').id
+    const now = Date.now()
+    const a = await historyNode()
+    // What the nick's last holder was sent, kept by the neighbour and by the node itself.
+    a.node.router.ingestHistory('someone', [line('to the old bob', now - 3 * HOUR, bob), line('room line', now - 3 * HOUR), line('to the new bob', now - 10 * 60_000, bob)])
+    const b = await historyNode()
+    b.node.router.ingestHistory('someone', [line('kept for the old bob', now - 2 * HOUR, bob)])
+    expect(b.store.originalsStats().count).toBe(1)
+    b.node.subscribe(nickTarget('bob'), now - HOUR)
+    b.node.subscribe(channelTarget('room'))
+    expect(b.node.replayKept(bob)).toBe(0)
+    await link(a, b)
+    const texts = (): string[] => b.deliveries.map(d => Buffer.from(d.msg.payload).toString())
+    await waitFor(() => texts().includes('room line') && texts().includes('to the new bob'), 'B to get the room\'s day and the nick\'s last hour')
+    await b.node.historyIdle()
+    expect(texts().sort()).toEqual(['room line', 'to the new bob'])
   })
 
   it('joining a room late asks every neighbour for its recent past', async () => {
