@@ -135,6 +135,11 @@ export async function networkBench (router: RouterName, seed: number, o: Network
   }))
   // gossipsub needs its mesh (heartbeats every second) before a message can go anywhere
   if (router === 'gossipsub') await sleep(3000)
+  const neighbours = (): string => {
+    const c = members.filter(m => m.alive).map(m => m.node.peers().filter(p => p.neighbour).length)
+    return `neighbours per live node: min ${Math.min(...c)}, mean ${(c.reduce((a, b) => a + b, 0) / c.length).toFixed(1)}`
+  }
+  console.error(`  ${router} seed ${seed}: ${edges.length} edges linked; ${neighbours()}`)
 
   const failing = new Set<number>()
   const order = Array.from({ length: o.nodes }, (_, i) => i)
@@ -171,6 +176,8 @@ export async function networkBench (router: RouterName, seed: number, o: Network
   // bounded wait for stragglers (GRAFT timeouts, a loaded event loop), then count what arrived
   for (let w = 0; w < 300 && missing() > 0; w++) await sleep(100)
   const cpu = process.cpuUsage(cpu0)
+  // a starved event loop misses libp2p's pings and loses connections: say so
+  console.error(`  ${router} seed ${seed}: at the end, ${neighbours()}`)
   const wire = bytesWritten() - wire0
   const meshAfter = await Promise.all(members.map(meshsubSent))
 

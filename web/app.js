@@ -531,7 +531,13 @@ const ctx = {
     }
     return [...seen.values()].reverse()
   },
-  logout: () => { location.href = '/logout' }
+  logout
+}
+
+/** A POST (with the Origin the browser adds) rather than a link: no other site can log us out. */
+async function logout () {
+  await fetch('/logout', { method: 'POST' })
+  location.href = '/'
 }
 
 async function submit (line) {
@@ -755,6 +761,7 @@ async function main () {
   $('add-dm').addEventListener('click', () => { $('input').value = '/query @'; $('input').focus() })
   $('peers-button').addEventListener('click', () => { runCommand(ctx, 'peers', '').catch(showError) })
   renderNotifyButton()
+  $('logout').addEventListener('click', () => { logout().catch(showError) })
   $('notify').addEventListener('click', () => {
     if (localStorage.getItem('tmsg.notify') === '1' && Notification.permission === 'granted') {
       localStorage.removeItem('tmsg.notify')

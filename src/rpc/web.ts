@@ -93,7 +93,10 @@ export interface WebInit {
 }
 
 export interface WebPages {
-  /** Serves a GET/HEAD for the page; false when the path is not the page's. */
+  /**
+   * Serves a request for the page (GET/HEAD, and the POST that logs out); false when the path is
+   * not the page's. The caller has already refused a foreign Origin.
+   */
   serve: (req: IncomingMessage, res: ServerResponse) => boolean
 }
 
@@ -115,8 +118,19 @@ export function webPages (init: WebInit): WebPages {
   }
   return {
     serve: (req, res) => {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return false
       const url = new URL(req.url ?? '/', 'http://x')
+      if (url.pathname === '/logout') {
+        // A POST from the page only: a GET (a link or an image anywhere) or a request with no
+        // Origin could log the browser out from any site. The server has checked the Origin
+        // is this node's page, as for RPC calls.
+        req.resume()
+        const text = (t: string): WebFile => ({ type: 'text/plain; charset=utf-8', body: Buffer.from(t) })
+        if (req.method !== 'POST') send(res, 405, text('log out with a POST from the page'), { allow: 'POST' }, req.method === 'HEAD')
+        else if (req.headers.origin === undefined) send(res, 403, text('log out from the page'))
+        else res.writeHead(204, { 'cache-control': 'no-store', 'set-cookie': `${sessionCookieName(init.port())}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` }).end()
+        return true
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return false
       const head = req.method === 'HEAD'
       const cookie = sessionCookieName(init.port())
       if (url.pathname === '/login') {
@@ -127,10 +141,6 @@ export function webPages (init: WebInit): WebPages {
         // Path=/ so the WebSocket upgrade carries it too; no Max-Age: it ends with the browser
         // session, and in any case with the node's secret.
         send(res, 303, undefined, { location: '/', 'set-cookie': `${cookie}=${sessionValue(init.secret())}; Path=/; HttpOnly; SameSite=Strict` }, true)
-        return true
-      }
-      if (url.pathname === '/logout') {
-        send(res, 303, undefined, { location: '/', 'set-cookie': `${cookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` }, true)
         return true
       }
       const loggedIn = hasSession(req, init.secret(), init.port())

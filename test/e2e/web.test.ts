@@ -344,6 +344,38 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     }
   })
 
+  it('logs out only by a POST from the page: a link or another site cannot', async () => {
+    const cookie = (await context.cookies())[0]!
+    const header = `${cookie.name}=${cookie.value}`
+    const logout = async (method: string, headers: Record<string, string>): Promise<Response> =>
+      await fetch(`${base}/logout`, { method, headers: { cookie: header, ...headers }, redirect: 'manual' })
+    const cleared = (r: Response): boolean => (r.headers.get('set-cookie') ?? '').includes('Max-Age=0')
+    for (const r of [
+      await logout('GET', { origin: base }), // a link, an <img>, a redirect
+      await logout('POST', {}), // no Origin: not the page
+      await logout('POST', { origin: 'http://attacker.example' })
+    ]) {
+      expect(r.status).toBeGreaterThanOrEqual(400)
+      expect(cleared(r)).toBe(false)
+    }
+    expect((await logout('GET', {})).status).toBe(405)
+
+    // The page's button, in a second browser session (the first stays logged in for the rest).
+    const other = await browser.newContext()
+    try {
+      const p = await other.newPage()
+      await p.goto(loginUrl)
+      await p.locator('#rooms .conv', { hasText: '#lobby' }).waitFor()
+      expect(await other.cookies()).toHaveLength(1)
+      await p.locator('#logout').click()
+      await p.locator('.login-box').waitFor()
+      expect(await other.cookies()).toHaveLength(0)
+    } finally {
+      await other.close()
+    }
+    expect(await post(a.port, { origin: base, cookie: header })).toBe(200) // the first session is untouched
+  })
+
   it('is logged out when the node restarts (a new cookie secret)', async () => {
     const datadir = a.datadir
     const port = a.port

@@ -25,7 +25,7 @@ describe('inbound pause while the node runs late', () => {
     await link(a, b)
     const room = rawTarget(randomBytes(16))
     b.node.subscribe(room)
-    const COUNT = 10_000 // 500 B each: ~5 MB, more than any yamux window (≤ 2 MiB)
+    const COUNT = 10_000 // 500 B each: ~5 MB, more than any yamux window (≤ 1 MiB)
     for (let i = 0; i < COUNT; i++) a.node.router.publish(buildTMsg({ target: room.id, payload: randomBytes(500), kind: Kind.DATA }))
 
     const inbound = (): { readStatus: string } | undefined => b.node.libp2p.getConnections()[0]?.streams.find(s => s.protocol === FLOOD_PROTOCOL && s.direction === 'inbound')
