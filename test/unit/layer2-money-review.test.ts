@@ -61,6 +61,20 @@ describe('BEEF a peer forges', () => {
   })
 })
 
+describe('value a transaction in a BEEF may not create', () => {
+  it('one coin spent twice by the same transaction is refused (its value would count twice)', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'tmsg-review-'))
+    const alice = new DevLedger(join(d, 'a.db'), { now: () => NOW })
+    const aliceId = Identity.generate()
+    const wallet = new Wallet(aliceId, alice, new Store(join(d, 'a-store.db')).db)
+    await wallet.faucet(10_000)
+    const coin = (await alice.unspent(wallet.script.toHex()))[0]!
+    const tx = new Transaction(TX_VERSION, [inputOf(coin, FINAL_SEQUENCE), inputOf(coin, FINAL_SEQUENCE)], [outputOf(19_000, p2pkhLock(Identity.generate().account))], 0)
+    for (const i of [0, 1]) tx.inputs[i]!.unlockingScript = p2pkhUnlock(signInput(tx, i, { satoshis: coin.satoshis, lockingScript: wallet.script }, aliceId), aliceId.publicKey)
+    expect(await rejection(verifyBeef(await beefOf(tx, alice), { tracker: alice.tracker, now: () => NOW }))).toBe('malformed')
+  })
+})
+
 describe('what a ledger learns from a mined transaction', () => {
   it('the outputs a mined transaction spends are spent in this view too', async () => {
     const d = mkdtempSync(join(tmpdir(), 'tmsg-review-'))
