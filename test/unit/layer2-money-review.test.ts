@@ -3,10 +3,16 @@
  * a check whose removal fails one of these tests.
  */
 import { describe, expect, it } from 'vitest'
+import { mkdtempSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { Beef, MerklePath, Transaction, UnlockingScript } from '@bsv/sdk'
 import type { ChainTracker } from '@bsv/sdk'
 import { Identity } from '../../src/identity.ts'
-import { BeefError, verifyBeef } from '../../src/layer2/chain/beef.ts'
+import { BeefError, beefOf, verifyBeef } from '../../src/layer2/chain/beef.ts'
+import { DevLedger } from '../../src/layer2/chain/dev-ledger.ts'
+import { Wallet } from '../../src/layer2/wallet/wallet.ts'
+import { Store } from '../../src/store/store.ts'
 import { FINAL_SEQUENCE, TX_VERSION, inputOf, outputOf, p2pkhLock, p2pkhUnlock, signInput } from '../../src/layer2/chain/tx.ts'
 
 const NOW = 1_800_000_000
@@ -52,5 +58,31 @@ describe('BEEF a peer forges', () => {
     const tracker = strictTracker()
     expect(await rejection(verifyBeef(beef.toUint8ArrayAtomic(pay.id('hex')), { tracker, now: () => NOW }, pay.id('hex')))).toBe('merkle-root')
     expect(tracker.asked.length).toBe(1)
+  })
+})
+
+describe('what a ledger learns from a mined transaction', () => {
+  it('the outputs a mined transaction spends are spent in this view too', async () => {
+    const d = mkdtempSync(join(tmpdir(), 'tmsg-review-'))
+    const alice = new DevLedger(join(d, 'a.db'), { now: () => NOW })
+    const bob = new DevLedger(join(d, 'b.db'), { now: () => NOW })
+    const aliceId = Identity.generate()
+    const wallet = new Wallet(aliceId, alice, new Store(join(d, 'a-store.db')).db)
+    await wallet.faucet(20_000)
+    const pay = await wallet.fund(p2pkhLock(Identity.generate().account), 5_000)
+    await alice.broadcast(pay)
+    // Bob learns the coin unmined, then sees the same coin's spend as mined (in a dev block of its own).
+    const first = await wallet.fund(p2pkhLock(aliceId.account), 3_000)
+    await alice.broadcast(first)
+    await bob.learn(await verifyBeef(await beefOf(pay, alice), { tracker: bob.tracker, now: () => NOW }))
+    const coin = { txid: pay.id('hex'), vout: 1 }
+    expect((await bob.output(coin.txid, coin.vout))?.spentBy).toBeUndefined()
+    const mined = Transaction.fromBinary(first.toBinary())
+    expect(mined.inputs.some(i => i.sourceTXID === coin.txid && i.sourceOutputIndex === coin.vout)).toBe(true)
+    mined.merklePath = new MerklePath(12_345, [[{ offset: 0, hash: mined.id('hex'), txid: true }]])
+    const beef = new Beef()
+    beef.mergeTransaction(mined)
+    await bob.learn(await verifyBeef(beef.toUint8ArrayAtomic(mined.id('hex')), { tracker: bob.tracker, now: () => NOW }))
+    expect((await bob.output(coin.txid, coin.vout))?.spentBy).toBe(mined.id('hex'))
   })
 })

@@ -94,8 +94,16 @@ export class PaymentService {
     const outputs = tx.outputs.map((o, vout) => ({ vout, satoshis: o.satoshis ?? 0, script: o.lockingScript.toHex() })).filter(o => o.script === ours)
     // A channel's settlement handed over by its provider spends our funding: learned even when
     // it pays us no change, so this node never refunds what was settled.
-    const settles = tx.inputs.some(i => this.ctx.channels.list('client').some(ch => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
-    if (outputs.length === 0 && !settles) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    const settled = this.ctx.channels.list('client').filter(ch => tx.inputs.some(i => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
+    if (outputs.length === 0 && settled.length === 0) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    // The sender names the payer in our chat: it must have paid, by spending a coin of its own
+    // (or, handing over a settlement, be the channel's provider). Else anyone who saw a payment
+    // pass could re-send it first under its own name and memo, and the real one would be a repeat.
+    const senderScript = p2pkhLock(from).toHex()
+    const payerCoins = new Map(verified.txs.map(t => [t.id('hex'), t]))
+    const paidBySender = tx.inputs.some(i => payerCoins.get(i.sourceTXID!)?.outputs[i.sourceOutputIndex]?.lockingScript.toHex() === senderScript) ||
+      settled.some(ch => ch.peerAccount === from)
+    if (!paidBySender) throw new Error(`payment ${txid} was not paid by its sender ${from}`)
     await this.ctx.ledger.learn(verified)
     if (outputs.length === 0) return
     // The ledger, which ran every script of it, must hold each output as unspent.
@@ -109,9 +117,10 @@ export class PaymentService {
   }
 
   private keep (e: WalletEvent, beef: Uint8Array): void {
-    this.db.prepare('INSERT OR IGNORE INTO peer_payments (txid, outgoing, peer, amount, memo, beef, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const r = this.db.prepare('INSERT OR IGNORE INTO peer_payments (txid, outgoing, peer, amount, memo, beef, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.txid, e.type === 'sent' ? 1 : 0, e.peer, e.amount, e.memo, beef, e.at)
-    this.ctx.events.emit('wallet', e)
+    // Two copies of one payment checked at once both pass the "heard twice" look-up: only the one kept is told.
+    if (r.changes === 1) this.ctx.events.emit('wallet', e)
   }
 
   /** Payments sent and received, newest first. */
