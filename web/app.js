@@ -2,8 +2,11 @@
 // State lives in `convs` (one entry per room or direct conversation); the DOM is drawn from
 // it. Peer text only ever reaches the page through textContent / text nodes.
 import { Rpc } from './rpc.js'
-import { parseInput, runCommand, suggestions, usage } from './commands.js'
-import { cleanText, clock, dayKey, dayLabel, isValidNick, mentions, nickColour, nickKey, sats, shortAccount, splitLinks } from './text.js'
+import { runCommand, suggestions } from './commands.js'
+import { parseInput, usage } from './shared/commands.js'
+import { cleanText } from './shared/text.js'
+import { isValidNick, mentions, nickColour, nickKey, shortAccount } from './shared/nicks.js'
+import { clock, dayKey, dayLabel, sats, splitLinks } from './text.js'
 
 /** Messages fetched per msg_history call (first screen and each scroll back). */
 const PAGE = 50

@@ -5,7 +5,8 @@
  * `/web`) and gets an HttpOnly, SameSite=Strict cookie derived from the node's current RPC
  * secret: a restart writes a new secret, so every browser is logged out with it. The page then
  * speaks the same JSON-RPC as any client, over the WebSocket. Files are read once at start from
- * the package's `web/` folder: nothing is fetched at run time, nothing is built.
+ * the package's `web/` folder (and `src/shared/`, modules the terminal chat uses too): nothing is
+ * fetched at run time, nothing is built.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -14,6 +15,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { PACKAGE_ROOT } from '../package-root.ts'
 
 export const WEB_DIR = join(PACKAGE_ROOT, 'web')
+/**
+ * Plain-JS modules the terminal chat imports too (nick and text rules, command syntax): the
+ * page loads them from here, as they are, at `/shared/<name>.js`, so each rule has one copy.
+ */
+export const SHARED_DIR = join(PACKAGE_ROOT, 'src', 'shared')
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -74,11 +80,10 @@ function tokenMatches (token: string | null, secret: string): boolean {
 interface WebFile { type: string, body: Buffer }
 
 /** The page's files, by URL path; `/` is the chat, `/login.html` what a stranger sees. */
-function loadFiles (dir: string): Map<string, WebFile> {
-  const files = new Map<string, WebFile>()
+function loadFiles (dir: string, prefix = '/', files = new Map<string, WebFile>()): Map<string, WebFile> {
   for (const name of readdirSync(dir)) {
     const type = CONTENT_TYPES[extname(name)]
-    if (type !== undefined) files.set('/' + name, { type, body: readFileSync(join(dir, name)) })
+    if (type !== undefined) files.set(prefix + name, { type, body: readFileSync(join(dir, name)) })
   }
   return files
 }
@@ -101,7 +106,7 @@ export interface WebPages {
 }
 
 export function webPages (init: WebInit): WebPages {
-  const files = loadFiles(init.dir ?? WEB_DIR)
+  const files = loadFiles(SHARED_DIR, '/shared/', loadFiles(init.dir ?? WEB_DIR))
   const send = (res: ServerResponse, status: number, file: WebFile | undefined, headers: Record<string, string> = {}, head = false): void => {
     const body = file?.body ?? Buffer.from('not found')
     res.writeHead(status, {

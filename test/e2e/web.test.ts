@@ -14,6 +14,9 @@ import { connectNodes, startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
 import { runTmsg, tempDatadir } from '../helpers/proc.ts'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { cleanText } from '../../src/shared/text.js'
+import { nickColour } from '../../tui/nicks.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { encodeChat } from '../../src/chat/codec.ts'
 
@@ -206,6 +209,23 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(all).toContain(script)
     expect(await page.locator('#lines img, #lines script, #lines b').count()).toBe(0)
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
+  })
+
+  it('cleans peer text and colours nicks by the terminal chat\'s own rules (one copy, served to the page)', async () => {
+    for (const name of ['text', 'nicks', 'commands']) {
+      const r = await fetch(`${base}/shared/${name}.js`)
+      expect(r.status).toBe(200)
+      expect(r.headers.get('content-type')).toContain('text/javascript')
+      expect(await r.text()).toBe(readFileSync(new URL(`../../src/shared/${name}.js`, import.meta.url), 'utf8'))
+    }
+    // An escape sequence goes whole, as on a terminal, not just its ESC byte.
+    const hostile = 'red \u001b[31malert\u001b[0m and \u001b]0;title\u0007\u202eevil'
+    await b.call('chat_send', { to: '#lobby', text: hostile })
+    const shown = cleanText(hostile)
+    expect(shown).toBe('red alert and evil')
+    const l = msgLine(shown)
+    await l.waitFor()
+    expect(await l.locator('.who').getAttribute('class')).toContain(`c${nickColour('bob')}`)
   })
 
   it('names the signer next to a nick once two keys use it', async () => {
