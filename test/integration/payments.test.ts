@@ -20,6 +20,7 @@ import { Kind } from '../../src/wire/tmsg.ts'
 import { PeerPaymentType, encodeAs } from '../../src/layer2/proto.ts'
 import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
 import { AnswerLimiter } from '../../src/layer2/answer-limit.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
 import type { WalletEvent } from '../../src/layer2/context.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, events: WalletEvent[] }
@@ -146,6 +147,46 @@ describe('wallet_send: a payment delivered to the payee', () => {
     } finally {
       svc.budget = budget
     }
+  })
+
+  it('a broadcast whose answer was lost keeps the signed payment and its coins; maintenance sends it again', async () => {
+    const ledger = payer.l2.ledger as unknown as { broadcast: (tx: unknown) => Promise<string> }
+    const broadcast = ledger.broadcast
+    // ARC timed out: it may or may not have the payment.
+    ledger.broadcast = async () => await Promise.reject(new LedgerRejectedError('network', 'ARC could not be reached: timed out'))
+    const before = await payer.l2.wallet.balance()
+    const told = payee.events.length
+    let txid = ''
+    try {
+      await expect(payer.l2.payments.send(payee.node.identity.account, 900, 'late')).rejects.toMatchObject({ code: 'LEDGER_REJECTED', message: expect.stringMatching(/kept signed/) })
+      txid = payer.l2.payments.list().find(p => p.memo === 'late')?.txid ?? ''
+      expect(txid).toMatch(/^[0-9a-f]{64}$/)
+      // Its coins are held: nothing else may spend them while the network may have the payment.
+      expect((await payer.l2.wallet.balance()).reserved).toBeGreaterThan(before.reserved)
+      await payer.l2.maintain() // still unreachable: kept
+      expect(payer.l2.payments.list().some(p => p.txid === txid)).toBe(true)
+    } finally {
+      ledger.broadcast = broadcast
+    }
+    await payer.l2.maintain()
+    await waitFor(() => payee.events.length === told + 1, 'the payee to get the payment sent again')
+    expect(payee.events.at(-1)).toMatchObject({ txid, amount: 900, memo: 'late', peer: payer.node.identity.account })
+    expect(payer.events.filter(e => e.txid === txid)).toEqual([expect.objectContaining({ type: 'sent' })])
+    expect((await payer.l2.wallet.balance()).reserved).toBe(before.reserved)
+  })
+
+  it('a payment the ledger refuses for good gives its coins back and is not kept', async () => {
+    const ledger = payer.l2.ledger as unknown as { broadcast: (tx: unknown) => Promise<string> }
+    const broadcast = ledger.broadcast
+    ledger.broadcast = async () => await Promise.reject(new LedgerRejectedError('double-spend', 'input already spent'))
+    const before = await payer.l2.wallet.balance()
+    try {
+      await expect(payer.l2.payments.send(payee.node.identity.account, 800, 'refused')).rejects.toMatchObject({ code: 'LEDGER_REJECTED' })
+    } finally {
+      ledger.broadcast = broadcast
+    }
+    expect(await payer.l2.wallet.balance()).toEqual(before)
+    expect(payer.l2.payments.list().some(p => p.memo === 'refused')).toBe(false)
   })
 
   it('refuses to pay more than the wallet holds, keeping every coin', async () => {
