@@ -106,7 +106,7 @@ export class App extends EventEmitter<AppEvents> {
     // A node always hears what is addressed to its account.
     node.subscribe(accountTarget(node.identity.account))
     this.chat = new ChatService({
-      subscribe: (t, persist) => this.subscribe(t, persist),
+      subscribe: (t, persist, historyFrom) => this.subscribe(t, persist, historyFrom),
       unsubscribe: t => this.unsubscribe(t),
       subscriptions: () => node.subscriptions(),
       send: o => this.send(o),
@@ -185,10 +185,13 @@ export class App extends EventEmitter<AppEvents> {
     }
   }
 
-  /** Listens to a target; persisted (restored at the next start) unless `persist` is false. */
-  subscribe (target: Target, persist = true): boolean {
+  /**
+   * Listens to a target; persisted (restored at the next start) unless `persist` is false.
+   * `historyFrom`: see Node.subscribe.
+   */
+  subscribe (target: Target, persist = true, historyFrom?: number): boolean {
     if (persist) this.store.addSubscription({ target: target.id, kind: target.kind, name: target.name })
-    const added = this.node.subscribe(target)
+    const added = this.node.subscribe(target, historyFrom)
     if (added) this.node.replayKept(target.id)
     return added
   }

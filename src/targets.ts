@@ -9,6 +9,10 @@
  */
 import { hash } from 'node:crypto'
 import { Utils } from '@bsv/sdk'
+import { isValidNick, NICK_RE } from './shared/nicks.js'
+
+/** The nick rule is shared with the front ends, the web page included (shared/nicks.js). */
+export { isValidNick }
 
 export type TargetKind = 'channel' | 'nick' | 'account' | 'raw'
 
@@ -31,7 +35,6 @@ export class TargetSyntaxError extends Error {
 }
 
 const CHANNEL_RE = /^#[a-z0-9_.-]{1,50}$/
-const NICK_RE = /^[A-Za-z0-9_.-]{1,32}$/
 const HEX_ID_RE = /^[0-9a-fA-F]{32}$/
 
 export function targetIdOf (canonicalName: string): Uint8Array {
@@ -41,10 +44,6 @@ export function targetIdOf (canonicalName: string): Uint8Array {
 function make (kind: TargetKind, name: string, short: string): Target {
   const id = targetIdOf(name)
   return { kind, name, short, id, hex: Buffer.from(id).toString('hex') }
-}
-
-export function isValidNick (nick: string): boolean {
-  return NICK_RE.test(nick)
 }
 
 /** `#Lobby` or `lobby` → channel target `chan:#lobby`. */

@@ -13,6 +13,12 @@ import { RECENTLY_MS } from './model.ts'
 import type { ChatBuffer, ChatModel } from './model.ts'
 import type { NoticeLevel } from './format.ts'
 import type { ArgKind } from './input.ts'
+import { bindArgs, CommandError, parseArgSyntax, parseInput, usage } from '../src/shared/commands.js'
+import type { ArgValues, ParsedInput } from '../src/shared/commands.js'
+
+// Parsing a line and binding a command's arguments is the web page's too: one module for both.
+export { bindArgs, CommandError, parseArgSyntax, parseInput, usage }
+export type { ParsedInput }
 
 /** What a command can reach: the embedded node and its services, the UI state, output. */
 /** What the chat shows of the JSON-RPC server its process runs. */
@@ -35,7 +41,7 @@ export interface CommandContext {
 }
 
 /** Argument values by name, as declared in `args`. */
-export type ArgValues = Record<string, string | undefined>
+export type { ArgValues }
 
 export interface CommandDef {
   /** Lower-case, without the slash. */
@@ -55,75 +61,13 @@ export interface CommandDef {
   run: (ctx: CommandContext, args: ArgValues) => void | Promise<void>
 }
 
-/** A command used wrongly; the message says how to use it. */
-export class CommandError extends Error {
-  static name = 'CommandError'
-  override name = 'CommandError'
-}
-
 /** A second command with a name or alias already taken. */
 export class DuplicateCommandError extends Error {
   static name = 'DuplicateCommandError'
   override name = 'DuplicateCommandError'
 }
 
-interface ArgSpec {
-  name: string
-  required: boolean
-  rest: boolean
-}
-
-const ARG_TOKEN = /^([<[])([^\]>]+?)(\.\.\.)?[\]>]$/
 const COMMAND_NAME = /^[a-z][a-z0-9_-]{0,31}$/
-
-export function parseArgSyntax (syntax: string): ArgSpec[] {
-  return syntax.split(/\s+/).filter(t => t !== '').map(token => {
-    const m = ARG_TOKEN.exec(token)
-    if (m === null) throw new Error(`bad argument syntax "${token}" in "${syntax}"`)
-    return { name: m[2]!.replace(/[^A-Za-z0-9_]/g, ''), required: m[1] === '<', rest: m[3] !== undefined }
-  })
-}
-
-export function usage (def: CommandDef): string {
-  return `/${def.name}${def.args === '' ? '' : ' ' + def.args}`
-}
-
-/** Binds the text after a command to its declared arguments, or says what is wrong. */
-export function bindArgs (def: CommandDef, argText: string): ArgValues {
-  const specs = parseArgSyntax(def.args)
-  const out: ArgValues = {}
-  let rest = argText.trim()
-  for (const spec of specs) {
-    if (rest === '') {
-      if (spec.required) throw new CommandError(`/${def.name}: missing ${spec.name}. Usage: ${usage(def)}`)
-      continue
-    }
-    if (spec.rest) {
-      out[spec.name] = rest
-      rest = ''
-    } else {
-      const m = /^(\S+)\s*([\s\S]*)$/.exec(rest)!
-      out[spec.name] = m[1]!
-      rest = m[2]!
-    }
-  }
-  if (rest !== '') throw new CommandError(`/${def.name}: too many arguments ("${rest}"). Usage: ${usage(def)}`)
-  return out
-}
-
-export type ParsedInput =
-  | { kind: 'empty' }
-  | { kind: 'text', text: string }
-  | { kind: 'command', name: string, argText: string }
-
-/** A typed line: a command, or text to send (`//text` sends `/text`). */
-export function parseInput (line: string): ParsedInput {
-  if (line.trim() === '') return { kind: 'empty' }
-  if (line.startsWith('//')) return { kind: 'text', text: line.slice(1) }
-  if (!line.startsWith('/')) return { kind: 'text', text: line }
-  const m = /^\/(\S*)\s*([\s\S]*)$/.exec(line)!
-  return { kind: 'command', name: m[1]!.toLowerCase(), argText: m[2]! }
-}
 
 export class CommandTable {
   private readonly defs: CommandDef[] = []

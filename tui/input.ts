@@ -3,7 +3,7 @@
  * sent lines (Up/Down), and Tab completion of commands, rooms and nicks. Pure state: keys
  * arrive as calls, the view asks what to draw.
  */
-import { cleanLine } from '../src/text.ts'
+import { cleanLine } from '../src/shared/text.js'
 import type { Measure } from './format.ts'
 
 /** Longest line accepted: beyond any payload a message can carry. */

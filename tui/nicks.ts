@@ -3,43 +3,13 @@
  * who actually signed. A nick is shown alone while one key uses it; once a second key uses
  * the same nick, every line of it says who signed it: `alice(1Mo5ip)`.
  */
-import { isValidNick } from '../src/targets.ts'
+import { isValidNick, nickKey, shortAccount } from '../src/shared/nicks.js'
 
-/** Characters of an account shown next to a shared nick: enough to tell two keys apart. */
-export const SHORT_ACCOUNT_LENGTH = 6
-/** Nick colours the view offers; a nick always maps to the same one. */
-export const NICK_COLOURS = 10
+// The naming rules the web page shares live in one place; the terminal chat's modules take them from here.
+export { mentions, NICK_COLOURS, nickColour, nickKey, shortAccount, SHORT_ACCOUNT_LENGTH } from '../src/shared/nicks.js'
+
 /** Nicks remembered for telling shared ones apart; a flood of made-up nicks cannot grow it further. */
 const MAX_KNOWN_NICKS = 10_000
-
-export function shortAccount (account: string): string {
-  return account.slice(0, SHORT_ACCOUNT_LENGTH)
-}
-
-/** Case-insensitive nick key. */
-export function nickKey (nick: string): string {
-  return nick.toLowerCase()
-}
-
-/** A stable colour index for a name (FNV-1a), the same in every session and on every machine. */
-export function nickColour (name: string): number {
-  let h = 0x811c9dc5
-  for (const c of nickKey(name)) {
-    h ^= c.codePointAt(0)!
-    h = Math.imul(h, 0x01000193)
-  }
-  return (h >>> 0) % NICK_COLOURS
-}
-
-/**
- * True when `text` names `nick` as a word. Word characters are letters, digits and `_`:
- * a nick followed by `.` or `:` ("thanks alice.") still counts.
- */
-export function mentions (text: string, nick: string | undefined): boolean {
-  if (nick === undefined || nick === '') return false
-  const escaped = nick.replace(/[.*+?^${}()|[\]\\-]/g, '\\$&')
-  return new RegExp(`(^|[^A-Za-z0-9_])${escaped}($|[^A-Za-z0-9_])`, 'i').test(text)
-}
 
 /**
  * A nick for a user who never chose one: the OS user name reduced to the nick alphabet, or

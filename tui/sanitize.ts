@@ -1,11 +1,11 @@
 /**
- * Peer text on its way to the screen. `cleanLine` (src/text.ts) already removes escape
+ * Peer text on its way to the screen. `cleanLine` (src/shared/text.js) already removes escape
  * sequences and control characters; the terminal adds more ways to spoil a screen: stacks
  * of combining marks that paint over the lines above ("zalgo"), invisible characters that
  * throw columns out of line, and sheer length that makes every render slow. Blessed tags (`{red-bg}`) are escaped by the view, where the text
  * meets the tag parser, so this text is still the literal one.
  */
-import { cleanLine } from '../src/text.ts'
+import { cleanLine } from '../src/shared/text.js'
 
 /** Characters of one message kept for display; the rest is summarised, not rendered. */
 export const MAX_DISPLAY_CHARS = 2000

@@ -2,8 +2,11 @@
 // State lives in `convs` (one entry per room or direct conversation); the DOM is drawn from
 // it. Peer text only ever reaches the page through textContent / text nodes.
 import { Rpc } from './rpc.js'
-import { parseInput, runCommand, suggestions, usage } from './commands.js'
-import { cleanText, clock, dayKey, dayLabel, isValidNick, mentions, nickColour, nickKey, sats, shortAccount, splitLinks } from './text.js'
+import { runCommand, suggestions } from './commands.js'
+import { parseInput, usage } from './shared/commands.js'
+import { cleanText } from './shared/text.js'
+import { isValidNick, mentions, nickColour, nickKey, shortAccount } from './shared/nicks.js'
+import { clock, dayKey, dayLabel, sats, splitLinks } from './text.js'
 
 /** Messages fetched per msg_history call (first screen and each scroll back). */
 const PAGE = 50
@@ -531,7 +534,13 @@ const ctx = {
     }
     return [...seen.values()].reverse()
   },
-  logout: () => { location.href = '/logout' }
+  logout
+}
+
+/** A POST (with the Origin the browser adds) rather than a link: no other site can log us out. */
+async function logout () {
+  await fetch('/logout', { method: 'POST' })
+  location.href = '/'
 }
 
 async function submit (line) {
@@ -755,6 +764,7 @@ async function main () {
   $('add-dm').addEventListener('click', () => { $('input').value = '/query @'; $('input').focus() })
   $('peers-button').addEventListener('click', () => { runCommand(ctx, 'peers', '').catch(showError) })
   renderNotifyButton()
+  $('logout').addEventListener('click', () => { logout().catch(showError) })
   $('notify').addEventListener('click', () => {
     if (localStorage.getItem('tmsg.notify') === '1' && Notification.permission === 'granted') {
       localStorage.removeItem('tmsg.notify')

@@ -1,58 +1,10 @@
 // The web chat's slash commands: the terminal chat's table (tui/commands.ts) as far as a page
-// can serve it, each one a JSON-RPC call. Argument syntax as there: `<required>`, `[optional]`,
-// a trailing `...` takes the rest of the line. One table drives parsing, /help and the
+// can serve it, each one a JSON-RPC call. Parsing a line and binding the arguments is the
+// terminal chat's own code (src/shared/commands.js). One table drives parsing, /help and the
 // suggestions under the composer.
-import { sats, shortAccount } from './text.js'
-
-export class CommandError extends Error {
-  constructor (message) {
-    super(message)
-    this.name = 'CommandError'
-  }
-}
-
-const ARG = /^([<[])([^\]>]+?)(\.\.\.)?[\]>]$/
-
-function specs (syntax) {
-  return syntax.split(/\s+/).filter(t => t !== '').map(token => {
-    const m = ARG.exec(token)
-    return { name: m[2].replace(/[^A-Za-z0-9_]/g, ''), required: m[1] === '<', rest: m[3] !== undefined }
-  })
-}
-
-export function usage (def) {
-  return `/${def.name}${def.args === '' ? '' : ' ' + def.args}`
-}
-
-export function bindArgs (def, argText) {
-  const out = {}
-  let rest = argText.trim()
-  for (const spec of specs(def.args)) {
-    if (rest === '') {
-      if (spec.required) throw new CommandError(`/${def.name}: missing ${spec.name}. Usage: ${usage(def)}`)
-      continue
-    }
-    if (spec.rest) {
-      out[spec.name] = rest
-      rest = ''
-    } else {
-      const m = /^(\S+)\s*([\s\S]*)$/.exec(rest)
-      out[spec.name] = m[1]
-      rest = m[2]
-    }
-  }
-  if (rest !== '') throw new CommandError(`/${def.name}: too many arguments ("${rest}"). Usage: ${usage(def)}`)
-  return out
-}
-
-/** A typed line: a command, or text to send (`//text` sends `/text`). */
-export function parseInput (line) {
-  if (line.trim() === '') return { kind: 'empty' }
-  if (line.startsWith('//')) return { kind: 'text', text: line.slice(1) }
-  if (!line.startsWith('/')) return { kind: 'text', text: line }
-  const m = /^\/(\S*)\s*([\s\S]*)$/.exec(line)
-  return { kind: 'command', name: m[1].toLowerCase(), argText: m[2] }
-}
+import { bindArgs, CommandError, usage } from './shared/commands.js'
+import { shortAccount } from './shared/nicks.js'
+import { sats } from './text.js'
 
 function amount (text, what) {
   const n = Number(text)
@@ -249,7 +201,7 @@ export const COMMANDS = [
     aliases: ['quit'],
     args: '',
     summary: 'log this browser out (the node keeps running)',
-    run: (ctx) => { ctx.logout() }
+    run: async (ctx) => { await ctx.logout() }
   }
 ]
 

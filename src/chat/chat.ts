@@ -12,8 +12,11 @@ import { encodeChat } from './codec.ts'
 
 /** What the chat service needs from the app: subscriptions that persist, and sending. */
 export interface ChatHost {
-  /** `persist: false` for subscriptions derived from settings (the @nick one). */
-  subscribe: (target: Target, persist?: boolean) => boolean
+  /**
+   * `persist: false` for subscriptions derived from settings (the @nick one); `historyFrom`:
+   * no history older than this (Node.subscribe).
+   */
+  subscribe: (target: Target, persist?: boolean, historyFrom?: number) => boolean
   unsubscribe: (target: Target) => boolean
   subscriptions: () => Target[]
   send: (o: { target: Uint8Array, payload: Uint8Array, kind: number }) => SendResult
@@ -23,6 +26,9 @@ export interface ChatHost {
   getSetting: (key: string) => string | undefined
   setSetting: (key: string, value: string) => void
 }
+
+/** The setting that says which nick this node took when: `{"nick":"bob","at":<ms>}`. */
+const NICK_TAKEN = 'nick_taken'
 
 /** Changes, whoever made them (RPC or the chat UI), so every front end can follow. */
 interface ChatEvents {
@@ -52,9 +58,29 @@ export class ChatService extends EventEmitter<ChatEvents> {
     const next = nickTarget(nick) // validates
     if (this.currentNick !== undefined) this.host.unsubscribe(nickTarget(this.currentNick))
     this.currentNick = nick.startsWith('@') ? nick.slice(1) : nick
-    this.host.subscribe(next, false)
+    this.host.subscribe(next, false, this.takenAt(this.currentNick))
     if (persist) this.host.setSetting('nick', this.currentNick)
     this.emit('nick', this.currentNick)
+  }
+
+  /**
+   * When this node took `nick`: what was sent to it before went to whoever held it then, so it
+   * is not fetched as history. Kept across restarts, so a node that keeps its nick still gets
+   * what was sent to it while it was off.
+   */
+  private takenAt (nick: string): number {
+    const same = (other: unknown): boolean => typeof other === 'string' && nickTarget(other).hex === nickTarget(nick).hex
+    const saved = this.host.getSetting(NICK_TAKEN)
+    if (saved !== undefined) {
+      try {
+        const t = JSON.parse(saved) as { nick?: unknown, at?: unknown }
+        if (same(t.nick) && typeof t.at === 'number') return t.at
+      } catch {}
+    }
+    // A node from before this setting held its saved nick already: its day of history is its own.
+    const at = saved === undefined && same(this.host.getSetting('nick')) ? 0 : Date.now()
+    this.host.setSetting(NICK_TAKEN, JSON.stringify({ nick, at }))
+    return at
   }
 
   join (room: string): Target {

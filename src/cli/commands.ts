@@ -4,7 +4,7 @@
  */
 import type { NodeConfig } from '../config.ts'
 import { parseTarget } from '../targets.ts'
-import { cleanLine } from '../text.ts'
+import { cleanLine } from '../shared/text.js'
 import { findEndpoint, RpcClient } from './client.ts'
 import { UsageError } from './errors.ts'
 import { battery, sats as sat } from '../layer2/channels/budget.ts'

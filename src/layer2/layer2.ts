@@ -147,6 +147,7 @@ export class Layer2 {
     try {
       await this.client.maintain()
       await this.provider.settleDue()
+      await this.payments.retry()
     } catch (err: unknown) {
       this.log.error({ err }, 'layer-2 maintenance failed')
     }

@@ -81,6 +81,8 @@ export interface HistoryServiceInit {
   router: () => Router | undefined
   /** Targets to ask for when a neighbour connects: the node's subscriptions. */
   targets: () => Uint8Array[]
+  /** The earliest time worth asking for a target, when later than the window (Node.historyFrom). */
+  from?: (target: Uint8Array) => number | undefined
   /** @default Date.now */
   now?: () => number
   /** How far back a node asks for a target it holds nothing of. @default 24 h */
@@ -118,15 +120,17 @@ export interface HistoryStats {
 
 /**
  * One request per distinct `since`: targets held up to different times are asked separately
- * so nobody is sent what it holds already. Targets never seen are asked for the whole window.
+ * so nobody is sent what it holds already. Targets never seen are asked for the whole window,
+ * or from `from(target)` when later (a nick taken a minute ago: not its last holder's messages).
  */
-export function planRequests (targets: readonly Uint8Array[], newest: (t: Uint8Array) => number | undefined, now: number, maxAgeMs: number): HistoryRequest[] {
-  const floor = Math.max(0, now - maxAgeMs)
+export function planRequests (targets: readonly Uint8Array[], newest: (t: Uint8Array) => number | undefined, now: number, maxAgeMs: number, from: (t: Uint8Array) => number | undefined = () => undefined): HistoryRequest[] {
+  const window = Math.max(0, now - maxAgeMs)
   const bySince = new Map<number, Uint8Array[]>()
   const unique = new Map<string, Uint8Array>()
   for (const t of targets) if (t.length === 16) unique.set(idKey(t), t)
   for (const t of unique.values()) {
     const n = newest(t)
+    const floor = Math.max(window, from(t) ?? 0)
     const since = n === undefined ? floor : Math.max(floor, n - HISTORY_SINCE_SLACK_MS)
     const group = bySince.get(since) ?? []
     group.push(t)
@@ -347,7 +351,7 @@ export class HistoryService implements Startable {
     if (targets.length === 0) return result
     this.counters.syncs++
     const backend = this.init.backend
-    for (const first of planRequests(targets, t => backend.newest(t), this.now(), this.maxAgeMs)) {
+    for (const first of planRequests(targets, t => backend.newest(t), this.now(), this.maxAgeMs, this.init.from)) {
       let req = first
       for (let page = 0; page < HISTORY_MAX_PAGES && this.started && connection.status === 'open'; page++) {
         const router = this.init.router()

@@ -150,6 +150,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   /** Set when the node runs gossipsub: its router needs starting and stopping with the node. */
   private gossipRouter?: GossipRouter
   private readonly subs = new Map<string, Target>()
+  /** Per subscription, when it has one: history older than this is not its own (subscribe). */
+  private readonly historyFroms = new Map<string, number>()
   private readonly dropUnverified: boolean
   /** Largest payload this node sends or accepts (bytes). */
   readonly maxPayload: number
@@ -256,6 +258,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
                 backend: opts.history,
                 router: () => late.node?.router,
                 targets: () => late.node?.subscriptions().map(t => t.id) ?? [],
+                from: t => late.node?.historyFrom(t),
                 now,
                 ...(opts.historyMaxAgeMs !== undefined ? { maxAgeMs: opts.historyMaxAgeMs } : {})
               })
@@ -315,7 +318,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
    */
   replayKept (target: Uint8Array): number {
     if (this.history === undefined || !this.isSubscribed(target)) return 0
-    const since = this.now() - this.historyMaxAgeMs
+    const since = Math.max(this.now() - this.historyMaxAgeMs, this.historyFrom(target) ?? 0)
     let n = 0
     for (const bytes of this.history.since([target], since, HISTORY_MAX_LIMIT, HISTORY_MAX_ANSWER_BYTES)) {
       let msg: TMsg
@@ -359,18 +362,29 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
 
   // ---- subscriptions ----------------------------------------------------------------------
 
-  /** Listens to a target; returns false if it was already subscribed. */
-  subscribe (target: Target): boolean {
+  /**
+   * Listens to a target; returns false if it was already subscribed. `historyFrom`: nothing
+   * older is asked of neighbours or replayed from what this node kept (a nick is someone else's
+   * before this node took it).
+   */
+  subscribe (target: Target, historyFrom?: number): boolean {
     const key = idKey(target.id)
     if (this.subs.has(key)) return false
     this.subs.set(key, target)
+    if (historyFrom !== undefined) this.historyFroms.set(key, historyFrom)
     // A room joined late still shows its recent past (DESIGN §10).
     this.libp2p.services.history?.requestFromAll([target.id])
     return true
   }
 
   unsubscribe (target: Target): boolean {
+    this.historyFroms.delete(idKey(target.id))
     return this.subs.delete(idKey(target.id))
+  }
+
+  /** The earliest time of a subscribed target's history worth having, if it has one. */
+  historyFrom (target: Uint8Array): number | undefined {
+    return this.historyFroms.get(idKey(target))
   }
 
   isSubscribed (target: Uint8Array): boolean {

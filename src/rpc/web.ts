@@ -5,7 +5,8 @@
  * `/web`) and gets an HttpOnly, SameSite=Strict cookie derived from the node's current RPC
  * secret: a restart writes a new secret, so every browser is logged out with it. The page then
  * speaks the same JSON-RPC as any client, over the WebSocket. Files are read once at start from
- * the package's `web/` folder: nothing is fetched at run time, nothing is built.
+ * the package's `web/` folder (and `src/shared/`, modules the terminal chat uses too): nothing is
+ * fetched at run time, nothing is built.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
@@ -14,6 +15,11 @@ import type { IncomingMessage, ServerResponse } from 'node:http'
 import { PACKAGE_ROOT } from '../package-root.ts'
 
 export const WEB_DIR = join(PACKAGE_ROOT, 'web')
+/**
+ * Plain-JS modules the terminal chat imports too (nick and text rules, command syntax): the
+ * page loads them from here, as they are, at `/shared/<name>.js`, so each rule has one copy.
+ */
+export const SHARED_DIR = join(PACKAGE_ROOT, 'src', 'shared')
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -74,11 +80,10 @@ function tokenMatches (token: string | null, secret: string): boolean {
 interface WebFile { type: string, body: Buffer }
 
 /** The page's files, by URL path; `/` is the chat, `/login.html` what a stranger sees. */
-function loadFiles (dir: string): Map<string, WebFile> {
-  const files = new Map<string, WebFile>()
+function loadFiles (dir: string, prefix = '/', files = new Map<string, WebFile>()): Map<string, WebFile> {
   for (const name of readdirSync(dir)) {
     const type = CONTENT_TYPES[extname(name)]
-    if (type !== undefined) files.set('/' + name, { type, body: readFileSync(join(dir, name)) })
+    if (type !== undefined) files.set(prefix + name, { type, body: readFileSync(join(dir, name)) })
   }
   return files
 }
@@ -93,12 +98,15 @@ export interface WebInit {
 }
 
 export interface WebPages {
-  /** Serves a GET/HEAD for the page; false when the path is not the page's. */
+  /**
+   * Serves a request for the page (GET/HEAD, and the POST that logs out); false when the path is
+   * not the page's. The caller has already refused a foreign Origin.
+   */
   serve: (req: IncomingMessage, res: ServerResponse) => boolean
 }
 
 export function webPages (init: WebInit): WebPages {
-  const files = loadFiles(init.dir ?? WEB_DIR)
+  const files = loadFiles(SHARED_DIR, '/shared/', loadFiles(init.dir ?? WEB_DIR))
   const send = (res: ServerResponse, status: number, file: WebFile | undefined, headers: Record<string, string> = {}, head = false): void => {
     const body = file?.body ?? Buffer.from('not found')
     res.writeHead(status, {
@@ -115,8 +123,19 @@ export function webPages (init: WebInit): WebPages {
   }
   return {
     serve: (req, res) => {
-      if (req.method !== 'GET' && req.method !== 'HEAD') return false
       const url = new URL(req.url ?? '/', 'http://x')
+      if (url.pathname === '/logout') {
+        // A POST from the page only: a GET (a link or an image anywhere) or a request with no
+        // Origin could log the browser out from any site. The server has checked the Origin
+        // is this node's page, as for RPC calls.
+        req.resume()
+        const text = (t: string): WebFile => ({ type: 'text/plain; charset=utf-8', body: Buffer.from(t) })
+        if (req.method !== 'POST') send(res, 405, text('log out with a POST from the page'), { allow: 'POST' }, req.method === 'HEAD')
+        else if (req.headers.origin === undefined) send(res, 403, text('log out from the page'))
+        else res.writeHead(204, { 'cache-control': 'no-store', 'set-cookie': `${sessionCookieName(init.port())}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` }).end()
+        return true
+      }
+      if (req.method !== 'GET' && req.method !== 'HEAD') return false
       const head = req.method === 'HEAD'
       const cookie = sessionCookieName(init.port())
       if (url.pathname === '/login') {
@@ -127,10 +146,6 @@ export function webPages (init: WebInit): WebPages {
         // Path=/ so the WebSocket upgrade carries it too; no Max-Age: it ends with the browser
         // session, and in any case with the node's secret.
         send(res, 303, undefined, { location: '/', 'set-cookie': `${cookie}=${sessionValue(init.secret())}; Path=/; HttpOnly; SameSite=Strict` }, true)
-        return true
-      }
-      if (url.pathname === '/logout') {
-        send(res, 303, undefined, { location: '/', 'set-cookie': `${cookie}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0` }, true)
         return true
       }
       const loggedIn = hasSession(req, init.secret(), init.port())

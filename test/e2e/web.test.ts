@@ -14,6 +14,9 @@ import { connectNodes, startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
 import { runTmsg, tempDatadir } from '../helpers/proc.ts'
 import { join } from 'node:path'
+import { readFileSync } from 'node:fs'
+import { cleanText } from '../../src/shared/text.js'
+import { nickColour } from '../../tui/nicks.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { encodeChat } from '../../src/chat/codec.ts'
 
@@ -208,6 +211,23 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(await page.evaluate(() => (globalThis as unknown as { __pwned?: number }).__pwned)).toBeUndefined()
   })
 
+  it('cleans peer text and colours nicks by the terminal chat\'s own rules (one copy, served to the page)', async () => {
+    for (const name of ['text', 'nicks', 'commands']) {
+      const r = await fetch(`${base}/shared/${name}.js`)
+      expect(r.status).toBe(200)
+      expect(r.headers.get('content-type')).toContain('text/javascript')
+      expect(await r.text()).toBe(readFileSync(new URL(`../../src/shared/${name}.js`, import.meta.url), 'utf8'))
+    }
+    // An escape sequence goes whole, as on a terminal, not just its ESC byte.
+    const hostile = 'red \u001b[31malert\u001b[0m and \u001b]0;title\u0007\u202eevil'
+    await b.call('chat_send', { to: '#lobby', text: hostile })
+    const shown = cleanText(hostile)
+    expect(shown).toBe('red alert and evil')
+    const l = msgLine(shown)
+    await l.waitFor()
+    expect(await l.locator('.who').getAttribute('class')).toContain(`c${nickColour('bob')}`)
+  })
+
   it('names the signer next to a nick once two keys use it', async () => {
     await b.call('chat_send', { to: '#lobby', text: 'only one bob here' })
     const first = msgLine('only one bob here')
@@ -342,6 +362,38 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     } finally {
       await phone.close()
     }
+  })
+
+  it('logs out only by a POST from the page: a link or another site cannot', async () => {
+    const cookie = (await context.cookies())[0]!
+    const header = `${cookie.name}=${cookie.value}`
+    const logout = async (method: string, headers: Record<string, string>): Promise<Response> =>
+      await fetch(`${base}/logout`, { method, headers: { cookie: header, ...headers }, redirect: 'manual' })
+    const cleared = (r: Response): boolean => (r.headers.get('set-cookie') ?? '').includes('Max-Age=0')
+    for (const r of [
+      await logout('GET', { origin: base }), // a link, an <img>, a redirect
+      await logout('POST', {}), // no Origin: not the page
+      await logout('POST', { origin: 'http://attacker.example' })
+    ]) {
+      expect(r.status).toBeGreaterThanOrEqual(400)
+      expect(cleared(r)).toBe(false)
+    }
+    expect((await logout('GET', {})).status).toBe(405)
+
+    // The page's button, in a second browser session (the first stays logged in for the rest).
+    const other = await browser.newContext()
+    try {
+      const p = await other.newPage()
+      await p.goto(loginUrl)
+      await p.locator('#rooms .conv', { hasText: '#lobby' }).waitFor()
+      expect(await other.cookies()).toHaveLength(1)
+      await p.locator('#logout').click()
+      await p.locator('.login-box').waitFor()
+      expect(await other.cookies()).toHaveLength(0)
+    } finally {
+      await other.close()
+    }
+    expect(await post(a.port, { origin: base, cookie: header })).toBe(200) // the first session is untouched
   })
 
   it('is logged out when the node restarts (a new cookie secret)', async () => {

@@ -8,6 +8,7 @@ import { mkdtempSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { Beef } from '@bsv/sdk'
+import type { ChainTracker } from '@bsv/sdk'
 import { link, startNode, stopAll } from '../helpers/network.ts'
 import type { TestNode } from '../helpers/network.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -19,6 +20,7 @@ import { Kind } from '../../src/wire/tmsg.ts'
 import { PeerPaymentType, encodeAs } from '../../src/layer2/proto.ts'
 import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
 import { AnswerLimiter } from '../../src/layer2/answer-limit.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
 import type { WalletEvent } from '../../src/layer2/context.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, events: WalletEvent[] }
@@ -84,6 +86,53 @@ describe('wallet_send: a payment delivered to the payee', () => {
     expect((await payee.l2.wallet.balance()).balance).toBe(1_000)
   })
 
+  it('a payment re-sent by someone who did not pay it is dropped; the payer\'s own still counts', async () => {
+    // The relay sees the payment pass and races it to the payee under its own name and memo.
+    const tx = await payer.l2.wallet.fund(p2pkhLock(payee.node.identity.account), 1_500)
+    await payer.l2.ledger.broadcast(tx) // spent for good: the payee will know it spent
+    await payer.l2.wallet.sync()
+    const beef = await payer.l2.wallet.beef(tx)
+    const before = payee.l2.payments.dropped
+    const told = payee.events.length
+    relay.node.send({ target: accountTarget(payee.node.identity.account).id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef, memo: 'paid by relay' }) })
+    await waitFor(() => payee.l2.payments.dropped === before + 1, 'the relay\'s copy to be dropped')
+    expect(payee.events).toHaveLength(told)
+    payer.node.send({ target: accountTarget(payee.node.identity.account).id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef, memo: 'from payer' }) })
+    await waitFor(() => payee.events.length === told + 1, 'the payer\'s own to be taken')
+    expect(payee.events.at(-1)).toMatchObject({ txid: tx.id('hex'), peer: payer.node.identity.account, memo: 'from payer', amount: 1_500 })
+  })
+
+  it('two copies of one payment checked at the same time tell the user once', async () => {
+    const tx = await payer.l2.wallet.fund(p2pkhLock(payee.node.identity.account), 1_200)
+    await payer.l2.ledger.broadcast(tx) // spent for good: the payee will know it spent
+    await payer.l2.wallet.sync()
+    const beef = await payer.l2.wallet.beef(tx)
+    // The payee's tracker answers only once both copies are in: both are being checked together.
+    const ledger = payee.l2.ledger as unknown as { tracker: ChainTracker }
+    const tracker = ledger.tracker
+    let open!: () => void
+    const gate = new Promise<void>(resolve => { open = resolve })
+    let asked = 0
+    ledger.tracker = { isValidRootForHeight: async (root, height) => { asked++; await gate; return await tracker.isValidRootForHeight(root, height) }, currentHeight: async () => await tracker.currentHeight() }
+    const wallet = payee.l2.wallet
+    const sync = wallet.sync.bind(wallet)
+    let synced = 0
+    wallet.sync = async () => { await sync(); synced++ }
+    try {
+      const told = payee.events.length
+      for (const memo of ['once', 'once again']) payer.node.send({ target: accountTarget(payee.node.identity.account).id, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef, memo }) })
+      await waitFor(() => asked === 2, 'both copies to be under check')
+      open()
+      // Each copy ends by syncing the wallet: once both have, the second would have been told.
+      await waitFor(() => synced >= 2, 'both copies to be done')
+      expect(payee.events.filter(e => e.txid === tx.id('hex'))).toHaveLength(1)
+      expect(payee.events).toHaveLength(told + 1)
+    } finally {
+      ledger.tracker = tracker
+      wallet.sync = sync
+    }
+  })
+
   it('checks payments within a budget: over it, even a valid one is dropped unchecked and counted', async () => {
     const svc = payee.l2.payments as unknown as { budget: AnswerLimiter }
     const budget = svc.budget
@@ -98,6 +147,46 @@ describe('wallet_send: a payment delivered to the payee', () => {
     } finally {
       svc.budget = budget
     }
+  })
+
+  it('a broadcast whose answer was lost keeps the signed payment and its coins; maintenance sends it again', async () => {
+    const ledger = payer.l2.ledger as unknown as { broadcast: (tx: unknown) => Promise<string> }
+    const broadcast = ledger.broadcast
+    // ARC timed out: it may or may not have the payment.
+    ledger.broadcast = async () => await Promise.reject(new LedgerRejectedError('network', 'ARC could not be reached: timed out'))
+    const before = await payer.l2.wallet.balance()
+    const told = payee.events.length
+    let txid = ''
+    try {
+      await expect(payer.l2.payments.send(payee.node.identity.account, 900, 'late')).rejects.toMatchObject({ code: 'LEDGER_REJECTED', message: expect.stringMatching(/kept signed/) })
+      txid = payer.l2.payments.list().find(p => p.memo === 'late')?.txid ?? ''
+      expect(txid).toMatch(/^[0-9a-f]{64}$/)
+      // Its coins are held: nothing else may spend them while the network may have the payment.
+      expect((await payer.l2.wallet.balance()).reserved).toBeGreaterThan(before.reserved)
+      await payer.l2.maintain() // still unreachable: kept
+      expect(payer.l2.payments.list().some(p => p.txid === txid)).toBe(true)
+    } finally {
+      ledger.broadcast = broadcast
+    }
+    await payer.l2.maintain()
+    await waitFor(() => payee.events.length === told + 1, 'the payee to get the payment sent again')
+    expect(payee.events.at(-1)).toMatchObject({ txid, amount: 900, memo: 'late', peer: payer.node.identity.account })
+    expect(payer.events.filter(e => e.txid === txid)).toEqual([expect.objectContaining({ type: 'sent' })])
+    expect((await payer.l2.wallet.balance()).reserved).toBe(before.reserved)
+  })
+
+  it('a payment the ledger refuses for good gives its coins back and is not kept', async () => {
+    const ledger = payer.l2.ledger as unknown as { broadcast: (tx: unknown) => Promise<string> }
+    const broadcast = ledger.broadcast
+    ledger.broadcast = async () => await Promise.reject(new LedgerRejectedError('double-spend', 'input already spent'))
+    const before = await payer.l2.wallet.balance()
+    try {
+      await expect(payer.l2.payments.send(payee.node.identity.account, 800, 'refused')).rejects.toMatchObject({ code: 'LEDGER_REJECTED' })
+    } finally {
+      ledger.broadcast = broadcast
+    }
+    expect(await payer.l2.wallet.balance()).toEqual(before)
+    expect(payer.l2.payments.list().some(p => p.memo === 'refused')).toBe(false)
   })
 
   it('refuses to pay more than the wallet holds, keeping every coin', async () => {

@@ -16,7 +16,7 @@ import { keptOriginals } from '../../src/app.ts'
 import { buildTMsg, encodeTMsg, idKey, Kind } from '../../src/wire/index.ts'
 import type { TMsg } from '../../src/wire/index.ts'
 import { Identity } from '../../src/identity.ts'
-import { channelTarget } from '../../src/targets.ts'
+import { channelTarget, nickTarget } from '../../src/targets.ts'
 import { link, startNode, stopAll } from '../helpers/network.ts'
 import type { TestNode } from '../helpers/network.ts'
 import { waitFor } from '../helpers/wait.ts'
@@ -131,6 +131,28 @@ describe('history request budgets', () => {
 })
 
 describe('store of originals', () => {
+  it('answers several targets merged oldest first (same-ms lines in arrival order), each target once however often named', () => {
+    const now = 1_750_000_000_000
+    const store = new Store(':memory:', { now: () => now })
+    const b = storeBackend(store)
+    const third = channelTarget('third').id
+    const kept: TMsg[] = []
+    for (let i = 0; i < 30; i++) {
+      const m = line(`l${i}`, now - 1000 + Math.floor(i / 3), [room, other, third][i % 3]) // three lines per ms
+      kept.push(m)
+      b.keep(m, now)
+    }
+    const hex = (e: Uint8Array): string => Buffer.from(e).toString('hex')
+    const want = (ms: TMsg[]): string[] => ms.map(m => hex(encodeTMsg(m)))
+    const two = kept.filter(m => idKey(m.target) !== idKey(third))
+    expect(b.since([room, other, room, other], 0, 1000, 1 << 20).map(hex)).toEqual(want(two))
+    expect(b.since([other, room], kept[6]!.timestamp, 5, 1 << 20).map(hex)).toEqual(want(two.filter(m => m.timestamp >= kept[6]!.timestamp).slice(0, 5)))
+    const four = kept.slice(0, 4).reduce((n, m) => n + encodeTMsg(m).length, 0) // signatures vary in length
+    expect(b.since([room, other, third], 0, 1000, four)).toHaveLength(4)
+    expect(b.since([room, other, third], 0, 1000, four - 1)).toHaveLength(3)
+    store.close()
+  })
+
   it('holds a target up to what it received, not up to a timestamp in the future', () => {
     const now = 1_750_000_000_000
     const store = new Store(':memory:', { now: () => now })
@@ -261,6 +283,25 @@ describe('store and forward between nodes (memory transport)', () => {
     b.node.send({ target: room, payload: Buffer.from('new'), kind: Kind.DATA })
     await waitFor(() => after.deliveries.some(d => text(d) === 'new'), 'the new line after the restart')
     expect(after.deliveries.map(text)).toEqual(['new'])
+  })
+
+  it('a nick subscribed from the time it was taken gets nothing older, from neighbours or kept; a room still gets its day', async () => {
+    const bob = nickTarget('bob').id
+    const now = Date.now()
+    const a = await historyNode()
+    // What the nick's last holder was sent, kept by the neighbour and by the node itself.
+    a.node.router.ingestHistory('someone', [line('to the old bob', now - 3 * HOUR, bob), line('room line', now - 3 * HOUR), line('to the new bob', now - 10 * 60_000, bob)])
+    const b = await historyNode()
+    b.node.router.ingestHistory('someone', [line('kept for the old bob', now - 2 * HOUR, bob)])
+    expect(b.store.originalsStats().count).toBe(1)
+    b.node.subscribe(nickTarget('bob'), now - HOUR)
+    b.node.subscribe(channelTarget('room'))
+    expect(b.node.replayKept(bob)).toBe(0)
+    await link(a, b)
+    const texts = (): string[] => b.deliveries.map(d => Buffer.from(d.msg.payload).toString())
+    await waitFor(() => texts().includes('room line') && texts().includes('to the new bob'), 'B to get the room\'s day and the nick\'s last hour')
+    await b.node.historyIdle()
+    expect(texts().sort()).toEqual(['room line', 'to the new bob'])
   })
 
   it('joining a room late asks every neighbour for its recent past', async () => {

@@ -51,9 +51,17 @@ async function funded (opts: { timeoutMs?: number, arcUrl?: string } = {}): Prom
   await minter.faucet(50_000)
   const pay = await minter.fund(p2pkhLock(who.account), 30_000)
   await mint.broadcast(pay)
-  handler = (_req, _body, res) => { json(res, 200, { confirmationState: 'CONFIRMED', confirmations: [] }) }
+  handler = answering('SEEN_ON_NETWORK')
   await chain.learn(await verifyBeef(await beefOf(pay, mint), { tracker: chain.tracker, now: chain.now }))
   return { chain, wallet }
+}
+
+/** Headers: every root confirmed; ARC: every transaction answered with `txStatus`. */
+function answering (txStatus: string): Handler {
+  return (req, body, res) => {
+    if (req.url === '/v1/tx') json(res, 200, { txid: Transaction.fromHex((JSON.parse(body) as { rawTx: string }).rawTx).id('hex'), txStatus, extraInfo: '' })
+    else json(res, 200, { confirmationState: 'CONFIRMED', confirmations: [] })
+  }
 }
 
 async function reason (p: Promise<unknown>): Promise<string> {
@@ -114,6 +122,29 @@ describe('remote chain (test/main) against a fake server', () => {
     server.closeAllConnections()
     const nowhere = new RemoteChain({ kind: 'main', path: join(dir(), 'c.db'), arcUrl: 'http://127.0.0.1:1', headersUrl: 'http://127.0.0.1:1', timeoutMs: 500 })
     expect(await reason(nowhere.tracker.currentHeight())).toMatch(/^LedgerRejectedError:network/)
+  })
+
+  it('a peer\'s unmined payment counts only once ARC has it: refused or unreachable, it is not learned', async () => {
+    const { chain, wallet } = await funded()
+    const d = dir()
+    const mint = new DevLedger(join(d, 'mint.db'))
+    const payer = new Wallet(Identity.generate(), mint, new Store(join(d, 'm.db')).db)
+    await payer.faucet(10_000)
+    const pay = await payer.fund(p2pkhLock(wallet.identity.account), 4_000)
+    await mint.broadcast(pay)
+    const verified = await verifyBeef(await beefOf(pay, mint), { tracker: chain.tracker, now: chain.now })
+    // The payer spent the same coin elsewhere: ARC says so, and the coin never shows.
+    handler = answering('DOUBLE_SPEND_ATTEMPTED')
+    expect(await reason(chain.learn(verified))).toMatch(/^LedgerRejectedError:double-spend/)
+    expect(await chain.output(pay.id('hex'), 0)).toBeUndefined()
+    handler = (req, body, res) => { if (req.url === '/v1/tx') json(res, 503, { detail: 'down' }); else answering('SEEN_ON_NETWORK')(req, body, res) }
+    expect(await reason(chain.learn(verified))).toMatch(/^LedgerRejectedError:network/)
+    expect((await wallet.balance()).balance).toBe(30_000)
+    seen.length = 0
+    handler = answering('SEEN_ON_NETWORK')
+    await chain.learn(verified)
+    expect(seen).toContain('POST /v1/tx')
+    expect((await wallet.balance()).balance).toBe(34_000)
   })
 
   it('WhatsOnChain as @bsv/sdk asks it (block header by height), served locally', async () => {

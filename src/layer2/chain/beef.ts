@@ -161,6 +161,22 @@ async function openBeef (bytes: Uint8Array, chain: ChainView, expectTxid?: strin
   if (expectTxid !== undefined && subject !== expectTxid) throw new BeefError('wrong-subject', `BEEF is about ${subject}, not ${expectTxid}`)
   const { valid, roots } = beef.verifyValid(false)
   if (!valid) throw new BeefError('malformed', 'BEEF merkle paths are inconsistent with its transactions')
+  // verifyValid's roots come only from leaves flagged as txids: a mined transaction hung on an
+  // unflagged leaf of a path whose leaves are all unflagged would never reach the tracker. The
+  // root each mined transaction computes to is what must belong to the chain.
+  for (const b of beef.txs) {
+    if (b.bumpIndex === undefined) continue
+    const bump = beef.bumps[b.bumpIndex]!
+    let root: string
+    try {
+      root = bump.computeRoot(b.txid)
+    } catch (err: unknown) {
+      throw new BeefError('malformed', `merkle path of ${b.txid}: ${(err as Error).message}`)
+    }
+    const height = bump.blockHeight
+    if ((roots[height] ?? root) !== root) throw new BeefError('malformed', `two merkle roots for block ${height}`)
+    roots[height] = root
+  }
   // The one network question: do these roots belong to the chain? (Tracker errors propagate as they are.)
   for (const [height, root] of Object.entries(roots)) {
     if (!await chain.tracker.isValidRootForHeight(root, Number(height))) throw new BeefError('merkle-root', `merkle root ${root} is not the root of block ${height}`)

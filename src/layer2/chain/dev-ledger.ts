@@ -133,6 +133,10 @@ export class DevLedger implements Ledger {
           // Mined, and its root checked by our tracker: its outputs exist. Whether a mined
           // transaction spent them since is for the chain to say, as for any SPV wallet.
           this.record(tx, txid)
+          // And what it spends is spent, whatever this view thought (a channel's funding
+          // settled in a block must not look unspent, or its refund would be tried).
+          const spend = this.db.prepare('UPDATE outputs SET spent_by = ? WHERE txid = ? AND vout = ?')
+          for (const input of tx.inputs) spend.run(txid, input.sourceTXID!, input.sourceOutputIndex)
           this.db.prepare('INSERT OR IGNORE INTO proofs (txid, height, path) VALUES (?, ?, ?)').run(txid, tx.merklePath.blockHeight, Uint8Array.from(tx.merklePath.toBinary()))
         } else {
           // Scripts were run by verifyBeef; what only this view knows is what it already saw spent.

@@ -122,11 +122,28 @@ export class RemoteChain implements Ledger {
   async unspent (scriptHex: string): Promise<LedgerOutput[]> { return await this.view.unspent(scriptHex) }
   async output (txid: string, vout: number): Promise<LedgerOutput | undefined> { return await this.view.output(txid, vout) }
   async known (txid: string): Promise<{ raw: Uint8Array, proof?: MerklePath } | undefined> { return await this.view.known(txid) }
-  async learn (beef: VerifiedBeef): Promise<void> { await this.view.learn(beef) }
+
+  /**
+   * A peer's unmined transactions count only once the network has them: each goes to ARC
+   * (parents first; one ARC already has is answered as seen) before this view takes any of
+   * them. A payer that never broadcast, or spent the same coins elsewhere, is refused here
+   * instead of showing as money received.
+   */
+  async learn (beef: VerifiedBeef): Promise<void> {
+    for (const tx of beef.txs) {
+      if (tx.merklePath === undefined && await this.view.known(tx.id('hex')) === undefined) await this.toNetwork(tx)
+    }
+    await this.view.learn(beef)
+  }
 
   /** Checked here first, then ARC; only what ARC took changes this view. */
   async broadcast (tx: Transaction): Promise<string> {
     await this.view.check(tx)
+    await this.toNetwork(tx)
+    return await this.view.broadcast(tx)
+  }
+
+  private async toNetwork (tx: Transaction): Promise<void> {
     let txid: string
     try {
       txid = await this.arc.broadcast(tx)
@@ -135,7 +152,6 @@ export class RemoteChain implements Ledger {
       throw new LedgerRejectedError('network', `ARC could not be reached: ${(err as Error).message}`)
     }
     if (txid !== tx.id('hex')) throw new LedgerRejectedError('network', `ARC answered for ${String(txid)}, not ${tx.id('hex')}`)
-    return await this.view.broadcast(tx)
   }
 
   close (): void {

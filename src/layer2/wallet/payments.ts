@@ -5,6 +5,7 @@
  * coin into its wallet, keeps it, and tells its user. Invalid payments are dropped and counted.
  */
 import type { DatabaseSync } from 'node:sqlite'
+import { Beef } from '@bsv/sdk'
 import { accountOf } from '../../identity.ts'
 import { accountTarget } from '../../targets.ts'
 import { Kind } from '../../wire/tmsg.ts'
@@ -14,6 +15,7 @@ import { PeerPaymentType, decodeAs, encodeAs } from '../proto.ts'
 import { p2pkhLock } from '../chain/tx.ts'
 import { AnswerLimiter } from '../answer-limit.ts'
 import { verifyBeef } from '../chain/beef.ts'
+import { LedgerRejectedError } from '../chain/ledger.ts'
 import type { Layer2Context, WalletEvent } from '../context.ts'
 
 /** Payments this node checks per second, and in a burst: far more than people paying by hand. */
@@ -40,30 +42,74 @@ export class PaymentService {
     this.budget = budget
   }
 
-  /** Pays `amount` to `account`: built, broadcast, then delivered with its memo. */
+  /**
+   * Pays `amount` to `account`: built, kept, broadcast, then delivered with its memo. A
+   * broadcast whose answer was lost (a timeout, a garbled reply: the network may have it all
+   * the same) leaves the signed payment kept and its coins held, and retry() sends it again.
+   */
   async send (account: string, amount: number, memo = ''): Promise<{ txid: string, amount: number, to: string }> {
     const target = accountTarget(account) // validates the address
     if (account === this.ctx.identity.account) throw new ChannelError('BAD_AMOUNT', 'that is this node\'s own account')
     const note = memo.slice(0, MAX_MEMO)
     const tx = await this.ctx.wallet.fund(p2pkhLock(account), amount)
-    let txid: string
+    const txid = tx.id('hex')
     let bytes: Uint8Array
-    let payload: Uint8Array
     try {
       // The payment with its ancestry, so a payee on another ledger can check and learn it;
       // built before the broadcast, so a payment too big to deliver is never sent at all.
       bytes = await this.ctx.wallet.beef(tx)
-      payload = encodeAs(PeerPaymentType, { beef: bytes, memo: note })
-      if (payload.length > this.ctx.node.maxPayload) throw new ChannelError('BAD_AMOUNT', `the payment with its proof is ${payload.length} bytes, over this node's ${this.ctx.node.maxPayload}-byte message limit: pay from fewer or older coins`)
-      txid = await this.ctx.broadcast(tx)
+      const size = encodeAs(PeerPaymentType, { beef: bytes, memo: note }).length
+      if (size > this.ctx.node.maxPayload) throw new ChannelError('BAD_AMOUNT', `the payment with its proof is ${size} bytes, over this node's ${this.ctx.node.maxPayload}-byte message limit: pay from fewer or older coins`)
     } catch (err: unknown) {
-      this.ctx.wallet.release(tx.id('hex'))
+      this.ctx.wallet.release(txid)
       throw err
     }
-    this.keep({ type: 'sent', txid, amount, peer: account, memo: note, at: Date.now() }, bytes)
-    this.ctx.node.send({ target: target.id, kind: Kind.PAYMENT, payload })
+    const e: WalletEvent = { type: 'sent', txid, amount, peer: account, memo: note, at: Date.now() }
+    this.db.prepare('INSERT OR IGNORE INTO peer_payments (txid, outgoing, peer, amount, memo, beef, at) VALUES (?, 1, ?, ?, ?, ?, ?)').run(txid, account, amount, note, bytes, e.at)
+    try {
+      await this.ctx.ledger.broadcast(tx)
+    } catch (err: unknown) {
+      const unsure = !(err instanceof LedgerRejectedError) || err.reason === 'network'
+      if (!unsure) {
+        this.db.prepare('DELETE FROM peer_payments WHERE txid = ?').run(txid)
+        this.ctx.wallet.release(txid)
+        throw new ChannelError('LEDGER_REJECTED', `ledger refused ${txid}: ${(err as Error).message}`)
+      }
+      throw new ChannelError('LEDGER_REJECTED', `${(err as Error).message}: payment ${txid} is kept signed, its coins held, and will be broadcast again`)
+    }
+    this.deliver(e, target.id, bytes)
     await this.ctx.wallet.sync()
     return { txid, amount, to: account }
+  }
+
+  private deliver (e: WalletEvent, target: Uint8Array, beef: Uint8Array): void {
+    this.ctx.events.emit('wallet', e)
+    this.ctx.node.send({ target, kind: Kind.PAYMENT, payload: encodeAs(PeerPaymentType, { beef, memo: e.memo }) })
+  }
+
+  /**
+   * Payments kept but not on the ledger (their broadcast's answer was lost): broadcast again
+   * and delivered; refused for good (spent elsewhere meanwhile), forgotten and coins given back.
+   */
+  async retry (): Promise<void> {
+    const rows = this.db.prepare('SELECT txid, peer, amount, memo, beef, at FROM peer_payments WHERE outgoing = 1').all() as unknown as Array<{ txid: string, peer: string, amount: number, memo: string, beef: Uint8Array, at: number }>
+    for (const r of rows) {
+      if (await this.ctx.ledger.known(r.txid) !== undefined) continue
+      const tx = Beef.fromBinary(Uint8Array.from(r.beef)).findTxid(r.txid)?.tx
+      if (tx === undefined) continue
+      try {
+        await this.ctx.ledger.broadcast(tx)
+      } catch (err: unknown) {
+        if (err instanceof LedgerRejectedError && err.reason !== 'network') {
+          this.db.prepare('DELETE FROM peer_payments WHERE txid = ?').run(r.txid)
+          this.ctx.wallet.release(r.txid)
+          this.ctx.log.warn({ txid: r.txid, err: err.message }, 'a kept payment was refused: its coins are free again')
+        }
+        continue
+      }
+      this.deliver({ type: 'sent', txid: r.txid, amount: r.amount, peer: r.peer, memo: r.memo, at: r.at }, accountTarget(r.peer).id, Uint8Array.from(r.beef))
+      await this.ctx.wallet.sync()
+    }
   }
 
   /** A PAYMENT hit: taken when it pays this node and checks out, else dropped and counted. */
@@ -94,8 +140,16 @@ export class PaymentService {
     const outputs = tx.outputs.map((o, vout) => ({ vout, satoshis: o.satoshis ?? 0, script: o.lockingScript.toHex() })).filter(o => o.script === ours)
     // A channel's settlement handed over by its provider spends our funding: learned even when
     // it pays us no change, so this node never refunds what was settled.
-    const settles = tx.inputs.some(i => this.ctx.channels.list('client').some(ch => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
-    if (outputs.length === 0 && !settles) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    const settled = this.ctx.channels.list('client').filter(ch => tx.inputs.some(i => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
+    if (outputs.length === 0 && settled.length === 0) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
+    // The sender names the payer in our chat: it must have paid, by spending a coin of its own
+    // (or, handing over a settlement, be the channel's provider). Else anyone who saw a payment
+    // pass could re-send it first under its own name and memo, and the real one would be a repeat.
+    const senderScript = p2pkhLock(from).toHex()
+    const payerCoins = new Map(verified.txs.map(t => [t.id('hex'), t]))
+    const paidBySender = tx.inputs.some(i => payerCoins.get(i.sourceTXID!)?.outputs[i.sourceOutputIndex]?.lockingScript.toHex() === senderScript) ||
+      settled.some(ch => ch.peerAccount === from)
+    if (!paidBySender) throw new Error(`payment ${txid} was not paid by its sender ${from}`)
     await this.ctx.ledger.learn(verified)
     if (outputs.length === 0) return
     // The ledger, which ran every script of it, must hold each output as unspent.
@@ -109,9 +163,10 @@ export class PaymentService {
   }
 
   private keep (e: WalletEvent, beef: Uint8Array): void {
-    this.db.prepare('INSERT OR IGNORE INTO peer_payments (txid, outgoing, peer, amount, memo, beef, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
+    const r = this.db.prepare('INSERT OR IGNORE INTO peer_payments (txid, outgoing, peer, amount, memo, beef, at) VALUES (?, ?, ?, ?, ?, ?, ?)')
       .run(e.txid, e.type === 'sent' ? 1 : 0, e.peer, e.amount, e.memo, beef, e.at)
-    this.ctx.events.emit('wallet', e)
+    // Two copies of one payment checked at once both pass the "heard twice" look-up: only the one kept is told.
+    if (r.changes === 1) this.ctx.events.emit('wallet', e)
   }
 
   /** Payments sent and received, newest first. */
