@@ -199,7 +199,7 @@ export async function networkBench (router: RouterName, seed: number, o: Network
   const estimated = router === 'gossipsub'
   if (estimated) {
     // one message on /meshsub: the TMsg plus topic, RPC and length framing (~20 B)
-    copies = meshsub / (messageBytes + 20)
+    copies = meshsub > 0 ? meshsub / (messageBytes + 20) : NaN // NaN: libp2p did not report /meshsub bytes
   }
   const rssMB = process.memoryUsage().rss / 2 ** 20
   await Promise.all(live.map(async m => { await m.node.stop() }))

@@ -439,7 +439,7 @@ if (only === 'network') {
         console.error(`  ${r} seed ${seed} fail ${fail}: ${JSON.stringify(x)}`)
       }
       const mean = (f: (x: NetworkFigures) => number): number => runs.reduce((a, x) => a + f(x), 0) / runs.length
-      console.log(`| ${r} | ${fail * 100}% | ${fmt(100 * mean(x => x.deliveryRatio), 2)}% | ${fmt(mean(x => x.copiesPerDelivery), 2)}${r === 'gossipsub' ? ' (est. from bytes)' : ''} | ` +
+      console.log(`| ${r} | ${fail * 100}% | ${fmt(100 * mean(x => x.deliveryRatio), 2)}% | ${fmt(mean(x => x.copiesPerDelivery), 2)}${r === 'gossipsub' && runs.some(x => Number.isFinite(x.copiesPerDelivery)) ? ' (est. from bytes)' : ''} | ` +
         `${fmt(mean(x => x.wireBytesPerDelivery))} | ${fmt(mean(x => x.p50), 1)} / ${fmt(mean(x => x.p90), 1)} / ${fmt(mean(x => x.p99), 1)} | ` +
         `${fmt(mean(x => x.rssMB))} | ${fmt(mean(x => x.cpuUsPerDelivery))} |`)
     }
