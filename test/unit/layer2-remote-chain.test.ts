@@ -110,6 +110,12 @@ describe('remote chain (test/main) against a fake server', () => {
     handler = (_req, _body, res) => { json(res, 500, { detail: 'internal' }) }
     expect(await reason(chain.broadcast(tx))).toMatch(/^LedgerRejectedError:network/)
     await unchanged()
+    // A 4xx is ARC saying no (not "maybe"): a refusal a payer may give its coins back on.
+    handler = (_req, _body, res) => { json(res, 465, { detail: 'Fee too low' }) }
+    expect(await reason(chain.broadcast(tx))).toMatch(/^LedgerRejectedError:malformed:ARC refused the transaction: 465 Fee too low/)
+    handler = (_req, _body, res) => { json(res, 466, { detail: 'Conflicting tx found' }) }
+    expect(await reason(chain.broadcast(tx))).toMatch(/^LedgerRejectedError:double-spend/)
+    await unchanged()
     handler = (_req, _body, res) => { res.writeHead(200, { 'Content-Type': 'application/json' }); res.end('<html>oops') }
     expect(await reason(chain.broadcast(tx))).toMatch(/^LedgerRejectedError:network/)
     await unchanged()

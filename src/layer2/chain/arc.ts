@@ -34,6 +34,16 @@ export class ArcBroadcaster {
     const r = await this.arc.broadcast(tx)
     if (r.status === 'success') return r.txid
     const code = String(r.code)
-    throw new LedgerRejectedError(REASONS[code.toUpperCase()] ?? 'network', `ARC refused the transaction: ${code} ${r.description}`.trim())
+    throw new LedgerRejectedError(REASONS[code.toUpperCase()] ?? httpReason(code), `ARC refused the transaction: ${code} ${r.description}`.trim())
   }
+}
+
+/**
+ * ARC's 4xx answers (461 scripts, 465 fee, 466 conflict, 401 key...) say it did not take the
+ * transaction: a refusal the caller may act on (give coins back). Anything else — a 5xx, or the
+ * SDK's '500' for no answer at all — leaves open whether it did: 'network', kept and retried.
+ */
+function httpReason (code: string): RejectReason {
+  if (!/^4\d\d$/.test(code)) return 'network'
+  return code === '466' ? 'double-spend' : code === '461' ? 'script' : 'malformed'
 }
