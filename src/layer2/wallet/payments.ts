@@ -92,7 +92,8 @@ export class PaymentService {
    * and delivered; refused for good (spent elsewhere meanwhile), forgotten and coins given back.
    */
   async retry (): Promise<void> {
-    const rows = this.db.prepare('SELECT txid, peer, amount, memo, beef, at FROM peer_payments WHERE outgoing = 1').all() as unknown as Array<{ txid: string, peer: string, amount: number, memo: string, beef: Uint8Array, at: number }>
+    // Pending = sent by us and still holding coins (a broadcast one has spent them; a ledger reset leaves nothing held).
+    const rows = this.db.prepare('SELECT txid, peer, amount, memo, beef, at FROM peer_payments p WHERE outgoing = 1 AND EXISTS (SELECT 1 FROM wallet_utxos u WHERE u.reserved_by = p.txid)').all() as unknown as Array<{ txid: string, peer: string, amount: number, memo: string, beef: Uint8Array, at: number }>
     for (const r of rows) {
       if (await this.ctx.ledger.known(r.txid) !== undefined) continue
       const tx = Beef.fromBinary(Uint8Array.from(r.beef)).findTxid(r.txid)?.tx
