@@ -15,6 +15,7 @@ import { Layer2 } from '../../src/layer2/layer2.ts'
 import type { Layer2Init } from '../../src/layer2/layer2.ts'
 import { createLogger } from '../../src/log.ts'
 import { ChannelError } from '../../src/layer2/errors.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
 import type { ChannelEvent } from '../../src/layer2/channels/events.ts'
 import { p2pkhLock } from '../../src/layer2/chain/tx.ts'
 import { accountTarget } from '../../src/targets.ts'
@@ -190,6 +191,34 @@ describe('channel bugs a user hits', () => {
     expect(printed.at(-1)).toEqual(['error', expect.stringContaining('/wallet faucet <amount>')])
     await table.run(ctx, 'wallet', '')
     expect(printed.at(-1)![1]).toContain(client.node.identity.account)
+  })
+
+  it('a funding the ledger refuses for good: the open fails and its coins come back (no retry holding them forever)', async () => {
+    const ledger = client.l2.ledger as unknown as { broadcast: (tx: unknown) => Promise<string> }
+    const broadcast = ledger.broadcast
+    const before = await client.l2.wallet.balance()
+    ledger.broadcast = async () => await Promise.reject(new LedgerRejectedError('malformed', 'ARC refused the transaction: 465 Fee too low'))
+    try {
+      expect(await codeOf(client.l2.client.open(provider.node.peerId, 'compute', 5_000))).toBe('LEDGER_REJECTED')
+    } finally {
+      ledger.broadcast = broadcast
+    }
+    const failed = client.l2.client.list().filter(c => c.role === 'client' && c.state === 'failed')
+    expect(failed.length).toBeGreaterThan(0)
+    expect(await client.l2.wallet.balance()).toEqual(before)
+    // A top-up refused the same way leaves the channel as it was.
+    const id = await open(5_000)
+    const opened = client.l2.client.status(id)
+    const held = await client.l2.wallet.balance()
+    ledger.broadcast = async () => await Promise.reject(new LedgerRejectedError('double-spend', 'input already spent'))
+    try {
+      expect(await codeOf(client.l2.client.topUp(id, 2_000))).toBe('LEDGER_REJECTED')
+    } finally {
+      ledger.broadcast = broadcast
+    }
+    expect(client.l2.client.status(id)).toMatchObject({ state: 'open', deposit: opened.deposit })
+    expect(await client.l2.wallet.balance()).toEqual(held)
+    expect(await client.l2.client.topUp(id, 2_000)).toEqual({ deposit: opened.deposit + 2_000 })
   })
 
   it('refuses terms whose refund window is beyond --max-window', async () => {

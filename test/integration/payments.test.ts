@@ -189,6 +189,28 @@ describe('wallet_send: a payment delivered to the payee', () => {
     expect(payer.l2.payments.list().some(p => p.memo === 'refused')).toBe(false)
   })
 
+  it('a payment the payee cannot check because its chain services are down is checked again, not dropped', async () => {
+    const ledger = payee.l2.ledger as unknown as { learn: (b: unknown) => Promise<void> }
+    const learn = ledger.learn
+    let tried = 0
+    ledger.learn = async () => { tried++; return await Promise.reject(new LedgerRejectedError('network', 'ARC could not be reached')) }
+    const told = payee.events.length
+    const dropped = payee.l2.payments.dropped
+    let txid = ''
+    try {
+      txid = (await payer.l2.payments.send(payee.node.identity.account, 600, 'while down')).txid
+      await waitFor(() => tried === 1, 'the payee to try')
+      await payee.l2.maintain() // still down
+      await waitFor(() => tried === 2, 'the payee to try again')
+    } finally {
+      ledger.learn = learn
+    }
+    await payee.l2.maintain()
+    await waitFor(() => payee.events.length === told + 1, 'the payment to be taken once the services answer')
+    expect(payee.events.at(-1)).toMatchObject({ txid, amount: 600, memo: 'while down' })
+    expect(payee.l2.payments.dropped).toBe(dropped)
+  })
+
   it('refuses to pay more than the wallet holds, keeping every coin', async () => {
     const before = await payer.l2.wallet.balance()
     await expect(payer.l2.payments.send(payee.node.identity.account, 10_000_000)).rejects.toMatchObject({ code: 'INSUFFICIENT_FUNDS' })

@@ -16,6 +16,7 @@ import { Kind } from '../../wire/tmsg.ts'
 import { ChannelError } from '../errors.ts'
 import { checkTerms } from './checks.ts'
 import { verifyBeef } from '../chain/beef.ts'
+import { LedgerRejectedError } from '../chain/ledger.ts'
 import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateTx } from './transactions.ts'
 import type { Parties } from './transactions.ts'
 import { settleMargin } from './store.ts'
@@ -220,7 +221,21 @@ export class ChannelClient {
   /** Broadcasts a pending funding whose refund is secured, and tells the provider. Safe to repeat. */
   private async broadcastPendingFunding (ch: ChannelRecord): Promise<void> {
     const funding = txFromBytes(Buffer.from(ch.pending!.fundingTx, 'hex'))
-    await this.ctx.broadcast(funding)
+    try {
+      await this.ctx.ledger.broadcast(funding)
+    } catch (err: unknown) {
+      if (!(err instanceof LedgerRejectedError)) throw err
+      const txid = funding.id('hex')
+      if (err.reason === 'network') throw new ChannelError('LEDGER_REJECTED', `ledger refused ${txid}: ${err.message}; the funding will be broadcast again`)
+      // Refused for good (its coins spent elsewhere, a fee ARC will not take): it can never
+      // fund the channel, so its coins come back instead of being held by a retry forever.
+      if (ch.state === 'funding') this.abandon(ch.id, txid)
+      else {
+        this.ctx.wallet.release(txid)
+        this.ctx.channels.update(ch.id, { pending: undefined, refunds: ch.refunds.filter(r => txFromBytes(Buffer.from(r, 'hex')).inputs[0]!.sourceTXID !== txid) })
+      }
+      throw new ChannelError('LEDGER_REJECTED', `ledger refused ${txid}: ${err.message}; that funding is given up and its coins are free again`)
+    }
     crashPoint('client:funding-broadcast')
     await this.ctx.wallet.sync()
     const r = await this.link(ch).request({ funded: { channelId: ch.id, fundingTxid: funding.id('hex') } })

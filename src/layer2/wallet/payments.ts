@@ -25,6 +25,9 @@ export const PAYMENT_CHECK_BURST = 100
 /** Longest memo kept and shown (characters). */
 export const MAX_MEMO = 200
 
+/** Payments held for another check while the chain services are down (beyond: dropped and counted). */
+export const MAX_UNSURE = 100
+
 export class PaymentService {
   private readonly ctx: Layer2Context
   private readonly db: DatabaseSync
@@ -35,6 +38,8 @@ export class PaymentService {
    * ms for a full message), while sending one costs a peer nothing: checks have a budget.
    */
   readonly budget: AnswerLimiter
+  /** Payments to us that could not be checked because the chain services did not answer. */
+  private readonly unsure = new Set<Delivery>()
 
   constructor (ctx: Layer2Context, db: DatabaseSync, budget = new AnswerLimiter({ perSecond: PAYMENT_CHECKS_PER_SECOND, burst: PAYMENT_CHECK_BURST })) {
     this.ctx = ctx
@@ -92,7 +97,11 @@ export class PaymentService {
    * and delivered; refused for good (spent elsewhere meanwhile), forgotten and coins given back.
    */
   async retry (): Promise<void> {
-    const rows = this.db.prepare('SELECT txid, peer, amount, memo, beef, at FROM peer_payments WHERE outgoing = 1').all() as unknown as Array<{ txid: string, peer: string, amount: number, memo: string, beef: Uint8Array, at: number }>
+    const again = [...this.unsure]
+    this.unsure.clear()
+    for (const d of again) this.take(d)
+    // Pending = sent by us and still holding coins (a broadcast one has spent them; a ledger reset leaves nothing held).
+    const rows = this.db.prepare('SELECT txid, peer, amount, memo, beef, at FROM peer_payments p WHERE outgoing = 1 AND EXISTS (SELECT 1 FROM wallet_utxos u WHERE u.reserved_by = p.txid)').all() as unknown as Array<{ txid: string, peer: string, amount: number, memo: string, beef: Uint8Array, at: number }>
     for (const r of rows) {
       if (await this.ctx.ledger.known(r.txid) !== undefined) continue
       const tx = Beef.fromBinary(Uint8Array.from(r.beef)).findTxid(r.txid)?.tx
@@ -121,7 +130,17 @@ export class PaymentService {
       this.ctx.log.info('payment dropped: over the budget for checking payments')
       return
     }
+    this.take(d)
+  }
+
+  private take (d: Delivery): void {
     this.receive(d).catch((err: unknown) => {
+      if (err instanceof LedgerRejectedError && err.reason === 'network' && this.unsure.size < MAX_UNSURE) {
+        // Our chain services could not be asked (test/main: ARC, headers): checked again later, not dropped.
+        this.unsure.add(d)
+        this.ctx.log.info({ err: err.message }, 'payment to be checked again')
+        return
+      }
       this.dropped++
       this.ctx.log.info({ err: (err as Error).message }, 'payment dropped')
     })
