@@ -14,6 +14,7 @@ import { Layer2 } from '../../src/layer2/layer2.ts'
 import { createLogger } from '../../src/log.ts'
 import { accountTarget } from '../../src/targets.ts'
 import { waitFor } from '../helpers/wait.ts'
+import { LedgerRejectedError } from '../../src/layer2/chain/ledger.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store }
 
@@ -90,6 +91,25 @@ describe('layer-2 between nodes with separate ledgers', () => {
     await client.l2.maintain()
     expect(client.l2.channels.get(opened.channelId)?.state).toBe('closed')
     expect((await client.l2.wallet.balance()).balance).toBe(after.balance)
+  })
+
+  it('a provider whose settlement failed until expiry learns the client\'s refund: it stops settling and counts nothing earned', async () => {
+    provider.l2.provider.offer({ service: 'late', pricePerUnit: 1, unit: 'op', minDeposit: 1_000, windowSeconds: 1200 })
+    await client.l2.client.terms('late', 1500)
+    const opened = await client.l2.client.open(provider.node.peerId, 'late', 6_000)
+    await client.l2.client.pay(opened.channelId, 7)
+    const ledger = provider.l2.ledger as unknown as { broadcast: (tx: unknown) => Promise<string> }
+    const broadcast = ledger.broadcast
+    // The provider cannot get its settlement out (ARC down) until the client's refund matures.
+    ledger.broadcast = async () => await Promise.reject(new LedgerRejectedError('network', 'ARC could not be reached'))
+    try {
+      clock.t += 1300 // past expiry
+      await waitFor(() => client.l2.channels.get(opened.channelId)?.state === 'refunded', 'the client to refund', 20_000, 100)
+      await waitFor(() => provider.l2.channels.get(opened.channelId)?.state === 'refunded', 'the provider to learn the refund', 10_000, 100)
+    } finally {
+      ledger.broadcast = broadcast
+    }
+    expect(provider.l2.provider.earnings().find(e => e.service === 'late')).toMatchObject({ earned: 0 })
   })
 
   it('refunds after expiry when the provider has vanished: the client\'s own ledger takes the refund', async () => {

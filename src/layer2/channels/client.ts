@@ -15,7 +15,10 @@ import { accountOf } from '../../identity.ts'
 import { Kind } from '../../wire/tmsg.ts'
 import { ChannelError } from '../errors.ts'
 import { checkTerms } from './checks.ts'
-import { verifyBeef } from '../chain/beef.ts'
+import type { Transaction } from '@bsv/sdk'
+import { beefOf, verifyBeef } from '../chain/beef.ts'
+import { PeerPaymentType, encodeAs } from '../proto.ts'
+import { accountTarget } from '../../targets.ts'
 import { LedgerRejectedError } from '../chain/ledger.ts'
 import { channelScript, completeChannelTx, depositOf, maxPayable, refundTx, signChannelTx, updateTx } from './transactions.ts'
 import type { Parties } from './transactions.ts'
@@ -512,6 +515,7 @@ export class ChannelClient {
         const tx = txFromBytes(Buffer.from(r, 'hex'))
         if (!tx.inputs.every(i => unspent.has(i.sourceTXID!))) continue
         lastRefund = await this.ctx.broadcast(tx)
+        await this.tellProvider(ch, tx)
         this.note('refund', ch.id, { txid: lastRefund, amount: tx.outputs[0]!.satoshis!, confirmed: true })
       }
       unspent.clear()
@@ -529,6 +533,22 @@ export class ChannelClient {
       if (settlement !== undefined && settlement !== ch.closeTxid) this.note('settlement', ch.id, { txid: settlement, confirmed: true })
     }
     return this.mine(ch.id)
+  }
+
+  /**
+   * Hands our refund to the provider as a PAYMENT (BEEF + memo) to its account: a provider on
+   * another ledger would otherwise never see its funding spent, keep trying to settle, and
+   * count as earned what came back to us. Best effort: a provider gone hears nothing.
+   */
+  private async tellProvider (ch: ChannelRecord, refund: Transaction): Promise<void> {
+    try {
+      const beef = await beefOf(refund, this.ctx.ledger)
+      const payload = encodeAs(PeerPaymentType, { beef, memo: `refund of channel ${ch.id.slice(0, 10)}` })
+      if (payload.length > this.ctx.node.maxPayload) throw new Error(`refund BEEF of ${payload.length} bytes does not fit one message`)
+      this.ctx.node.send({ target: accountTarget(ch.peerAccount).id, kind: Kind.PAYMENT, payload })
+    } catch (err: unknown) {
+      this.ctx.log.warn({ channel: ch.id, err }, 'could not hand the refund to the provider')
+    }
   }
 
   /**

@@ -157,12 +157,13 @@ export class PaymentService {
     if (this.db.prepare('SELECT 1 FROM peer_payments WHERE txid = ?').get(txid) !== undefined) return // heard twice
     const ours = p2pkhLock(this.ctx.identity.account).toHex()
     const outputs = tx.outputs.map((o, vout) => ({ vout, satoshis: o.satoshis ?? 0, script: o.lockingScript.toHex() })).filter(o => o.script === ours)
-    // A channel's settlement handed over by its provider spends our funding: learned even when
-    // it pays us no change, so this node never refunds what was settled.
-    const settled = this.ctx.channels.list('client').filter(ch => tx.inputs.some(i => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
+    // A channel's settlement handed over by its provider, or its refund by its client, spends
+    // the funding: learned even when it pays us nothing, so the client never refunds what was
+    // settled and the provider stops settling (and counting) what was refunded.
+    const settled = this.ctx.channels.list().filter(ch => tx.inputs.some(i => ch.fundings.some(f => f.txid === i.sourceTXID && f.vout === i.sourceOutputIndex)))
     if (outputs.length === 0 && settled.length === 0) throw new Error(`payment ${txid} pays nothing to ${this.ctx.identity.account}`)
     // The sender names the payer in our chat: it must have paid, by spending a coin of its own
-    // (or, handing over a settlement, be the channel's provider). Else anyone who saw a payment
+    // (or, handing over a settlement or refund, be the channel's other party). Else anyone who saw a payment
     // pass could re-send it first under its own name and memo, and the real one would be a repeat.
     const senderScript = p2pkhLock(from).toHex()
     const payerCoins = new Map(verified.txs.map(t => [t.id('hex'), t]))
