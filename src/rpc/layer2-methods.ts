@@ -3,7 +3,7 @@
  * amounts are integer satoshis; a provider is named by PeerId or account.
  */
 import { z } from 'zod'
-import { defineMethod } from './methods.ts'
+import { defineMethod, unsubscribeMethod } from './methods.ts'
 import type { MethodDef, RpcContext } from './methods.ts'
 import { RpcError } from './errors.ts'
 import type { Layer2 } from '../layer2/layer2.ts'
@@ -170,16 +170,6 @@ export const LAYER2_METHODS: MethodDef[] = [
       return ctx.session!.subscribeLayer2('channel', channelId)
     }
   }),
-  defineMethod({
-    name: 'channel_unsubscribe',
-    summary: 'WebSocket only: ends a channel_subscribe or wallet_subscribe subscription.',
-    params: z.strictObject({ subscription: z.string().min(1).max(100) }),
-    result: z.literal(true),
-    websocketOnly: true,
-    handler: ({ subscription }, { session }) => {
-      if (!session!.unsubscribe(subscription)) throw new RpcError('NotFound', `no subscription ${subscription}`)
-      return true
-    }
-  })
+  unsubscribeMethod('channel_unsubscribe', 'WebSocket only: ends a channel_subscribe or wallet_subscribe subscription.')
 ]
 

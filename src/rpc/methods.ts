@@ -45,6 +45,24 @@ const noParams = z.strictObject({})
 const hex = z.string().regex(/^[0-9a-f]*$/)
 const targetText = z.string().min(1).max(200).describe('#room, @nick, acct:<address> or 32 hex characters')
 
+/**
+ * Every `*_unsubscribe` method: one session holds all of a client's subscriptions, so any of
+ * them ends any subscription id (the names exist because DESIGN gives each family its own).
+ */
+export function unsubscribeMethod (name: string, summary: string): MethodDef {
+  return defineMethod({
+    name,
+    summary,
+    params: z.strictObject({ subscription: z.string().min(1).max(100) }),
+    result: z.literal(true),
+    websocketOnly: true,
+    handler: ({ subscription }, { session }) => {
+      if (!session!.unsubscribe(subscription)) throw new RpcError('NotFound', `no subscription ${subscription}`)
+      return true
+    }
+  })
+}
+
 export const MessageSchema = z.object({
   msgId: hex,
   target: hex,
@@ -302,15 +320,5 @@ export const METHODS: MethodDef[] = [
     websocketOnly: true,
     handler: ({ targets }, { session }) => session!.subscribe(targets === undefined ? undefined : new Set(targets.map(t => targetParam(t).hex)))
   }),
-  defineMethod({
-    name: 'msg_unsubscribe',
-    summary: 'WebSocket only: ends a subscription.',
-    params: z.strictObject({ subscription: z.string().min(1).max(100) }),
-    result: z.literal(true),
-    websocketOnly: true,
-    handler: ({ subscription }, { session }) => {
-      if (!session!.unsubscribe(subscription)) throw new RpcError('NotFound', `no subscription ${subscription}`)
-      return true
-    }
-  })
+  unsubscribeMethod('msg_unsubscribe', 'WebSocket only: ends a subscription.')
 ]

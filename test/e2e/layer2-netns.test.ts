@@ -6,11 +6,8 @@
  * side never listens on). Needs root and `ip netns`; skipped with the reason printed otherwise.
  */
 import { afterAll, beforeAll, describe } from 'vitest'
-import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import jayson from 'jayson/promise/index.js'
-import { BIN, parseReady, tempDatadir } from '../helpers/proc.ts'
-import type { Ready } from '../helpers/proc.ts'
+import { netnsSkipReason, quiet, sh, startNsNode } from '../helpers/netns.ts'
+import type { NsProcess } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
 import { channelLife } from '../helpers/layer2-life.ts'
 import type { LifeNode } from '../helpers/layer2-life.ts'
@@ -22,17 +19,9 @@ const DATA = { a: `10.12.${TAG}.1`, b: `10.12.${TAG}.2` }
 const MGMT = { hostA: `10.13.${TAG}.1`, a: `10.13.${TAG}.2`, hostB: `10.13.${TAG}.5`, b: `10.13.${TAG}.6` }
 const LINK = { dataA: `t8l${TAG}da`, dataB: `t8l${TAG}db`, hostA: `t8l${TAG}ha`, mA: `t8l${TAG}ma`, hostB: `t8l${TAG}hb`, mB: `t8l${TAG}mb` }
 
-function canRun (): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root'
-  try { execFileSync('ip', ['-V'], { stdio: 'ignore' }) } catch { return 'no `ip` command' }
-  try { execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' }) } catch { return '`ip netns` not available' }
-  return undefined
-}
-const reason = canRun()
+const reason = netnsSkipReason()
 if (reason !== undefined) console.log(`layer-2 netns test skipped: ${reason}`)
 
-const sh = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'ignore' }) }
-const quiet = (...args: string[]): void => { try { sh(...args) } catch {} }
 const inNs = (ns: string, ...args: string[]): void => { sh('netns', 'exec', ns, 'ip', ...args) }
 
 function cleanup (): void {
@@ -54,32 +43,10 @@ function pair (outer: string, inner: string, ns: string, innerIp: string, prefix
   at('link', 'set', outer, 'up')
 }
 
-interface NsNode extends LifeNode { proc: ReturnType<typeof spawn> }
+interface NsNode extends LifeNode, NsProcess {}
 
 async function startNode (ns: string, host: string, port: number, rpcHost: string, rpcPort: number, nick: string): Promise<NsNode> {
-  const datadir = tempDatadir()
-  const args = ['netns', 'exec', ns, process.execPath, BIN, 'node', '--datadir', datadir, '--host', host, '--port', String(port),
-    '--rpc-host', rpcHost, '--rpc-allow-remote', '--rpc-port', String(rpcPort), '--no-mdns', '--nick', nick]
-  const proc = spawn('ip', args, { stdio: 'pipe', env: { ...process.env, TMSG_MDNS: 'false' } })
-  let out = ''
-  let err = ''
-  proc.stderr.on('data', (d: Buffer) => { err += d.toString() })
-  const ready = await new Promise<Ready>((resolve, reject) => {
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const nl = out.indexOf('\n')
-      if (nl >= 0) resolve(parseReady(out.slice(0, nl)))
-    })
-    proc.once('exit', code => { reject(new Error(`${nick} exited ${code}: ${err}`)) })
-  })
-  const secret = readFileSync(`${datadir}/rpc.cookie`, 'utf8').trim().split(':')[1]!
-  const http = jayson.Client.http({ host: rpcHost, port: rpcPort, headers: { authorization: `Bearer ${secret}` } })
-  const call = async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
-    const r = await http.request(method, params)
-    if (r.error !== undefined) throw Object.assign(new Error(r.error.message), r.error)
-    return r.result as T
-  }
-  return { proc, ready, call }
+  return await startNsNode({ ns, host, port, rpcHost, rpcPort, name: nick, args: ['--nick', nick] })
 }
 
 async function kill (n: NsNode | undefined): Promise<void> {

@@ -5,11 +5,9 @@
  * every node. Needs root and `ip`; skipped with the reason printed otherwise.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
-import { execFileSync, spawn } from 'node:child_process'
-import { readFileSync } from 'node:fs'
-import jayson from 'jayson/promise/index.js'
-import { BIN, parseReady, tempDatadir } from '../helpers/proc.ts'
-import type { Ready } from '../helpers/proc.ts'
+import { execFileSync } from 'node:child_process'
+import { netnsSkipReason, quiet, sh, startNsNode } from '../helpers/netns.ts'
+import type { NsProcess } from '../helpers/netns.ts'
 import { waitFor } from '../helpers/wait.ts'
 
 const N = 12
@@ -21,13 +19,7 @@ const veth = (i: number): string => `t11x${TAG}v${i}`
 const peer = (i: number): string => `t11x${TAG}p${i}`
 const BRIDGE = `t11x${TAG}br`
 
-function canRun (): string | undefined {
-  if (process.getuid?.() !== 0) return 'not root'
-  try { execFileSync('ip', ['-V'], { stdio: 'ignore' }) } catch { return 'no `ip` command' }
-  try { execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' }) } catch { return '`ip netns` not available' }
-  return undefined
-}
-const reason = canRun()
+const reason = netnsSkipReason()
 if (reason !== undefined) console.log(`netns partition test skipped: ${reason}`)
 const noNft = ((): string | undefined => {
   try { execFileSync('nft', ['--version'], { stdio: 'ignore' }) } catch { return 'no `nft` command (Debian: apt-get install nftables)' }
@@ -35,10 +27,8 @@ const noNft = ((): string | undefined => {
 })()
 if (reason === undefined && noNft !== undefined) console.log(`netns lossy-link test skipped: ${noNft}`)
 
-const sh = (...args: string[]): void => { execFileSync('ip', args, { stdio: 'ignore' }) }
-const quiet = (...args: string[]): void => { try { sh(...args) } catch {} }
 
-interface NsNode { i: number, proc: ReturnType<typeof spawn>, ready: Ready, call: <T = any>(m: string, p?: Record<string, unknown>) => Promise<T>, got: () => Promise<string[]>, peerIps: () => Promise<string[]>, stderr: () => string }
+interface NsNode extends NsProcess { i: number, got: () => Promise<string[]>, peerIps: () => Promise<string[]> }
 
 function cleanup (): void {
   for (let i = 1; i <= N; i++) quiet('netns', 'del', ns(i))
@@ -46,31 +36,11 @@ function cleanup (): void {
 }
 
 async function startNode (i: number, bootstrap: string[]): Promise<NsNode> {
-  const datadir = tempDatadir()
-  const args = ['netns', 'exec', ns(i), process.execPath, BIN, 'node', '--datadir', datadir, '--host', ip(i), '--port', '4004',
-    '--rpc-host', ip(i), '--rpc-allow-remote', '--rpc-port', '4003', '--no-mdns', '--min-peers', '2', ...bootstrap.flatMap(b => ['--bootstrap', b])]
-  const proc = spawn('ip', args, { stdio: 'pipe', env: { ...process.env, TMSG_MDNS: 'false' } })
-  let out = ''
-  let err = ''
-  proc.stderr.on('data', (d: Buffer) => { err += d.toString() })
-  const ready = await new Promise<Ready>((resolve, reject) => {
-    proc.stdout.on('data', (d: Buffer) => {
-      out += d.toString()
-      const nl = out.indexOf('\n')
-      if (nl >= 0) resolve(parseReady(out.slice(0, nl)))
-    })
-    proc.once('exit', code => { reject(new Error(`node ${i} exited ${code}: ${err}`)) })
-  })
-  const secret = readFileSync(`${datadir}/rpc.cookie`, 'utf8').trim().split(':')[1]!
-  const http = jayson.Client.http({ host: ip(i), port: 4003, headers: { authorization: `Bearer ${secret}` } })
-  const call = async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
-    const r = await http.request(method, params)
-    if (r.error !== undefined) throw Object.assign(new Error(r.error.message), r.error)
-    return r.result as T
-  }
+  const node = await startNsNode({ ns: ns(i), host: ip(i), port: 4004, rpcHost: ip(i), rpcPort: 4003, name: `node ${i}`, args: ['--min-peers', '2', ...bootstrap.flatMap(b => ['--bootstrap', b])] })
+  const { call } = node
   const got = async (): Promise<string[]> => (await call<Array<{ text?: string }>>('msg_history', { target: '#part', limit: 1000 })).map(m => m.text ?? '')
   const peerIps = async (): Promise<string[]> => (await call<Array<{ addresses: string[] }>>('peers_list')).flatMap(p => p.addresses.map(a => a.split('/')[2]!))
-  return { i, proc, ready, call, got, peerIps, stderr: () => err }
+  return { ...node, i, got, peerIps }
 }
 
 describe.skipIf(reason !== undefined)('a 12-node network in namespaces, split and healed', () => {
