@@ -23,13 +23,22 @@ export async function startServing (config: NodeConfig, init: AppInit): Promise<
   let rpc: RpcServer | undefined
   try {
     if (config.rpcPort !== 0) { // 0 = RPC off
-      const port = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
+      let port = await choosePort(config.rpcHost, config.rpcPort, config.rpcPortExplicit, '--rpc-port')
+      for (let attempt = 1; rpc === undefined; attempt++) {
+        try {
+          rpc = await startRpcServer(app, { host: config.rpcHost, port, allowRemote: config.rpcAllowRemote, cookiePath: app.datadir.rpcCookie, urlPath: app.datadir.rpcUrl })
+        } catch (err: unknown) {
+          // Two nodes started at once can both find the default port free and race to bind
+          // it: the loser moves on, as it would have had the other been first.
+          if (config.rpcPortExplicit || attempt >= 10 || (err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err
+          port = await choosePort(config.rpcHost, port + 1, false, '--rpc-port')
+        }
+      }
       if (port !== config.rpcPort) {
         const notice = `RPC port ${config.rpcPort} is taken; using ${port}`
         app.notices.push(notice)
         app.log.warn(notice)
       }
-      rpc = await startRpcServer(app, { host: config.rpcHost, port, allowRemote: config.rpcAllowRemote, cookiePath: app.datadir.rpcCookie, urlPath: app.datadir.rpcUrl })
     }
   } catch (err: unknown) {
     await app.stop()

@@ -234,11 +234,23 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   app.layer2?.events.on('event', onChannelEvent)
   app.layer2?.events.on('wallet', onWalletEvent)
 
+  const unhook = (): void => {
+    app.off('message', onMessage)
+    app.layer2?.events.off('event', onChannelEvent)
+    app.layer2?.events.off('wallet', onWalletEvent)
+  }
   const secret = writeCookie(init.cookiePath)
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject)
-    server.listen(init.port, init.host, () => { server.off('error', reject); resolve() })
-  })
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(init.port, init.host, () => { server.off('error', reject); resolve() })
+    })
+  } catch (err: unknown) {
+    // Not listening (e.g. the port was taken): leave the app as it was, so a caller may try another port.
+    unhook()
+    wss.close()
+    throw err
+  }
   const port = (server.address() as { port: number }).port
   boundPort.value = port
   const url = `http://${isIPv6(init.host) ? `[${init.host}]` : init.host}:${port}/`
@@ -249,9 +261,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     port,
     loginUrl: loginUrl(url, secret),
     close: async () => {
-      app.off('message', onMessage)
-      app.layer2?.events.off('event', onChannelEvent)
-      app.layer2?.events.off('wallet', onWalletEvent)
+      unhook()
       for (const s of sessions) s.ws.terminate()
       wss.close()
       server.closeAllConnections()
