@@ -40,7 +40,7 @@ import { DEFAULTS, ROUTER_FACTORIES, simulate } from './sim.ts'
 import type { SimOptions, SimResult } from './sim.ts'
 
 const USAGE = `usage: npm run sim -- [--nodes N] [--degree D] [--router ${Object.keys(ROUTER_FACTORIES).join('|')}] [--msgs M]
-  [--fail F] [--loss L] [--latency MS|LO-HI] [--bandwidth MBIT] [--interval MS] [--size BYTES]
+  [--fail F] [--loss L] [--latency MS|LO-HI] [--bandwidth MBIT] [--interval MS] [--size BYTES] [--ttl T]
   [--detect MS] [--seed S] [--json]
   npm run sim -- --table [--seed S] [--nodes N]   flood vs plumtree, N = 1,000 and 10,000 (or N), fail 0/10%, loss 0/1%`
 
@@ -67,7 +67,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
       nodes: { type: 'string' }, degree: { type: 'string' }, router: { type: 'string' },
       msgs: { type: 'string' }, fail: { type: 'string' }, loss: { type: 'string' },
       latency: { type: 'string' }, bandwidth: { type: 'string' }, interval: { type: 'string' },
-      size: { type: 'string' }, detect: { type: 'string' }, seed: { type: 'string' },
+      size: { type: 'string' }, ttl: { type: 'string' }, detect: { type: 'string' }, seed: { type: 'string' },
       json: { type: 'boolean' }, table: { type: 'boolean' }, help: { type: 'boolean' }
     }
   })
@@ -87,6 +87,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
     seed: num(values.seed, DEFAULTS.seed, 'seed'),
     intervalMs: num(values.interval, DEFAULTS.intervalMs, 'interval'),
     payloadBytes: num(values.size, DEFAULTS.payloadBytes, 'size', 0, 16384),
+    ttl: num(values.ttl, DEFAULTS.ttl, 'ttl', 1, 16),
     detectMs: num(values.detect, DEFAULTS.detectMs, 'detect')
   }
   if (ROUTER_FACTORIES[opts.router] === undefined) throw new Error(`unknown router '${opts.router}'\n${USAGE}`)
@@ -96,7 +97,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
 export function formatResult (r: SimResult): string {
   const pct = (x: number): string => `${(100 * x).toFixed(2)}%`
   return [
-    `router ${r.router}, ${r.nodes} nodes (mean degree ${r.meanDegree}), ${r.msgs} messages, fail ${pct(r.fail)}, loss ${pct(r.loss)}, seed ${r.seed}`,
+    `router ${r.router}, ${r.nodes} nodes (mean degree ${r.meanDegree}), ${r.msgs} messages, fail ${pct(r.fail)}, loss ${pct(r.loss)}, ttl ${r.ttl}, seed ${r.seed}`,
     `delivery ratio        ${pct(r.deliveryRatio)} (${r.deliveries} deliveries)`,
     `copies per delivery   ${r.copiesPerDelivery} (RMR ${r.rmr}; control entries per delivery ${r.controlPerDelivery})`,
     `last-delivery hop     max ${r.ldhMax}, mean ${r.ldhMean}`,
