@@ -9,7 +9,7 @@
  *   latency    a 5-hop chain (6 nodes, the 4 relays in their own processes), p50/p99
  *   history    store and forward: a reconnecting neighbour pulls 10,000 stored messages
  */
-import { fork } from 'node:child_process'
+import { execFileSync, fork } from 'node:child_process'
 import type { ChildProcess } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
@@ -33,7 +33,7 @@ import { memoryBench } from './memory.ts'
 import { historyBench } from './history.ts'
 import type { HistoryFigures } from './history.ts'
 import http from 'node:http'
-import { readFileSync } from 'node:fs'
+import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
 
 const ROUTERS: RouterName[] = ['flood', 'gossipsub']
@@ -211,11 +211,11 @@ async function latencyInProcess (router: RouterName, n: number): Promise<{ p50: 
 }
 
 /** A `tmsg node` process with RPC on a free port, and a keep-alive JSON-RPC caller for it. */
-async function rpcNodeProcess (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}): Promise<{ call: (method: string, params?: object) => Promise<unknown>, port: number, secret: string, p2p: string, pid: number, stop: () => Promise<void> }> {
+async function rpcNodeProcess (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, bin?: string): Promise<{ call: (method: string, params?: object) => Promise<unknown>, port: number, secret: string, p2p: string, pid: number, stop: () => Promise<void> }> {
   const { spawnTmsg, freePort, tempDatadir, stopProcess } = await import('../test/helpers/proc.ts')
   const port = await freePort()
   const datadir = tempDatadir()
-  const p = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(port), '--log-level', 'warn', ...extraArgs], env)
+  const p = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(port), '--log-level', 'warn', ...extraArgs], env, bin)
   const ready = await p.ready
   const secret = readFileSync(join(datadir, 'rpc.cookie'), 'utf8').trim().split(':')[1]!
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 })
@@ -235,6 +235,25 @@ async function rpcNodeProcess (extraArgs: string[] = [], env: NodeJS.ProcessEnv 
     req.end(body)
   })
   return { call, port, secret, p2p: ready.p2p, pid: p.proc.pid!, stop: async () => { agent.destroy(); await stopProcess(p) } }
+}
+
+/**
+ * Compiles the node as `npm pack` would, into .bench-build/ (not dist/, which bin/tmsg.js
+ * would then run for every test of this checkout), and returns its bin/tmsg.js.
+ */
+function compiledBin (): string {
+  const root = fileURLToPath(new URL('..', import.meta.url))
+  const out = join(root, '.bench-build')
+  rmSync(out, { recursive: true, force: true })
+  execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'dist')], { stdio: 'inherit' })
+  mkdirSync(join(out, 'bin'))
+  copyFileSync(join(root, 'bin/tmsg.js'), join(out, 'bin/tmsg.js'))
+  return join(out, 'bin/tmsg.js')
+}
+
+function usage (message: string): never {
+  console.error(message)
+  process.exit(2)
 }
 
 async function rpcThroughput (seconds: number): Promise<{ sendPerSec: number, infoPerSec: number }> {
@@ -386,20 +405,28 @@ if (only === 'history') {
 }
 if (only === 'memory') {
   const n = quick ? 20 : 50
-  const relayNode = await rpcNodeProcess(['--max-peers', '64', '--min-peers', '0'], process.env.BENCH_NODE_FLAGS !== undefined ? { NODE_OPTIONS: process.env.BENCH_NODE_FLAGS } : {})
   // --rate=N offers N msg/s instead of 10,000: what a relay that keeps up looks like on a
   // machine that cannot give it 10,000.
   const rate = Number(process.argv.find(a => a.startsWith('--rate='))?.slice(7) ?? 10_000)
-  const m = await memoryBench(relayNode, { neighbours: n, rate, seconds: quick ? 10 : 30, senders: 20, processes: 2, payloadBytes: 100 })
-  await relayNode.stop()
-  row(`tmsg node relaying for ${n} neighbours, ${fmt(rate)} msg/s offered (100 B), RSS MB`, ['start', 'peak', 'end'])
-  row('', [fmt(m.startMB), fmt(m.peakMB), fmt(m.endMB)])
-  console.log(`  RSS every second: ${m.samples.map(x => fmt(x)).join(' ')}`)
-  row('  messages offered / written / taken in by the relay', [m.offered, m.written, m.received])
-  row('  relay intake while offered (msg/s) / cores the relay used', [fmt(m.inPerSec), fmt(m.relayCpu, 2)])
-  row('  copies forwarded / at each neighbour (min-max)', [m.forwarded, `${m.minAtNeighbour}-${m.maxAtNeighbour}`])
-  row('  seen-cache entries at the end', [m.seen])
-  console.log(`  drops: ${JSON.stringify(m.dropped)}`)
+  // --from=compiled|sources|both: an installed package runs the JavaScript compiled at pack
+  // time, a checkout runs the TypeScript sources (Node strips the types as it loads them,
+  // which costs memory of its own): both are measured unless one is asked for.
+  const from = process.argv.find(a => a.startsWith('--from='))?.slice(7) ?? 'both'
+  const forms = from === 'both' ? ['compiled', 'sources'] : [from]
+  for (const form of forms) {
+    const bin = form === 'compiled' ? compiledBin() : form === 'sources' ? undefined : usage(`--from=${form}: compiled, sources or both`)
+    const relayNode = await rpcNodeProcess(['--max-peers', '64', '--min-peers', '0'], process.env.BENCH_NODE_FLAGS !== undefined ? { NODE_OPTIONS: process.env.BENCH_NODE_FLAGS } : {}, bin)
+    const m = await memoryBench(relayNode, { neighbours: n, rate, seconds: quick ? 10 : 30, senders: 20, processes: 2, payloadBytes: 100 })
+    await relayNode.stop()
+    row(`tmsg node (${form === 'compiled' ? 'compiled, as installed' : 'TypeScript sources, as in a checkout'}) relaying for ${n} neighbours, ${fmt(rate)} msg/s offered (100 B), RSS MB`, ['start', 'peak', 'end'])
+    row('', [fmt(m.startMB), fmt(m.peakMB), fmt(m.endMB)])
+    console.log(`  RSS every second: ${m.samples.map(x => fmt(x)).join(' ')}`)
+    row('  messages offered / written / taken in by the relay', [m.offered, m.written, m.received])
+    row('  relay intake while offered (msg/s) / cores the relay used', [fmt(m.inPerSec), fmt(m.relayCpu, 2)])
+    row('  copies forwarded / at each neighbour (min-max)', [m.forwarded, `${m.minAtNeighbour}-${m.maxAtNeighbour}`])
+    row('  seen-cache entries at the end', [m.seen])
+    console.log(`  drops: ${JSON.stringify(m.dropped)}`)
+  }
   process.exit(0)
 }
 if (only === 'direct') {

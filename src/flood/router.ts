@@ -244,10 +244,12 @@ export class FloodRouter implements Router {
         this.receive(n, msg)
       }
       if (frame.control !== undefined && this.neighbours.has(peerId)) this.receiveControl(n, frame.control)
-      // Forward what this unit produced now rather than at the end of the event-loop turn:
-      // one outbound unit per inbound unit keeps batches as large as the sender made them,
-      // without holding them back behind every other connection's reads.
-      if (this.dirty.size > 0) this.flushAll()
+      // What this unit produced goes out with everything else read in this event-loop turn
+      // (the flush already scheduled): with many neighbours each write costs a syscall and a
+      // cipher setup per neighbour, so a busy relay writes one unit per turn, not one per
+      // sender's unit. At once only when a neighbour has a full unit waiting, or when this
+      // node delivers: then the next hops get their copies before its checks run.
+      if (deferred.length > 0 || this.unitReady()) this.flushAll()
     } finally {
       this.deferred = undefined
     }
@@ -527,14 +529,26 @@ export class FloodRouter implements Router {
     }
   }
 
+  /** True when a neighbour that can be written to has a full unit queued. */
+  private unitReady (): boolean {
+    for (const n of this.dirty) {
+      if (!n.blocked && (n.queue.bytes >= FLUSH_UNIT_BYTES || n.queue.length >= MAX_FRAME_MSGS)) return true
+    }
+    return false
+  }
+
   /** Writes every dirty neighbour's queue as few, large frames as its transport accepts. */
   private readonly flushAll = (): void => {
     this.flushScheduled = false
-    for (const n of this.dirty) this.flush(n)
+    // Neighbours that are keeping up were queued the same copies in the same order, so most
+    // get the same batch: it is encoded once and that unit written to each (a relay with 50
+    // neighbours otherwise builds 49 copies of every unit). Keyed by the batch's first copy.
+    const units = new Map<Uint8Array, Array<{ batch: Uint8Array[], unit: Uint8Array }>>()
+    for (const n of this.dirty) this.flush(n, units)
     this.dirty.clear()
   }
 
-  private flush (n: Neighbour): void {
+  private flush (n: Neighbour, units: Map<Uint8Array, Array<{ batch: Uint8Array[], unit: Uint8Array }>>): void {
     const link = n.link
     if (link === undefined) return
     while (!n.blocked) {
@@ -542,9 +556,21 @@ export class FloodRouter implements Router {
       const control = this.takeControl(n)
       if (batch.length === 0 && control === undefined) return
       n.messagesOut += batch.length
+      let unit: Uint8Array | undefined
+      if (control === undefined) {
+        const same = units.get(batch[0]!)
+        unit = same?.find(u => sameCopies(u.batch, batch))?.unit
+        if (unit === undefined) {
+          unit = encodeFrameUnit(batch)
+          if (same === undefined) units.set(batch[0]!, [{ batch, unit }])
+          else same.push({ batch, unit })
+        }
+      } else {
+        unit = encodeFrameUnit(batch, control)
+      }
       let accepted: boolean
       try {
-        accepted = link.write(encodeFrameUnit(batch, control))
+        accepted = link.write(unit)
       } catch (err: unknown) {
         // The stream died under us; the host will remove the neighbour when it notices.
         this.log?.('write to %s failed - %e', n.id, err)
@@ -579,4 +605,11 @@ export class FloodRouter implements Router {
       queuedMessages: n.queue.length
     }))
   }
+}
+
+/** The same copies (the very same buffers) in the same order. */
+function sameCopies (a: readonly Uint8Array[], b: readonly Uint8Array[]): boolean {
+  if (a.length !== b.length) return false
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false
+  return true
 }

@@ -38,6 +38,9 @@ import type { Target } from '../targets.ts'
 import { createLogger } from '../log.ts'
 import type { Logger } from '../log.ts'
 
+/** A yamux stream's receive window, fixed at yamux's initial size (see the muxer's setup). */
+const YAMUX_WINDOW_BYTES = 256 * 1024
+
 /** Every neighbour's queue for this node's own messages is full: the caller should slow down. */
 export class BackpressureError extends Error {
   static name = 'BackpressureError'
@@ -233,11 +236,12 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
       addresses: { listen: opts.listen ?? ['/ip4/0.0.0.0/tcp/4004'] },
       transports: [memory !== undefined ? memory() : tcp()],
       connectionEncrypters: [noise()],
-      // A stream's receive window grows to 16 MiB by default, past the 4 MiB yamux buffers for a
-      // paused stream (which it then aborts), and every paused neighbour may fill its window:
-      // 1 MiB keeps 50 paused flood streams (see flood-service) within 50 MiB, and still fills
-      // a 100 ms path at 10 MB/s.
-      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: 1024 * 1024 } })],
+      // What a neighbour may send before we read it: a paused flood stream (see flood-service)
+      // holds its whole window. Yamux grows windows to 16 MiB by default; kept at the initial
+      // 256 KiB, 50 paused neighbours hold 12.5 MiB (at 1 MiB a relay's heap snapshot found
+      // 20 MiB in paused streams), and one stream still carries 2.5 MB/s over a 100 ms path —
+      // ~20,000 msg/s of 100 B, twenty times a neighbour's budget.
+      streamMuxers: [yamux({ streamOptions: { maxStreamWindowSize: YAMUX_WINDOW_BYTES } })],
       peerDiscovery: mdns === undefined ? [] : [mdns()],
       connectionManager: {
         maxConnections: maxPeers,

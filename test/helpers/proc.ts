@@ -46,9 +46,12 @@ export function parseReady (line: string): Ready {
   return { peerId: m[1]!, p2p: m[2]!, rpc: m[3]!, account: m[4]! }
 }
 
-/** Runs `tmsg <args>` with the test's Node; tests never use mDNS (it would find other tests). */
-export function spawnTmsg (args: string[], env: NodeJS.ProcessEnv = {}): NodeProcess {
-  const proc = spawn(process.execPath, [BIN, ...args], { env: { ...process.env, TMSG_MDNS: 'false', ...env }, stdio: 'pipe' })
+/**
+ * Runs `tmsg <args>` with the test's Node; tests never use mDNS (it would find other tests).
+ * `bin`: another copy of bin/tmsg.js (the memory benchmark runs a compiled build).
+ */
+export function spawnTmsg (args: string[], env: NodeJS.ProcessEnv = {}, bin = BIN): NodeProcess {
+  const proc = spawn(process.execPath, [bin, ...args], { env: { ...process.env, TMSG_MDNS: 'false', ...env }, stdio: 'pipe' })
   let out = ''
   let err = ''
   proc.stdout.setEncoding('utf8')

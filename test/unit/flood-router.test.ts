@@ -122,13 +122,37 @@ describe('flood router decisions', () => {
     expect(h.router.stats()).toMatchObject({ sent: 2, duplicates: 1, forwarded: 0 })
   })
 
-  it('forwards one inbound unit as one outbound unit per neighbour, at once', () => {
+  it('coalesces the units read in one turn into one outbound unit per neighbour', () => {
+    const h = new Harness()
+    const [, , c, d] = h.connect('A', 'B', 'C', 'D')
+    const unit = (): Uint8Array => stripPrefix(encodeFrameUnit(Array.from({ length: 50 }, () => encodeTMsg(msg()))))
+    h.router.receiveUnit('A', unit())
+    h.router.receiveUnit('B', unit())
+    expect(c!.units).toHaveLength(0) // waits for the end of the turn
+    h.flush()
+    expect(c!.units).toHaveLength(1)
+    expect(c!.messages()).toHaveLength(100)
+    // C and D were queued the same copies: one unit, encoded once, written to both.
+    expect(d!.units[0]).toBe(c!.units[0])
+    expect(h.link('A').messages()).toHaveLength(50) // B's only
+  })
+
+  it('forwards at once when a full unit is waiting', () => {
     const h = new Harness()
     h.connect('A', 'B')
-    const msgs = Array.from({ length: 50 }, () => msg())
+    const msgs = Array.from({ length: 1000 }, () => msg()) // MAX_FRAME_MSGS
     h.router.receiveUnit('A', stripPrefix(encodeFrameUnit(msgs.map(m => encodeTMsg(m))))) // no scheduled flush needed
-    expect(h.link('B').units).toHaveLength(1)
-    expect(h.link('B').messages()).toHaveLength(50)
+    expect(h.link('B').messages()).toHaveLength(1000)
+  })
+
+  it('forwards at once, before its own checks, when it delivers part of the unit', () => {
+    const h = new Harness()
+    h.connect('A', 'B')
+    const m = msg()
+    h.subscribed.add(hex(m.target))
+    h.router.receiveUnit('A', stripPrefix(encodeFrameUnit([encodeTMsg(m)]))) // no scheduled flush needed
+    expect(h.link('B').messages()).toHaveLength(1)
+    expect(h.delivered).toHaveLength(1)
   })
 
   it('batches own messages published in one turn into one unit', () => {
