@@ -42,7 +42,7 @@ import type { SimOptions, SimResult } from './sim.ts'
 const USAGE = `usage: npm run sim -- [--nodes N] [--degree D] [--router ${Object.keys(ROUTER_FACTORIES).join('|')}] [--msgs M]
   [--fail F] [--loss L] [--latency MS|LO-HI] [--bandwidth MBIT] [--interval MS] [--size BYTES] [--ttl T]
   [--detect MS] [--seed S] [--json]
-  npm run sim -- --table [--seed S] [--nodes N]   flood vs plumtree, N = 1,000 and 10,000 (or N), fail 0/10%, loss 0/1%`
+  npm run sim -- --table [--seed S] [--nodes N] [--ttl T]   flood vs plumtree, N = 1,000 and 10,000 (or N), fail 0/10%, loss 0/1%`
 
 function parseLatency (s: string): { lo: number, hi: number } {
   const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(s)
@@ -114,9 +114,9 @@ function tableRow (r: SimResult): string {
     `${r.latencyP50.toFixed(0)} / ${r.latencyP99.toFixed(0)} | ${Math.round(r.bytesPerNode / 1024)} |`
 }
 
-function runTable (seed: number, sizes: number[]): void {
+function runTable (seed: number, sizes: number[], ttl: number): void {
   const routers = ['flood', 'plumtree'].filter(r => ROUTER_FACTORIES[r] !== undefined)
-  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
+  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, TTL ${ttl}, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
   console.log('| router | N | fail | loss | delivery | copies/delivery | RMR | last-delivery hop max / mean | latency p50 / p99 ms | KiB sent/node |')
   console.log('|---|---|---|---|---|---|---|---|---|---|')
   for (const nodes of sizes) {
@@ -124,7 +124,7 @@ function runTable (seed: number, sizes: number[]): void {
       for (const fail of [0, 0.1]) {
         for (const loss of [0, 0.01]) {
           const started = performance.now()
-          const r = simulate({ ...DEFAULTS, nodes, router, fail, loss, seed })
+          const r = simulate({ ...DEFAULTS, nodes, router, fail, loss, seed, ttl })
           console.log(tableRow(r))
           console.error(`  (${router} N=${nodes} fail=${fail} loss=${loss}: ${((performance.now() - started) / 1000).toFixed(1)} s wall)`)
         }
@@ -144,7 +144,7 @@ function main (): void {
   }
   if (parsed.table) {
     // --nodes with --table runs only that size (the two sizes can then run side by side)
-    runTable(parsed.opts.seed, process.argv.includes('--nodes') ? [parsed.opts.nodes] : [1000, 10_000])
+    runTable(parsed.opts.seed, process.argv.includes('--nodes') ? [parsed.opts.nodes] : [1000, 10_000], parsed.opts.ttl)
     return
   }
   const started = performance.now()

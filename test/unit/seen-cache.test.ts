@@ -48,7 +48,14 @@ describe('seen cache against a plain model', () => {
     readonly owned = new Map<number, Array<{ key: string, life: number }>>()
     recycled = 0
     private life = 0
-    constructor (readonly max: number, readonly ttlMs: number, readonly perSlotMax: number) {}
+    readonly max: number
+    readonly ttlMs: number
+    readonly perSlotMax: number
+    constructor (max: number, ttlMs: number, perSlotMax: number) {
+      this.max = max
+      this.ttlMs = ttlMs
+      this.perSlotMax = perSlotMax
+    }
     private owns (o: { key: string, life: number }, slot: number): boolean {
       const e = this.map.get(o.key)
       return e !== undefined && e.life === o.life && slotOf(e.value) === slot
