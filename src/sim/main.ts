@@ -23,8 +23,8 @@
  *   their target, so every first copy is a delivery. Each is signed once by its origin with a
  *   deterministic RFC 6979 signature; each delivery verifies it, through a per-process cache
  *   so one (id, signature) pair costs one real verification, not one per node.
- * - Each node's seen cache is sized to the run (2·msgs + 16): lru-cache allocates its `max`
- *   up front, and the real default (200,000) times 10,000 nodes would not fit.
+ * - Each node's seen cache is bounded by the run (2·msgs + 16) rather than the real default
+ *   (200,000), so nothing is ever evicted by size and every node's memory figure is its own.
  * - Left out: CPU time and event-loop contention, connection set-up and churn beyond the one
  *   failure, TCP congestion control and head-of-line blocking across a node's links, a shared
  *   uplink per node (bandwidth is per link), clock skew.

@@ -267,10 +267,20 @@ function percentile (sorted: Float64Array, p: number): number {
 
 /** Unsent bytes a link holds before it says "wait for drain", like a stream's high-water mark. */
 const LINK_WINDOW_BYTES = 256 * 1024
-/** Bytes per seen-cache slot lru-cache preallocates (keys, values, links, free list, TTL starts). */
-const SEEN_SLOT_BYTES = 8 + 8 + 4 + 4 + 4 + 8 + 8
-/** Bytes per remembered id: a Map slot plus a 16-character key string. A rough estimate, not measured per run (that would not be deterministic). */
-const SEEN_ENTRY_BYTES = 80
+/**
+ * Bytes per seen-cache slot (src/flood/seen-cache.ts): id, value, expiry, hash, serial, two
+ * links, and two hash-table cells. Slots grow by doubling from 1,024 up to the cache's max.
+ */
+const SEEN_SLOT_BYTES = 16 + 4 + 8 + 4 + 4 + 4 + 4 + 8
+/** Bytes per id a neighbour brought in: its place in that neighbour's quota list. A rough estimate, not measured per run (that would not be deterministic). */
+const SEEN_ENTRY_BYTES = 16
+
+/** Slots a seen cache holding `entries` (at most `max`) has grown to. */
+function seenSlots (entries: number, max: number): number {
+  let slots = Math.min(max, 1024)
+  while (slots < entries && slots < max) slots = Math.min(max, slots * 2)
+  return slots
+}
 
 export function simulate (opts: SimOptions): SimResult {
   const factory = ROUTER_FACTORIES[opts.router]
@@ -469,7 +479,7 @@ export function simulate (opts: SimOptions): SimResult {
     bytesPerNodeMax: bytesMax,
     unitsLost: lost,
     seenEntriesPerNode: round(seenTotal / n, 1),
-    seenCacheBytesPerNode: Math.round((2 * opts.msgs + 16) * SEEN_SLOT_BYTES + (seenTotal / n) * SEEN_ENTRY_BYTES),
+    seenCacheBytesPerNode: Math.round(seenSlots(seenTotal / n, 2 * opts.msgs + 16) * SEEN_SLOT_BYTES + (seenTotal / n) * SEEN_ENTRY_BYTES),
     virtualMs: round(now, 1),
     events
   }

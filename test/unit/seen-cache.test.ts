@@ -56,6 +56,7 @@ describe('seen cache against a plain model', () => {
       this.ttlMs = ttlMs
       this.perSlotMax = perSlotMax
     }
+
     private owns (o: { key: string, life: number }, slot: number): boolean {
       const e = this.map.get(o.key)
       return e !== undefined && e.life === o.life && slotOf(e.value) === slot
