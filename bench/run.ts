@@ -456,7 +456,7 @@ if (only === 'rpc') {
 }
 if (only === 'network') {
   const seeds = (process.argv.find(a => a.startsWith('--seeds='))?.slice(8) ?? (quick ? '1' : '1,2,3')).split(',').map(Number)
-  const routers: RouterName[] = ['flood', 'plumtree', 'gossipsub']
+  const routers = (process.argv.find(a => a.startsWith('--routers='))?.slice(10) ?? 'flood,plumtree,gossipsub').split(',') as RouterName[]
   console.log(`50 nodes over TCP in one process, degree ≈ 6, 200 signed 100-byte messages at 10 msg/s, seeds ${seeds.join(', ')}`)
   console.log('| router | stopped halfway | delivery | copies/delivery | wire bytes/delivery | latency p50 / p90 / p99 ms | RSS MB | CPU µs/delivery |')
   console.log('|---|---|---|---|---|---|---|---|')

@@ -167,21 +167,29 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
       return reply(res, 401, rpcErrorBody('Unauthorized', 'missing or wrong cookie: see <datadir>/rpc.cookie, or log in with the URL `tmsg web` prints'), req.headers.origin === undefined ? { 'www-authenticate': 'Basic realm="tmsg"' } : {})
     }
     const declared = Number(req.headers['content-length'] ?? 0)
-    if (declared > maxBody) {
-      req.resume()
-      return reply(res, 413, rpcErrorBody('InvalidRequest', `request body over ${maxBody} bytes`), { connection: 'close' })
-    }
+    if (declared > maxBody) return tooLarge(req, res, maxBody, true)
     const chunks: Buffer[] = []
     let size = 0
-    for await (const chunk of req) {
-      size += (chunk as Buffer).length
-      if (size > maxBody) {
-        reply(res, 413, rpcErrorBody('InvalidRequest', `request body over ${maxBody} bytes`), { connection: 'close' })
-        req.destroy()
-        return
+    let over = false
+    // Read to the end even past the limit (leaving the loop early would destroy the request
+    // and reset the connection); tooLarge bounds how long that goes on.
+    try {
+      for await (const chunk of req) {
+        if (over) continue
+        size += (chunk as Buffer).length
+        if (size > maxBody) {
+          over = true
+          chunks.length = 0
+          tooLarge(req, res, maxBody, false)
+        } else {
+          chunks.push(chunk as Buffer)
+        }
       }
-      chunks.push(chunk as Buffer)
+    } catch (err: unknown) {
+      if (over) return // cut after the linger: the client had its answer
+      throw err
     }
+    if (over) return
     if (!allow(req, 1)) {
       app.metrics?.observeRpc('limited', -32005)
       return reply(res, 429, rpcErrorBody('RateLimited', 'too many JSON-RPC calls from this client: slow down'), { 'retry-after': '1' })
@@ -340,6 +348,27 @@ function withErrorName (r: JSONRPCResponse): JSONRPCResponse {
 function rpcErrorBody (name: 'Unauthorized' | 'InvalidRequest' | 'RateLimited', message: string): unknown {
   const e = new RpcError(name, message)
   return { jsonrpc: '2.0', id: null, error: { code: e.code, message, data: e.data } }
+}
+
+/** How long an oversize body is read and discarded after the 413 before the connection is cut. */
+const LINGER_MS = 2000
+
+/**
+ * 413, then a lingering close (as nginx does): what the client is still sending is read and
+ * discarded for up to LINGER_MS, so it gets to read the answer; then the connection is cut.
+ * Closing at once resets a connection the client is still writing to, and it sees EPIPE
+ * instead of the 413 (a flaky test on a loaded machine).
+ */
+function tooLarge (req: IncomingMessage, res: ServerResponse, maxBody: number, drain: boolean): void {
+  const socket = req.socket
+  const cut = setTimeout(() => { socket.destroy() }, LINGER_MS)
+  cut.unref()
+  // Read to its end in time: the connection stays usable (keep-alive), as after any answer.
+  req.once('end', () => { clearTimeout(cut) })
+  req.once('error', () => { clearTimeout(cut) })
+  if (drain) req.resume() // else the caller's read loop goes on discarding
+  // Not `connection: close`: Node would destroy the socket as soon as the answer is written.
+  reply(res, 413, rpcErrorBody('InvalidRequest', `request body over ${maxBody} bytes`))
 }
 
 function reply (res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {

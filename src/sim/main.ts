@@ -40,9 +40,9 @@ import { DEFAULTS, ROUTER_FACTORIES, simulate } from './sim.ts'
 import type { SimOptions, SimResult } from './sim.ts'
 
 const USAGE = `usage: npm run sim -- [--nodes N] [--degree D] [--router ${Object.keys(ROUTER_FACTORIES).join('|')}] [--msgs M]
-  [--fail F] [--loss L] [--latency MS|LO-HI] [--bandwidth MBIT] [--interval MS] [--size BYTES]
+  [--fail F] [--loss L] [--latency MS|LO-HI] [--bandwidth MBIT] [--interval MS] [--size BYTES] [--ttl T]
   [--detect MS] [--seed S] [--json]
-  npm run sim -- --table [--seed S] [--nodes N]   flood vs plumtree, N = 1,000 and 10,000 (or N), fail 0/10%, loss 0/1%`
+  npm run sim -- --table [--seed S] [--nodes N] [--ttl T]   flood vs plumtree, N = 1,000 and 10,000 (or N), fail 0/10%, loss 0/1%`
 
 function parseLatency (s: string): { lo: number, hi: number } {
   const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(s)
@@ -67,7 +67,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
       nodes: { type: 'string' }, degree: { type: 'string' }, router: { type: 'string' },
       msgs: { type: 'string' }, fail: { type: 'string' }, loss: { type: 'string' },
       latency: { type: 'string' }, bandwidth: { type: 'string' }, interval: { type: 'string' },
-      size: { type: 'string' }, detect: { type: 'string' }, seed: { type: 'string' },
+      size: { type: 'string' }, ttl: { type: 'string' }, detect: { type: 'string' }, seed: { type: 'string' },
       json: { type: 'boolean' }, table: { type: 'boolean' }, help: { type: 'boolean' }
     }
   })
@@ -87,6 +87,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
     seed: num(values.seed, DEFAULTS.seed, 'seed'),
     intervalMs: num(values.interval, DEFAULTS.intervalMs, 'interval'),
     payloadBytes: num(values.size, DEFAULTS.payloadBytes, 'size', 0, 16384),
+    ttl: num(values.ttl, DEFAULTS.ttl, 'ttl', 1, 16),
     detectMs: num(values.detect, DEFAULTS.detectMs, 'detect')
   }
   if (ROUTER_FACTORIES[opts.router] === undefined) throw new Error(`unknown router '${opts.router}'\n${USAGE}`)
@@ -96,7 +97,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
 export function formatResult (r: SimResult): string {
   const pct = (x: number): string => `${(100 * x).toFixed(2)}%`
   return [
-    `router ${r.router}, ${r.nodes} nodes (mean degree ${r.meanDegree}), ${r.msgs} messages, fail ${pct(r.fail)}, loss ${pct(r.loss)}, seed ${r.seed}`,
+    `router ${r.router}, ${r.nodes} nodes (mean degree ${r.meanDegree}), ${r.msgs} messages, fail ${pct(r.fail)}, loss ${pct(r.loss)}, ttl ${r.ttl}, seed ${r.seed}`,
     `delivery ratio        ${pct(r.deliveryRatio)} (${r.deliveries} deliveries)`,
     `copies per delivery   ${r.copiesPerDelivery} (RMR ${r.rmr}; control entries per delivery ${r.controlPerDelivery})`,
     `last-delivery hop     max ${r.ldhMax}, mean ${r.ldhMean}`,
@@ -113,9 +114,9 @@ function tableRow (r: SimResult): string {
     `${r.latencyP50.toFixed(0)} / ${r.latencyP99.toFixed(0)} | ${Math.round(r.bytesPerNode / 1024)} |`
 }
 
-function runTable (seed: number, sizes: number[]): void {
+function runTable (seed: number, sizes: number[], ttl: number): void {
   const routers = ['flood', 'plumtree'].filter(r => ROUTER_FACTORIES[r] !== undefined)
-  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
+  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, TTL ${ttl}, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
   console.log('| router | N | fail | loss | delivery | copies/delivery | RMR | last-delivery hop max / mean | latency p50 / p99 ms | KiB sent/node |')
   console.log('|---|---|---|---|---|---|---|---|---|---|')
   for (const nodes of sizes) {
@@ -123,7 +124,7 @@ function runTable (seed: number, sizes: number[]): void {
       for (const fail of [0, 0.1]) {
         for (const loss of [0, 0.01]) {
           const started = performance.now()
-          const r = simulate({ ...DEFAULTS, nodes, router, fail, loss, seed })
+          const r = simulate({ ...DEFAULTS, nodes, router, fail, loss, seed, ttl })
           console.log(tableRow(r))
           console.error(`  (${router} N=${nodes} fail=${fail} loss=${loss}: ${((performance.now() - started) / 1000).toFixed(1)} s wall)`)
         }
@@ -143,7 +144,7 @@ function main (): void {
   }
   if (parsed.table) {
     // --nodes with --table runs only that size (the two sizes can then run side by side)
-    runTable(parsed.opts.seed, process.argv.includes('--nodes') ? [parsed.opts.nodes] : [1000, 10_000])
+    runTable(parsed.opts.seed, process.argv.includes('--nodes') ? [parsed.opts.nodes] : [1000, 10_000], parsed.opts.ttl)
     return
   }
   const started = performance.now()

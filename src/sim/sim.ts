@@ -5,7 +5,7 @@
 import { PrivateKey } from '@bsv/sdk'
 import { FloodRouter, type NeighbourLink, type SetTimer } from '../flood/router.ts'
 import { PlumtreeRouter } from '../flood/plumtree.ts'
-import { buildTMsg, idBytes, idKey, Kind } from '../wire/index.ts'
+import { buildTMsg, DEFAULT_TTL, idBytes, idKey, Kind } from '../wire/index.ts'
 import { protobuf } from '../wire/proto.ts'
 import type { Signer, TMsg } from '../wire/index.ts'
 import { verifySignature } from '../identity.ts'
@@ -32,6 +32,8 @@ export interface SimOptions {
   /** Virtual ms between two publishes. */
   intervalMs: number
   payloadBytes: number
+  /** TTL each message is published with (DESIGN §5; the node's default is 7). */
+  ttl: number
   /** Neighbours of a failed node are told it is gone this long after it fails (Infinity: never). */
   detectMs: number
   /** An explicit graph (undirected edges) instead of the random one. */
@@ -50,6 +52,7 @@ export const DEFAULTS: SimOptions = {
   seed: 1,
   intervalMs: 100,
   payloadBytes: 100,
+  ttl: DEFAULT_TTL,
   detectMs: Infinity
 }
 
@@ -61,6 +64,7 @@ export interface SimResult {
   fail: number
   loss: number
   seed: number
+  ttl: number
   /** Deliveries at nodes that never failed / (messages × (those nodes − origin)). */
   deliveryRatio: number
   deliveries: number
@@ -408,7 +412,7 @@ export function simulate (opts: SimOptions): SimResult {
           s = signer(Uint8Array.from(new Prng(opts.seed * 1_000_003 + origin).bytes(32).map((b, k) => k === 0 ? (b & 0x7f) | 1 : b)))
           keys.set(origin, s)
         }
-        const msg = buildTMsg({ target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
+        const msg = buildTMsg({ ttl: opts.ttl, target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
         byKey.set(idKey(msg.msgId), publishedAt.length)
         publishedAt.push(now)
         origins.push(origin)
@@ -461,6 +465,7 @@ export function simulate (opts: SimOptions): SimResult {
     fail: opts.fail,
     loss: opts.loss,
     seed: opts.seed,
+    ttl: opts.ttl,
     deliveryRatio: expected === 0 ? 0 : round(correctGot / expected, 5),
     deliveries,
     copiesPerDelivery: deliveries === 0 ? 0 : round(copies / deliveries),

@@ -55,6 +55,7 @@ describe('layer-2 and replayed history', () => {
     const oldTerms = buildTMsg({ target: serviceTarget('compute').id, payload: encodeTermsRequest('compute'), kind: Kind.TERMS_REQUEST, ttl: 7, timestamp: hourAgo + 1, signer: someone })
     const r = provider.node.router.ingestHistory(asker.node.peerId, [oldBalance, oldTerms])
     expect(r.accepted).toBe(2)
+    await provider.node.settled() // deliveries wait for their signature checks
     expect(provider.deliveries.filter(d => d.history === true)).toHaveLength(2) // both reached the node
 
     // The same requests asked live now, after the replayed ones: these are answered.

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Harness, hex, msg } from '../helpers/router-harness.ts'
 import { PlumtreeRouter } from '../../src/flood/plumtree.ts'
 import type { PlumtreeRouterInit } from '../../src/flood/plumtree.ts'
-import { PLUMTREE_PRUNE_AFTER } from '../../src/flood/constants.ts'
+import { PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_PRUNE_AFTER } from '../../src/flood/constants.ts'
 
 const TIMEOUT = 400
 const RETRY = 200
@@ -53,6 +53,7 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     const m2 = msg({ ttl: 5 })
     h.receive('A', m2)
     expect(ids(h.link('C'))).toEqual([hex(m2.msgId)])
+    h.advance(PLUMTREE_IHAVE_DELAY_MS)
     expect(h.link('B').messages()).toHaveLength(0)
     expect(h.link('B').control().ihave).toEqual([hex(m2.msgId)])
     expect((h.router as PlumtreeRouter).plumtreeStats()).toMatchObject({ pruneSent: 1, ihaveSent: 1, eagerLinks: 2, lazyLinks: 1 })
@@ -88,15 +89,53 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     expect(h2.link('P').control().graft).toEqual([])
   })
 
-  it('a received PRUNE makes the link lazy; IHAVEs for one flush are batched into one unit', () => {
+  it('a received PRUNE makes the link lazy; IHAVEs wait for the batch timer and leave in one unit', () => {
     const h = withPeers('A', 'B')
     h.receiveControl('B', { prune: true })
     const m1 = msg({ ttl: 5 })
     const m2 = msg({ ttl: 5 })
+    const m3 = msg({ ttl: 5 })
     h.receive('A', m1, m2)
+    h.advance(PLUMTREE_IHAVE_DELAY_MS / 2)
+    h.receive('A', m3)
+    expect(h.link('B').units).toHaveLength(0) // nothing yet: the announcements wait for company
+    h.advance(PLUMTREE_IHAVE_DELAY_MS / 2)
     expect(h.link('B').messages()).toHaveLength(0)
     expect(h.link('B').units).toHaveLength(1)
-    expect(h.link('B').control().ihave).toEqual([hex(m1.msgId), hex(m2.msgId)])
+    expect(h.link('B').control().ihave).toEqual([hex(m1.msgId), hex(m2.msgId), hex(m3.msgId)])
+    h.advance(10 * PLUMTREE_IHAVE_DELAY_MS)
+    expect(h.link('B').units).toHaveLength(1) // sent once, and no timer left behind
+    expect(h.timerCount).toBe(0)
+  })
+
+  it('waiting IHAVEs ride along a unit that goes to that neighbour anyway', () => {
+    const h = withPeers('A', 'B')
+    h.receiveControl('B', { prune: true })
+    const req = msg({ ttl: 5 })
+    h.receive('B', req) // a request from B (B stays lazy for broadcasts)
+    h.receiveControl('B', { prune: true })
+    for (const id of ['A', 'B']) h.link(id).clear()
+    const m1 = msg({ ttl: 5 })
+    h.receive('A', m1)
+    expect(h.link('B').units).toHaveLength(0)
+    h.receive('A', msg({ ttl: 5, replyTo: req.msgId, target: req.msgId })) // the reply goes back to B at once
+    expect(h.link('B').units).toHaveLength(1)
+    expect(h.link('B').control().ihave).toEqual([hex(m1.msgId)])
+  })
+
+  it('pulls a copy announced with more TTL only when its own copy ran out here', () => {
+    const h = withPeers('P', 'L', 'C')
+    h.receiveControl('L', { prune: true }) // L is lazy
+    const m = msg({ ttl: 4 })
+    h.receive('P', m) // enough TTL to go on: forwarded, and a better announcement is ignored
+    h.receiveControl('L', { ihave: [{ id: m.msgId, ttl: 6 }] })
+    expect(h.link('L').control().graft).toEqual([])
+    const cut = msg({ ttl: 1 })
+    h.receive('P', cut) // runs out here: nothing went on from this node
+    h.receiveControl('L', { ihave: [{ id: cut.msgId, ttl: 3 }] })
+    const pulled = h.link('L').control()
+    expect(pulled.graft).toEqual([hex(cut.msgId)])
+    expect(pulled.prune).toBe(1) // a pull: the link stays lazy
   })
 
   it('never makes a plain flood neighbour lazy: no hello, no PRUNE, always full copies', () => {
@@ -185,7 +224,7 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     h.receiveControl('B', { prune: true })
     const own = msg({ ttl: 7 })
     expect(h.router.publish(own).neighbours).toBe(2)
-    h.flush()
+    h.advance(PLUMTREE_IHAVE_DELAY_MS)
     expect(ids(h.link('A'))).toEqual([hex(own.msgId)])
     expect(h.link('B').control().ihave).toEqual([hex(own.msgId)])
     const req = msg({ ttl: 5 })
