@@ -35,7 +35,7 @@ import { ttlOf } from './seen-cache.ts'
 import type { FloodRouterInit, Neighbour, SetTimer } from './router.ts'
 
 export interface PlumtreeRouterInit extends FloodRouterInit {
-  /** Wait after the first IHAVE of a missing id before grafting. @default 400 */
+  /** Wait after the first IHAVE of a missing id before grafting. @default 150 */
   graftTimeoutMs?: number
   /** Wait before grafting the next announcer when a graft brought nothing. @default 200 */
   graftRetryMs?: number
