@@ -43,7 +43,7 @@ export interface PlumtreeRouterInit extends FloodRouterInit {
   retainMax?: number
   /** How long a message is kept to answer GRAFTs. @default 60 s */
   retainMs?: number
-  /** IHAVEs wait this long for company (or for a unit going that way anyway). @default 100 */
+  /** IHAVEs wait this long for company (or for a unit going that way anyway). @default 250 */
   ihaveDelayMs?: number
 }
 
