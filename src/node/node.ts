@@ -344,6 +344,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   /** Resolves once every history sync started so far has finished (tests, benchmarks). */
   async historyIdle (): Promise<void> {
     await this.libp2p.services.history?.idle()
+    await this.deliveries // and what it took in has reached the applications
   }
 
   get peerId (): string {
