@@ -16,7 +16,7 @@ import type { GossipSub } from '@libp2p/gossipsub'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../identity.ts'
-import { verifySignatureOffLoop, accountOf } from '../identity.ts'
+import { verifySignature, verifySignatureOffLoop, accountOf } from '../identity.ts'
 import { FloodRouter } from '../flood/router.ts'
 import { PlumtreeRouter } from '../flood/plumtree.ts'
 import type { PlumtreeRouterInit } from '../flood/plumtree.ts'
@@ -38,6 +38,11 @@ import type { Target } from '../targets.ts'
 import { createLogger } from '../log.ts'
 import type { Logger } from '../log.ts'
 
+/**
+ * Signature checks of hits on libuv's thread pool at once (see deliverHit): 1,024 is about a
+ * third of a second of a core's verifies, far more than a chat node ever has waiting.
+ */
+const MAX_CHECKS_IN_FLIGHT = 1024
 /** A yamux stream's receive window, fixed at yamux's initial size (see the muxer's setup). */
 const YAMUX_WINDOW_BYTES = 256 * 1024
 
@@ -73,6 +78,8 @@ export interface NodeOptions {
   flood?: Omit<PlumtreeRouterInit, 'onBan' | 'log'>
   /** Drop unsigned or badly signed hits instead of delivering them marked unverified. */
   dropUnverified?: boolean
+  /** Signature checks on the thread pool at once; past it they run on the loop. @default 1024 */
+  maxChecksInFlight?: number
   /** @default 16384 */
   maxPayload?: number
   /** TTL of messages this node sends. @default 7 */
@@ -158,6 +165,8 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   private readonly dropUnverified: boolean
   /** The delivery chain: hits wait here for their signature check, in order (see deliverHit). */
   private deliveries: Promise<void> = Promise.resolve()
+  private checksInFlight = 0
+  private readonly maxChecksInFlight: number
   /** Largest payload this node sends or accepts (bytes). */
   readonly maxPayload: number
   private readonly defaultTtl: number
@@ -174,6 +183,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     this.log = log
     this.now = now
     this.dropUnverified = opts.dropUnverified ?? false
+    this.maxChecksInFlight = opts.maxChecksInFlight ?? MAX_CHECKS_IN_FLIGHT
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD
     this.defaultTtl = opts.defaultTtl ?? DEFAULT_TTL
     this.history = opts.history
@@ -437,7 +447,18 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
   private deliverHit (received: TMsg, from: string, history: boolean): void {
     const receivedAt = this.now()
     const msg = copyTMsg(received)
-    const check = msg.signature.length > 0 ? verifySignatureOffLoop(msg.sender, idBytes(msg), msg.signature) : Promise.resolve(false)
+    let check: boolean | Promise<boolean> = false
+    if (msg.signature.length > 0) {
+      // Bounded: past MAX_CHECKS_IN_FLIGHT the check runs here, on the loop, as it used to, so a
+      // flood of signed hits slows the loop (whose lag pauses inbound streams) instead of
+      // queueing without end while the loop stays idle.
+      if (this.checksInFlight >= this.maxChecksInFlight) {
+        check = verifySignature(msg.sender, idBytes(msg), msg.signature)
+      } else {
+        this.checksInFlight++
+        check = verifySignatureOffLoop(msg.sender, idBytes(msg), msg.signature).finally(() => { this.checksInFlight-- })
+      }
+    }
     this.deliveries = this.deliveries.then(async () => {
       const verified = await check
       if (!verified && this.dropUnverified) return

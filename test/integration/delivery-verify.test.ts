@@ -29,8 +29,8 @@ function batch (target: Uint8Array): Array<{ m: PeerMsg, forged: boolean }> {
   })
 }
 
-async function nodeWithPeer (dropUnverified: boolean): Promise<{ node: TmsgNode, peer: FloodPeer, addr: string, target: Uint8Array, got: Array<{ text: string, verified: boolean }> }> {
-  const node = await TmsgNode.create({ identity: Identity.generate(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dropUnverified })
+async function nodeWithPeer (dropUnverified: boolean, maxChecksInFlight?: number): Promise<{ node: TmsgNode, peer: FloodPeer, addr: string, target: Uint8Array, got: Array<{ text: string, verified: boolean }> }> {
+  const node = await TmsgNode.create({ identity: Identity.generate(), listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, dropUnverified, ...(maxChecksInFlight !== undefined ? { maxChecksInFlight } : {}) })
   await node.start()
   stops.push(async () => { await node.stop() })
   const target = rawTarget(randomBytes(16))
@@ -50,6 +50,15 @@ describe('delivery with signature checks off the event loop', () => {
     const msgs = batch(target)
     peer.send(addr, msgs.slice(0, 30).map(x => x.m)) // one frame: 30 checks in flight at once
     peer.send(addr, msgs.slice(30).map(x => x.m))
+    await waitFor(() => got.length === msgs.length, 'every message delivered')
+    expect(got.map(g => g.text)).toEqual(msgs.map((_, i) => `m${i}`))
+    expect(got.map(g => g.verified)).toEqual(msgs.map(x => !x.forged))
+  })
+
+  it('past its bound of checks in flight checks on the loop, and keeps the order and the flags', async () => {
+    const { peer, addr, target, got } = await nodeWithPeer(false, 4)
+    const msgs = batch(target)
+    peer.send(addr, msgs.map(x => x.m))
     await waitFor(() => got.length === msgs.length, 'every message delivered')
     expect(got.map(g => g.text)).toEqual(msgs.map((_, i) => `m${i}`))
     expect(got.map(g => g.verified)).toEqual(msgs.map(x => !x.forged))
