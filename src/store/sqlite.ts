@@ -60,9 +60,9 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
     // First, so that a second process opening the same file at the same moment (two nodes
     // sharing a fresh --ledger) waits for the first instead of failing with 'database is locked'.
     db.exec('PRAGMA busy_timeout = 5000')
-    const check = db.prepare('PRAGMA quick_check(1)').get() as { quick_check?: string } | undefined
+    const check = whileLocked(() => db.prepare('PRAGMA quick_check(1)').get()) as { quick_check?: string } | undefined
     if (check?.quick_check !== 'ok') throw new Error(check?.quick_check ?? 'integrity check failed')
-    db.exec('PRAGMA journal_mode = WAL')
+    whileLocked(() => { db.exec('PRAGMA journal_mode = WAL') })
     // WAL + FULL: every commit is on disk before it returns, so a power cut cannot lose the
     // last acknowledged payment or coin. Bulk writes that can be fetched again (the history)
     // opt down to NORMAL for their own commit (`relaxedTransaction`).
@@ -74,14 +74,14 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
       'move it aside to start with an empty one (history, rooms and wallet state are in it)')
   }
   const latest = migrations.at(-1)?.version ?? 0
-  const current = userVersion(db)
+  const current = whileLocked(() => userVersion(db))
   if (current > latest) {
     db.close()
     throw new StoreError(`database ${path} has schema version ${current}, newer than this tmsg understands (${latest}): upgrade tmsg`)
   }
   for (const m of migrations) {
     if (m.version <= current) continue
-    db.exec('BEGIN IMMEDIATE')
+    whileLocked(() => { db.exec('BEGIN IMMEDIATE') })
     try {
       // Read again under the write lock: another process may have migrated the file between
       // our first read and this transaction.
@@ -99,6 +99,26 @@ export function openDatabase (path: string, migrations: readonly Migration[]): D
     }
   }
   return db
+}
+
+/**
+ * Retries `fn` while SQLite says the file is locked, for up to the busy timeout. The busy
+ * handler does not cover every case: switching a fresh file to WAL while another connection
+ * does the same (two nodes opening a new --ledger at once) can fail at once with "database is
+ * locked" — SQLite refuses to wait where waiting could deadlock. Only at open, so a blocking
+ * wait (a few ms at a time) is fine.
+ */
+function whileLocked<T> (fn: () => T, ms = 5000): T {
+  const until = Date.now() + ms
+  const pause = new Int32Array(new SharedArrayBuffer(4))
+  for (;;) {
+    try {
+      return fn()
+    } catch (err: unknown) {
+      if (!/locked|busy/i.test((err as Error).message) || Date.now() > until) throw err
+      Atomics.wait(pause, 0, 0, 5 + Math.random() * 20)
+    }
+  }
 }
 
 function userVersion (db: DatabaseSync): number {
