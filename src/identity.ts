@@ -133,10 +133,14 @@ function publicKeyObject (sender: Uint8Array): KeyObject | undefined {
   return key
 }
 
+/** The key a signature by `sender` is checked with, or undefined when none can be valid. */
+function checkKey (sender: Uint8Array, signature: Uint8Array): KeyObject | undefined {
+  return sender.length !== 33 || signature.length === 0 ? undefined : publicKeyObject(sender)
+}
+
 /** Verifies a DER ECDSA signature by the 33-byte compressed key `sender` over SHA-256(data). */
 export function verifySignature (sender: Uint8Array, data: Uint8Array, signature: Uint8Array): boolean {
-  if (sender.length !== 33 || signature.length === 0) return false
-  const key = publicKeyObject(sender)
+  const key = checkKey(sender, signature)
   if (key === undefined) return false
   try {
     return verify('sha256', data, key, signature)
@@ -150,8 +154,7 @@ export function verifySignature (sender: Uint8Array, data: Uint8Array, signature
  * secp256k1 per check runs beside the event loop, not on it. Never rejects.
  */
 export async function verifySignatureOffLoop (sender: Uint8Array, data: Uint8Array, signature: Uint8Array): Promise<boolean> {
-  if (sender.length !== 33 || signature.length === 0) return false
-  const key = publicKeyObject(sender)
+  const key = checkKey(sender, signature)
   if (key === undefined) return false
   return await new Promise(resolve => {
     try {
