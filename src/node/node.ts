@@ -23,6 +23,7 @@ import type { PlumtreeRouterInit } from '../flood/plumtree.ts'
 import { floodService } from './flood-service.ts'
 import type { GossipRouter } from './gossip-router.ts'
 import { NeighbourKeeper } from './keeper.ts'
+import { installHalfWindowUpdates } from './yamux-window.ts'
 import { loopLagging } from './loop-lag.ts'
 import { DEFAULT_HISTORY_MAX_AGE_MS, HISTORY_MAX_ANSWER_BYTES, historyService } from './history-service.ts'
 import { HISTORY_MAX_LIMIT } from '../wire/history.ts'
@@ -202,6 +203,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
 
   /** Builds the node (not yet listening: call `start`). */
   static async create (opts: NodeOptions): Promise<TmsgNode> {
+    installHalfWindowUpdates()
     const log = opts.logger ?? createLogger({ level: 'silent', stderr: false })
     const now = opts.now ?? Date.now
     const routerName = opts.router ?? 'flood'
