@@ -65,6 +65,15 @@ interface Member {
 
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
+/** libp2p's connection monitor pings every connection of a node at once, this often. */
+const PING_INTERVAL_MS = 10_000
+
+async function sequentially<T> (n: number, make: (i: number) => Promise<T>): Promise<T[]> {
+  const out: T[] = []
+  for (let i = 0; i < n; i++) out.push(await make(i))
+  return out
+}
+
 async function meshsubSent (m: Member): Promise<number> {
   const metric = m.registry.getSingleMetric('libp2p_data_transfer_bytes_total')
   let out = 0
@@ -96,13 +105,19 @@ function percentile (sorted: number[], p: number): number {
 export async function networkBench (router: RouterName, seed: number, o: NetworkOptions = NETWORK_DEFAULTS): Promise<NetworkFigures> {
   const rng = new Prng(seed)
   const room = channelTarget('#network-bench')
-  const members: Member[] = await Promise.all(Array.from({ length: o.nodes }, async () => {
+  // Started 10 s / N apart, as the nodes of a real network are, not all in one millisecond:
+  // libp2p's connection monitor pings all of a node's connections at once every 10 s, so 50
+  // nodes started together pinged all 300 connection ends in the same moment and stalled this
+  // one event loop for 200-450 ms every 10 s (seen in a --cpu-prof profile) — most of every
+  // router's p99 until then.
+  const members: Member[] = await sequentially(o.nodes, async i => {
+    if (i > 0) await sleep(PING_INTERVAL_MS / o.nodes)
     const { registry, libp2p } = metricsRegistry()
     const node = await TmsgNode.create({ identity: Identity.generate(), router, listen: ['/ip4/127.0.0.1/tcp/0'], mdns: false, maxPeers: 64, minPeers: 0, libp2pMetrics: libp2p })
     await node.start()
     node.subscribe(room)
     return { node, registry, got: new Set<string>(), alive: true }
-  }))
+  })
   const latencies: number[] = []
   for (const m of members) {
     m.node.on('delivery', (d: Delivery) => {
