@@ -46,6 +46,9 @@ export interface MemoryResult {
   inPerSec: number
   /** Cores the relay used on average, from the start of traffic until the queues were empty. */
   relayCpu: number
+  /** When traffic started and when the last neighbour was done (ms since the epoch). */
+  t0: number
+  t1: number
 }
 
 interface NodeStats { received: number, forwarded: number, seenCacheSize: number, drops: Record<string, number> }
@@ -111,6 +114,7 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
     })().catch(() => {})
   }, o.seconds * 1000 - 500)
   const results = await Promise.all(done)
+  const t1 = Date.now()
   clearTimeout(mid)
   clearInterval(sampler)
   const endMB = rssMB(relay.pid)
@@ -132,6 +136,8 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
     minAtNeighbour: Math.min(...received),
     maxAtNeighbour: Math.max(...received),
     inPerSec,
-    relayCpu
+    relayCpu,
+    t0,
+    t1
   }
 }

@@ -33,8 +33,9 @@ import { memoryBench } from './memory.ts'
 import { historyBench } from './history.ts'
 import type { HistoryFigures } from './history.ts'
 import http from 'node:http'
-import { copyFileSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs'
 import { join } from 'node:path'
+import { tmpdir } from 'node:os'
 
 const ROUTERS: RouterName[] = ['flood', 'gossipsub']
 const quick = process.argv.includes('--quick')
@@ -211,11 +212,11 @@ async function latencyInProcess (router: RouterName, n: number): Promise<{ p50: 
 }
 
 /** A `tmsg node` process with RPC on a free port, and a keep-alive JSON-RPC caller for it. */
-async function rpcNodeProcess (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, bin?: string): Promise<{ call: (method: string, params?: object) => Promise<unknown>, port: number, secret: string, p2p: string, pid: number, stop: () => Promise<void> }> {
+async function rpcNodeProcess (extraArgs: string[] = [], env: NodeJS.ProcessEnv = {}, bin?: string, nodeFlags: string[] = []): Promise<{ call: (method: string, params?: object) => Promise<unknown>, port: number, secret: string, p2p: string, pid: number, stop: () => Promise<void> }> {
   const { spawnTmsg, freePort, tempDatadir, stopProcess } = await import('../test/helpers/proc.ts')
   const port = await freePort()
   const datadir = tempDatadir()
-  const p = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(port), '--log-level', 'warn', ...extraArgs], env, bin)
+  const p = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(port), '--log-level', 'warn', ...extraArgs], env, bin, nodeFlags)
   const ready = await p.ready
   const secret = readFileSync(join(datadir, 'rpc.cookie'), 'utf8').trim().split(':')[1]!
   const agent = new http.Agent({ keepAlive: true, maxSockets: 32 })
@@ -244,11 +245,33 @@ async function rpcNodeProcess (extraArgs: string[] = [], env: NodeJS.ProcessEnv 
 function compiledBin (): string {
   const root = fileURLToPath(new URL('..', import.meta.url))
   const out = join(root, '.bench-build')
+  // --reuse-build: the sources have not changed since the last build (runs of one variant).
+  if (process.argv.includes('--reuse-build') && existsSync(join(out, 'bin/tmsg.js'))) return join(out, 'bin/tmsg.js')
   rmSync(out, { recursive: true, force: true })
   execFileSync(process.execPath, [join(root, 'node_modules/typescript/bin/tsc'), '-p', join(root, 'tsconfig.build.json'), '--outDir', join(out, 'dist')], { stdio: 'inherit' })
   mkdirSync(join(out, 'bin'))
   copyFileSync(join(root, 'bin/tmsg.js'), join(out, 'bin/tmsg.js'))
   return join(out, 'bin/tmsg.js')
+}
+
+/**
+ * The relay's RSS split at the start of traffic, at its peak and at the end, from the lines
+ * bench/mem-probe.mjs wrote: the binary's and libraries' pages (file), the V8 heap, array
+ * buffers (Node allocates them with malloc), and the rest of the anonymous memory (glibc's
+ * other allocations and what it keeps after free, thread stacks, code space outside the heap).
+ */
+function printProbe (file: string, t0: number, t1: number): void {
+  const lines = readFileSync(file, 'utf8').trim().split('\n').map(l => JSON.parse(l) as Record<'t' | 'rss' | 'heapTotal' | 'heapUsed' | 'external' | 'arrayBuffers' | 'anon' | 'file', number>)
+  const mb = (x: number): string => fmt(x / 2 ** 20)
+  const at = (label: string, p: (typeof lines)[number] | undefined): void => {
+    if (p === undefined) return
+    row(`  ${label}: rss = file + anon; anon ⊇ heap (used) + arrayBuffers + rest`, [`${mb(p.rss)} = ${mb(p.file)} + ${mb(p.anon)}; ${mb(p.heapTotal)} (${mb(p.heapUsed)}) + ${mb(p.arrayBuffers)} + ${mb(p.anon - p.heapTotal - p.arrayBuffers)}`])
+  }
+  at('start', lines.filter(l => l.t <= t0).at(-1))
+  const during = lines.filter(l => l.t >= t0 && l.t <= t1)
+  at('peak ', during.reduce<(typeof lines)[number] | undefined>((a, l) => a === undefined || l.rss > a.rss ? l : a, undefined))
+  at('end  ', during.at(-1))
+  console.log(`  (every sample: ${file})`)
 }
 
 function usage (message: string): never {
@@ -418,7 +441,19 @@ if (only === 'memory') {
   const forms = from === 'both' ? ['compiled', 'sources'] : [from]
   for (const form of forms) {
     const bin = form === 'compiled' ? compiledBin() : form === 'sources' ? undefined : usage(`--from=${form}: compiled, sources or both`)
-    const relayNode = await rpcNodeProcess(['--max-peers', '64', '--min-peers', '0'], process.env.BENCH_NODE_FLAGS !== undefined ? { NODE_OPTIONS: process.env.BENCH_NODE_FLAGS } : {}, bin)
+    // BENCH_RELAY_ENV='K=V K=V' sets variables for the relay alone (e.g. glibc's
+    // MALLOC_ARENA_MAX or GLIBC_TUNABLES, read only at process start); --probe preloads
+    // bench/mem-probe.mjs into it to split its RSS into V8 heap, buffers and the rest.
+    const env: NodeJS.ProcessEnv = Object.fromEntries((process.env.BENCH_RELAY_ENV ?? '').split(' ').filter(kv => kv.includes('=')).map(kv => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]))
+    // BENCH_NODE_FLAGS go on the relay's node command line (V8 flags NODE_OPTIONS refuses).
+    const flags = (process.env.BENCH_NODE_FLAGS ?? '').split(' ').filter(f => f !== '')
+    const probe = process.argv.includes('--probe') ? join(tmpdir(), `tmsg-mem-probe-${process.pid}-${form}.jsonl`) : undefined
+    if (probe !== undefined) {
+      rmSync(probe, { force: true })
+      flags.push(`--import=${fileURLToPath(new URL('./mem-probe.mjs', import.meta.url))}`)
+      env.BENCH_MEM_PROBE = probe
+    }
+    const relayNode = await rpcNodeProcess(['--max-peers', '64', '--min-peers', '0'], env, bin, flags)
     const m = await memoryBench(relayNode, { neighbours: n, rate, seconds: quick ? 10 : 30, senders: 20, processes: 2, payloadBytes: 100 })
     await relayNode.stop()
     row(`tmsg node (${form === 'compiled' ? 'compiled, as installed' : 'TypeScript sources, as in a checkout'}) relaying for ${n} neighbours, ${fmt(rate)} msg/s offered (100 B), RSS MB`, ['start', 'peak', 'end'])
@@ -429,6 +464,7 @@ if (only === 'memory') {
     row('  copies forwarded / at each neighbour (min-max)', [m.forwarded, `${m.minAtNeighbour}-${m.maxAtNeighbour}`])
     row('  seen-cache entries at the end', [m.seen])
     console.log(`  drops: ${JSON.stringify(m.dropped)}`)
+    if (probe !== undefined) printProbe(probe, m.t0, m.t1)
   }
   process.exit(0)
 }

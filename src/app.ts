@@ -30,8 +30,7 @@ import { peerIdFromString } from '@libp2p/peer-id'
 import { Layer2 } from './layer2/layer2.ts'
 import { CHANNEL_SERVICE, channelStream } from './layer2/channels/stream.ts'
 import { join } from 'node:path'
-import { Metrics, metricsRegistry, startMetricsServer } from './metrics.ts'
-import type { MetricsServer } from './metrics.ts'
+import type { Metrics, MetricsServer } from './metrics.ts'
 
 export interface AppInit {
   /** Write human-readable logs to stderr (headless); the TUI shows them itself. */
@@ -128,7 +127,10 @@ export class App extends EventEmitter<AppEvents> {
       const identity = loadOrCreateIdentity(datadir.identityKey)
       store = new Store(datadir.database)
       const notices: string[] = []
-      const registry = config.metricsPort !== 0 ? metricsRegistry() : undefined
+      // prom-client and @libp2p/prometheus-metrics are loaded only when metrics are on: a
+      // node without them (the default) does not keep their code and objects resident.
+      const metricsModule = config.metricsPort !== 0 ? await import('./metrics.ts') : undefined
+      const registry = metricsModule?.metricsRegistry()
       const port = await choosePort(config.host, config.port, config.portExplicit, '--port')
       if (port !== config.port && config.port !== 0) notices.push(`P2P port ${config.port} is taken; using ${port}`)
       node = await TmsgNode.create({
@@ -162,7 +164,8 @@ export class App extends EventEmitter<AppEvents> {
         downloads: join(datadir.root, 'downloads')
       })
       await app.layer2.start()
-      if (config.metricsPort !== 0) { // 0 = metrics off
+      if (metricsModule !== undefined) { // --metrics-port 0 = metrics off
+        const { Metrics, startMetricsServer } = metricsModule
         const metrics = new Metrics(node.router, registry?.registry)
         app.metrics = metrics
         app.on('message', (_m, d) => { if (d.from !== 'self') metrics.observeDelivery(d.msg.timestamp, d.receivedAt) })

@@ -35,6 +35,10 @@
  * deliveries, bytes written per node (frames incl. length prefix), seen-cache entries and an
  * estimate of its memory per node.
  */
+import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
+import { availableParallelism } from 'node:os'
+import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { DEFAULTS, ROUTER_FACTORIES, simulate } from './sim.ts'
 import type { SimOptions, SimResult } from './sim.ts'
@@ -42,7 +46,8 @@ import type { SimOptions, SimResult } from './sim.ts'
 const USAGE = `usage: npm run sim -- [--nodes N] [--degree D] [--router ${Object.keys(ROUTER_FACTORIES).join('|')}] [--msgs M]
   [--fail F] [--loss L] [--latency MS|LO-HI] [--bandwidth MBIT] [--interval MS] [--size BYTES] [--ttl T]
   [--detect MS] [--seed S] [--json]
-  npm run sim -- --table [--seed S] [--nodes N] [--ttl T]   flood vs plumtree, N = 1,000 and 10,000 (or N), fail 0/10%, loss 0/1%`
+  npm run sim -- --table [--seed S] [--nodes N] [--ttl T] [--jobs J]   flood vs plumtree, N = 1,000 and 10,000 (or N),
+    fail 0/10%, loss 0/1%: one child process per row, J at a time (default: one per core)`
 
 function parseLatency (s: string): { lo: number, hi: number } {
   const m = /^(\d+(?:\.\d+)?)(?:-(\d+(?:\.\d+)?))?$/.exec(s)
@@ -60,7 +65,7 @@ function num (v: string | undefined, def: number, name: string, min = 0, max = I
   return x
 }
 
-export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean, table: boolean } {
+export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean, table: boolean, jobs: number } {
   const { values } = parseArgs({
     args: argv,
     options: {
@@ -68,7 +73,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
       msgs: { type: 'string' }, fail: { type: 'string' }, loss: { type: 'string' },
       latency: { type: 'string' }, bandwidth: { type: 'string' }, interval: { type: 'string' },
       size: { type: 'string' }, ttl: { type: 'string' }, detect: { type: 'string' }, seed: { type: 'string' },
-      json: { type: 'boolean' }, table: { type: 'boolean' }, help: { type: 'boolean' }
+      jobs: { type: 'string' }, json: { type: 'boolean' }, table: { type: 'boolean' }, help: { type: 'boolean' }
     }
   })
   if (values.help === true) {
@@ -91,7 +96,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
     detectMs: num(values.detect, DEFAULTS.detectMs, 'detect')
   }
   if (ROUTER_FACTORIES[opts.router] === undefined) throw new Error(`unknown router '${opts.router}'\n${USAGE}`)
-  return { opts, json: values.json === true, table: values.table === true }
+  return { opts, json: values.json === true, table: values.table === true, jobs: num(values.jobs, availableParallelism(), 'jobs', 1) }
 }
 
 export function formatResult (r: SimResult): string {
@@ -114,27 +119,83 @@ function tableRow (r: SimResult): string {
     `${r.latencyP50.toFixed(0)} / ${r.latencyP99.toFixed(0)} | ${Math.round(r.bytesPerNode / 1024)} |`
 }
 
-function runTable (seed: number, sizes: number[], ttl: number): void {
+interface Row { nodes: number, router: string, fail: number, loss: number }
+
+/**
+ * The table: each row is its own run of this file in a child process (`--json`), `jobs` at a
+ * time — the rows are independent, and one process per row also keeps one row's garbage out of
+ * the next. The biggest rows start first; the rows print in table order whatever finishes first.
+ */
+async function runTable (seed: number, sizes: number[], ttl: number, jobs: number): Promise<void> {
   const routers = ['flood', 'plumtree'].filter(r => ROUTER_FACTORIES[r] !== undefined)
+  const rows: Row[] = []
+  for (const nodes of sizes) for (const router of routers) for (const fail of [0, 0.1]) for (const loss of [0, 0.01]) rows.push({ nodes, router, fail, loss })
   console.log(`seed ${seed}, degree 6, 100 messages of 100 B, TTL ${ttl}, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
   console.log('| router | N | fail | loss | delivery | copies/delivery | RMR | last-delivery hop max / mean | latency p50 / p99 ms | KiB sent/node |')
   console.log('|---|---|---|---|---|---|---|---|---|---|')
-  for (const nodes of sizes) {
-    for (const router of routers) {
-      for (const fail of [0, 0.1]) {
-        for (const loss of [0, 0.01]) {
-          const started = performance.now()
-          const r = simulate({ ...DEFAULTS, nodes, router, fail, loss, seed, ttl })
-          console.log(tableRow(r))
-          console.error(`  (${router} N=${nodes} fail=${fail} loss=${loss}: ${((performance.now() - started) / 1000).toFixed(1)} s wall)`)
-        }
-      }
+  const started = performance.now()
+  const results: Array<string | undefined> = rows.map(() => undefined)
+  let printed = 0
+  const running = new Set<number>()
+  let peakTotalRss = 0
+  // Memory of the rows running together, sampled from /proc (Linux): what the command needs.
+  const sampler = setInterval(() => {
+    let total = 0
+    for (const pid of running) {
+      try {
+        const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))
+        if (m !== null) total += Number(m[1]) * 1024
+      } catch {}
+    }
+    peakTotalRss = Math.max(peakTotalRss, total)
+  }, 250)
+  const order = rows.map((_, i) => i).sort((a, b) => rows[b]!.nodes - rows[a]!.nodes || Number(rows[b]!.router === 'plumtree') - Number(rows[a]!.router === 'plumtree') || a - b)
+  let next = 0
+  const worker = async (): Promise<void> => {
+    while (next < order.length) {
+      const i = order[next++]!
+      const row = rows[i]!
+      const t0 = performance.now()
+      const { result, rss, pid } = await runRow(row, seed, ttl, p => running.add(p))
+      running.delete(pid)
+      results[i] = tableRow(result)
+      console.error(`  (${row.router} N=${row.nodes} fail=${row.fail} loss=${row.loss}: ${((performance.now() - t0) / 1000).toFixed(1)} s wall, peak rss ${Math.round(rss / 2 ** 20)} MB)`)
+      while (printed < rows.length && results[printed] !== undefined) console.log(results[printed++])
     }
   }
+  try {
+    await Promise.all(Array.from({ length: Math.max(1, jobs) }, worker))
+  } finally {
+    clearInterval(sampler)
+  }
   if (!routers.includes('plumtree')) console.log('\nplumtree: not available in this build (pending).')
+  console.error(`table: ${rows.length} runs, ${jobs} at a time, ${((performance.now() - started) / 1000).toFixed(1)} s wall, peak rss of the runs together ${Math.round(peakTotalRss / 2 ** 20)} MB`)
 }
 
-function main (): void {
+/** One row in a child process running this file with `--json`. */
+function runRow (row: Row, seed: number, ttl: number, onStart: (pid: number) => void): Promise<{ result: SimResult, rss: number, pid: number }> {
+  const args = [...process.execArgv, fileURLToPath(import.meta.url), '--json', '--nodes', String(row.nodes), '--router', row.router,
+    '--fail', String(row.fail), '--loss', String(row.loss), '--seed', String(seed), '--ttl', String(ttl)]
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
+    if (child.pid !== undefined) onStart(child.pid)
+    let out = ''
+    let err = ''
+    child.stdout.setEncoding('utf8').on('data', (d: string) => { out += d })
+    child.stderr.setEncoding('utf8').on('data', (d: string) => { err += d })
+    child.on('error', reject)
+    child.on('close', (code) => {
+      if (code !== 0) {
+        reject(new Error(`${row.router} N=${row.nodes} fail=${row.fail} loss=${row.loss} exited with ${code}:\n${err}`))
+        return
+      }
+      const peak = /peak rss (\d+) MB/.exec(err)
+      resolve({ result: JSON.parse(out) as SimResult, rss: peak === null ? 0 : Number(peak[1]) * 2 ** 20, pid: child.pid ?? -1 })
+    })
+  })
+}
+
+async function main (): Promise<void> {
   let parsed
   try {
     parsed = parseOptions(process.argv.slice(2))
@@ -144,14 +205,14 @@ function main (): void {
   }
   if (parsed.table) {
     // --nodes with --table runs only that size (the two sizes can then run side by side)
-    runTable(parsed.opts.seed, process.argv.includes('--nodes') ? [parsed.opts.nodes] : [1000, 10_000], parsed.opts.ttl)
+    await runTable(parsed.opts.seed, process.argv.includes('--nodes') ? [parsed.opts.nodes] : [1000, 10_000], parsed.opts.ttl, parsed.jobs)
     return
   }
   const started = performance.now()
   const r = simulate(parsed.opts)
   console.log(parsed.json ? JSON.stringify(r) : formatResult(r))
   const mem = process.memoryUsage()
-  console.error(`wall ${((performance.now() - started) / 1000).toFixed(1)} s, rss ${Math.round(mem.rss / 2 ** 20)} MB, heap ${Math.round(mem.heapUsed / 2 ** 20)} MB`)
+  console.error(`wall ${((performance.now() - started) / 1000).toFixed(1)} s, rss ${Math.round(mem.rss / 2 ** 20)} MB, heap ${Math.round(mem.heapUsed / 2 ** 20)} MB, peak rss ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`)
 }
 
-if (import.meta.main) main()
+if (import.meta.main) await main()

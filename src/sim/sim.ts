@@ -6,7 +6,6 @@ import { PrivateKey } from '@bsv/sdk'
 import { FloodRouter, type NeighbourLink, type SetTimer } from '../flood/router.ts'
 import { PlumtreeRouter } from '../flood/plumtree.ts'
 import { buildTMsg, DEFAULT_TTL, idBytes, idKey, Kind } from '../wire/index.ts'
-import { protobuf } from '../wire/proto.ts'
 import type { Signer, TMsg } from '../wire/index.ts'
 import { verifySignature } from '../identity.ts'
 import type { RouterComponents } from '../routing.ts'
@@ -122,61 +121,151 @@ export const ROUTER_FACTORIES: Record<string, SimRouterFactory> = {
 
 // ---- the event queue: a binary heap ordered by (time, insertion order) ------------------
 
-interface Event {
-  t: number
-  seq: number
-  node: number
-  fn: (() => void) | undefined
-  /** A unit in flight: receiver gets `body` from `from` unless its sender failed before `sentAt`. */
-  from: number
-  body: Uint8Array | undefined
-  sentAt: number
-}
+/** A unit in flight, or a function to run (`node` ≥ 0 and `guarded`: only while that node is up). */
+const KIND_FN = 0
+const KIND_GUARDED = 1
+const KIND_UNIT = 2
 
+/**
+ * Events live in flat arrays indexed by a slot that is reused once the event has run, and the
+ * heap holds slot numbers: a 10,000-node run keeps ~10^5 events queued and runs ~10^7, and as
+ * objects they outlived the young generation and filled the old one for the major GCs to walk.
+ */
 class EventQueue {
-  private readonly heap: Event[] = []
+  private heap = new Int32Array(1024)
+  private length = 0
+  private t = new Float64Array(1024)
+  private seqs = new Float64Array(1024)
+  private kind = new Uint8Array(1024)
+  private node = new Int32Array(1024)
+  /** KIND_UNIT: the sender. */
+  private from = new Int32Array(1024)
+  /** KIND_UNIT: when the sender finished writing it. */
+  private sentAt = new Float64Array(1024)
+  private fns: Array<(() => void) | undefined> = []
+  private bodies: Array<Uint8Array | undefined> = []
+  private readonly free: number[] = []
+  private used = 0
   private seq = 0
 
-  get size (): number { return this.heap.length }
+  get size (): number { return this.length }
 
-  push (e: Omit<Event, 'seq'>): Event {
-    const ev = e as Event
-    ev.seq = this.seq++
+  /** Queues a function; returns its slot (with `seqOf`, what `cancel` needs). */
+  pushFn (t: number, node: number, guarded: boolean, fn: () => void): number {
+    const e = this.slot(t, guarded ? KIND_GUARDED : KIND_FN, node)
+    this.fns[e] = fn
+    this.up(e)
+    return e
+  }
+
+  pushUnit (t: number, node: number, from: number, body: Uint8Array, sentAt: number): void {
+    const e = this.slot(t, KIND_UNIT, node)
+    this.from[e] = from
+    this.sentAt[e] = sentAt
+    this.bodies[e] = body
+    this.up(e)
+  }
+
+  /** A cancelled function stays queued (it still counts as an event) but does nothing. */
+  cancel (e: number, seq: number): void {
+    if (this.seqs[e] === seq) this.fns[e] = undefined
+  }
+
+  /** Removes the next event and returns its slot, valid until the next pop; -1 when empty. */
+  pop (): number {
+    if (this.length === 0) return -1
     const h = this.heap
-    let i = h.length
-    h.push(ev)
+    const top = h[0]!
+    const last = h[--this.length]!
+    if (this.length > 0) {
+      const n = this.length
+      let i = 0
+      for (;;) {
+        const l = 2 * i + 1
+        if (l >= n) break
+        const r = l + 1
+        const c = r < n && this.before(h[r]!, h[l]!) ? r : l
+        if (!this.before(h[c]!, last)) break
+        h[i] = h[c]!
+        i = c
+      }
+      h[i] = last
+    }
+    // The slot is free for the next push; its fields stay readable until then.
+    this.free.push(top)
+    return top
+  }
+
+  seqOf (e: number): number { return this.seqs[e]! }
+  timeOf (e: number): number { return this.t[e]! }
+  kindOf (e: number): number { return this.kind[e]! }
+  nodeOf (e: number): number { return this.node[e]! }
+  fromOf (e: number): number { return this.from[e]! }
+  sentAtOf (e: number): number { return this.sentAt[e]! }
+
+  /** The event's function or body, released from the slot. */
+  takeFn (e: number): (() => void) | undefined {
+    const fn = this.fns[e]
+    this.fns[e] = undefined
+    return fn
+  }
+
+  takeBody (e: number): Uint8Array {
+    const b = this.bodies[e]!
+    this.bodies[e] = undefined
+    return b
+  }
+
+  private slot (t: number, kind: number, node: number): number {
+    let e = this.free.pop()
+    if (e === undefined) {
+      e = this.used++
+      if (e === this.t.length) this.grow()
+    }
+    this.t[e] = t
+    this.seqs[e] = this.seq++
+    this.kind[e] = kind
+    this.node[e] = node
+    return e
+  }
+
+  private up (e: number): void {
+    if (this.length === this.heap.length) {
+      const h = new Int32Array(this.heap.length * 2)
+      h.set(this.heap)
+      this.heap = h
+    }
+    const h = this.heap
+    let i = this.length++
     while (i > 0) {
       const p = (i - 1) >> 1
-      if (!before(ev, h[p]!)) break
+      if (!this.before(e, h[p]!)) break
       h[i] = h[p]!
       i = p
     }
-    h[i] = ev
-    return ev
+    h[i] = e
   }
 
-  pop (): Event | undefined {
-    const h = this.heap
-    const top = h[0]
-    const last = h.pop()
-    if (top === undefined || last === undefined || h.length === 0) return top
-    let i = 0
-    for (;;) {
-      const l = 2 * i + 1
-      if (l >= h.length) break
-      const r = l + 1
-      const c = r < h.length && before(h[r]!, h[l]!) ? r : l
-      if (!before(h[c]!, last)) break
-      h[i] = h[c]!
-      i = c
+  private before (a: number, b: number): boolean {
+    const ta = this.t[a]!
+    const tb = this.t[b]!
+    return ta < tb || (ta === tb && this.seqs[a]! < this.seqs[b]!)
+  }
+
+  private grow (): void {
+    const n = this.t.length * 2
+    const more = <T extends Float64Array | Int32Array | Uint8Array>(old: T, make: (n: number) => T): T => {
+      const a = make(n)
+      a.set(old)
+      return a
     }
-    h[i] = last
-    return top
+    this.t = more(this.t, k => new Float64Array(k))
+    this.seqs = more(this.seqs, k => new Float64Array(k))
+    this.kind = more(this.kind, k => new Uint8Array(k))
+    this.node = more(this.node, k => new Int32Array(k))
+    this.from = more(this.from, k => new Int32Array(k))
+    this.sentAt = more(this.sentAt, k => new Float64Array(k))
   }
-}
-
-function before (a: Event, b: Event): boolean {
-  return a.t < b.t || (a.t === b.t && a.seq < b.seq)
 }
 
 // ---- graphs ------------------------------------------------------------------------------
@@ -230,34 +319,63 @@ function signer (secret: Uint8Array): Signer {
 // Every simulated node verifies what it delivers, but each distinct (id, signature) pair is
 // verified for real once per process: 10,000 nodes × 100 messages at ~0.3 ms each would be
 // five minutes of CPU spent proving the same thing again. The verdict is the real one.
-const verified = new Map<string, boolean>()
+const verified = new Map<string, Array<{ signature: Uint8Array, ok: boolean }>>()
 function verifyOnce (msg: TMsg): boolean {
-  const key = idKey(msg.msgId) + Buffer.from(msg.signature).toString('latin1')
-  let ok = verified.get(key)
-  if (ok === undefined) {
-    ok = verifySignature(msg.sender, idBytes(msg), msg.signature)
-    verified.set(key, ok)
+  const key = idKey(msg.msgId)
+  let known = verified.get(key)
+  if (known === undefined) {
+    known = []
+    verified.set(key, known)
   }
+  for (const v of known) if (Buffer.compare(v.signature, msg.signature) === 0) return v.ok
+  const ok = verifySignature(msg.sender, idBytes(msg), msg.signature)
+  known.push({ signature: Uint8Array.from(msg.signature), ok })
   return ok
 }
 
 // ---- the run -----------------------------------------------------------------------------
 
-const { Reader } = protobuf
+/** Where the varint `varint` read ends: a variable, not an object, as this runs per unit. */
+let varintEnd = 0
+/** The varint at `buf[pos]` (the units are the routers': well formed). */
+function varint (buf: Uint8Array, pos: number): number {
+  let value = 0
+  let scale = 1
+  for (;;) {
+    const b = buf[pos++]!
+    value += (b & 0x7f) * scale
+    if (b < 0x80) break
+    scale *= 0x80
+  }
+  varintEnd = pos
+  return value
+}
 
-/** Counts the TMsg entries (field 1) and other entries of one length-prefixed Frame unit. */
-function countEntries (unit: Uint8Array): { msgs: number, other: number } {
-  const r = Reader.create(unit)
-  const end = r.uint32() + r.pos
+/**
+ * Counts the TMsg entries (field 1) and the other entries of one length-prefixed Frame unit
+ * into `counted` (reused: this runs for every unit written).
+ */
+const counted = { msgs: 0, other: 0 }
+function countEntries (unit: Uint8Array): void {
   let msgs = 0
   let other = 0
-  while (r.pos < end) {
-    const tag = r.uint32()
+  const end = varint(unit, 0) + varintEnd
+  let pos = varintEnd
+  while (pos < end) {
+    const tag = varint(unit, pos)
+    pos = varintEnd
     if (tag === 0x0a) msgs++
     else other++
-    r.skipType(tag & 7)
+    switch (tag & 7) {
+      case 0: varint(unit, pos); pos = varintEnd; break
+      case 1: pos += 8; break
+      case 2: pos = varint(unit, pos) + varintEnd; break
+      case 5: pos += 4; break
+      default: throw new Error(`unexpected wire type in tag ${tag}`)
+    }
   }
-  return { msgs, other }
+  counted.msgs = msgs
+  counted.other = other
 }
 
 function percentile (sorted: Float64Array, p: number): number {
@@ -308,12 +426,16 @@ export function simulate (opts: SimOptions): SimResult {
 
   const routers: SimRouter[] = []
   const neighbours: number[][] = Array.from({ length: n }, () => [])
+  // Peer ids as strings made once: the routers key their maps by them, and V8 hashes a string
+  // once, when it is the same string object each time.
+  const ids = Array.from({ length: n }, (_, i) => String(i))
+  const clock = (): number => SIM_EPOCH + now
+  const subscribed = (): boolean => true
   for (let i = 0; i < n; i++) {
     const self = i
-    const alive = (): boolean => failedAt[self]! > now
     const components: RouterComponents = {
-      now: () => SIM_EPOCH + now,
-      isSubscribed: () => true,
+      now: clock,
+      isSubscribed: subscribed,
       deliver: (msg) => {
         const m = byKey.get(idKey(msg.msgId))
         if (m === undefined || !verifyOnce(msg)) return
@@ -327,10 +449,12 @@ export function simulate (opts: SimOptions): SimResult {
     }
     routers.push(factory(components, {
       // A flush runs at the same virtual instant, after the events already due then.
-      schedule: (fn) => { q.push({ t: now, node: self, fn: () => { if (alive()) fn() }, from: -1, body: undefined, sentAt: 0 }) },
+      // Both run only while the node is up (the queue checks).
+      schedule: (fn) => { q.pushFn(now, self, true, fn) },
       setTimer: (fn, ms) => {
-        const ev = q.push({ t: now + ms, node: self, fn: () => { if (alive()) fn() }, from: -1, body: undefined, sentAt: 0 })
-        return () => { ev.fn = undefined }
+        const e = q.pushFn(now + ms, self, true, fn)
+        const seq = q.seqOf(e)
+        return () => { q.cancel(e, seq) }
       },
       seenCacheMax: 2 * opts.msgs + 16
     }))
@@ -342,27 +466,27 @@ export function simulate (opts: SimOptions): SimResult {
     let drainPending = false
     const link: NeighbourLink = {
       write: (unit) => {
-        const c = countEntries(unit)
-        copies += c.msgs
-        control += c.other
+        countEntries(unit)
+        copies += counted.msgs
+        control += counted.other
         bytesSent[a]! += unit.length
         const start = Math.max(now, busyUntil)
         busyUntil = start + (Number.isFinite(bytesPerMs) ? unit.length / bytesPerMs : 0)
         if (rng.next() < opts.loss) {
           lost++
         } else {
-          q.push({ t: busyUntil + latency, node: b, fn: undefined, from: a, body: unit, sentAt: busyUntil })
+          q.pushUnit(busyUntil + latency, b, a, unit, busyUntil)
         }
         if ((busyUntil - now) * bytesPerMs <= LINK_WINDOW_BYTES) return true
         if (!drainPending) {
           drainPending = true
-          q.push({ t: busyUntil, node: a, fn: () => { drainPending = false; if (failedAt[a]! > now) routers[a]!.drained(String(b)) }, from: -1, body: undefined, sentAt: 0 })
+          q.pushFn(busyUntil, a, false, () => { drainPending = false; if (failedAt[a]! > now) routers[a]!.drained(ids[b]!) })
         }
         return false
       },
       disconnect: () => {}
     }
-    routers[a]!.addNeighbour(String(b), link)
+    routers[a]!.addNeighbour(ids[b]!, link)
     neighbours[a]!.push(b)
   }
   for (const [a, b] of edges) {
@@ -384,29 +508,18 @@ export function simulate (opts: SimOptions): SimResult {
   for (let m = 0; m < opts.msgs; m++) {
     const t = m * opts.intervalMs
     if (m === half && failCount > 0) {
-      q.push({
-        t,
-        node: -1,
-        fn: () => {
-          for (const f of failing) failedAt[f] = now
-          if (!Number.isFinite(opts.detectMs)) return
-          q.push({
-            t: now + opts.detectMs,
-            node: -1,
-            fn: () => { for (const f of failing) for (const nb of neighbours[f]!) routers[nb]!.removeNeighbour(String(f)) },
-            from: -1, body: undefined, sentAt: 0
-          })
-        },
-        from: -1, body: undefined, sentAt: 0
+      q.pushFn(t, -1, false, () => {
+        for (const f of failing) failedAt[f] = now
+        if (!Number.isFinite(opts.detectMs)) return
+        q.pushFn(now + opts.detectMs, -1, false, () => {
+          for (const f of failing) for (const nb of neighbours[f]!) routers[nb]!.removeNeighbour(ids[f]!)
+        })
       })
     }
     const origin = survivors[rng.int(survivors.length)]!
     const payload = rng.bytes(opts.payloadBytes)
     const nonce = rng.bytes(16)
-    q.push({
-      t,
-      node: origin,
-      fn: () => {
+    q.pushFn(t, origin, false, () => {
         let s = keys.get(origin)
         if (s === undefined) {
           s = signer(Uint8Array.from(new Prng(opts.seed * 1_000_003 + origin).bytes(32).map((b, k) => k === 0 ? (b & 0x7f) | 1 : b)))
@@ -421,24 +534,25 @@ export function simulate (opts: SimOptions): SimResult {
         got.push(seen)
         ldh.push(0)
         routers[origin]!.publish(msg)
-      },
-      from: -1, body: undefined, sentAt: 0
     })
   }
 
   let events = 0
-  for (let e = q.pop(); e !== undefined; e = q.pop()) {
-    now = e.t
+  for (let e = q.pop(); e >= 0; e = q.pop()) {
+    now = q.timeOf(e)
     events++
-    if (e.body !== undefined) {
+    const node = q.nodeOf(e)
+    const kind = q.kindOf(e)
+    if (kind === KIND_UNIT) {
+      const body = q.takeBody(e)
       // Lost with its sender if the sender died before the unit left; with its receiver if dead.
-      if (failedAt[e.from]! < e.sentAt || failedAt[e.node]! <= now) continue
+      if (failedAt[q.fromOf(e)]! < q.sentAtOf(e) || failedAt[node]! <= now) continue
       // The body without its length prefix, as the libp2p side hands it over.
-      const r = Reader.create(e.body)
-      const len = r.uint32()
-      routers[e.node]!.receiveUnit(String(e.from), e.body.subarray(r.pos, r.pos + len))
+      const len = varint(body, 0)
+      routers[node]!.receiveUnit(ids[q.fromOf(e)]!, body.subarray(varintEnd, varintEnd + len))
     } else {
-      e.fn?.()
+      const fn = q.takeFn(e)
+      if (fn !== undefined && (kind === KIND_FN || failedAt[node]! > now)) fn()
     }
   }
 

@@ -50,8 +50,8 @@ export function parseReady (line: string): Ready {
  * Runs `tmsg <args>` with the test's Node; tests never use mDNS (it would find other tests).
  * `bin`: another copy of bin/tmsg.js (the memory benchmark runs a compiled build).
  */
-export function spawnTmsg (args: string[], env: NodeJS.ProcessEnv = {}, bin = BIN): NodeProcess {
-  const proc = spawn(process.execPath, [bin, ...args], { env: { ...process.env, TMSG_MDNS: 'false', ...env }, stdio: 'pipe' })
+export function spawnTmsg (args: string[], env: NodeJS.ProcessEnv = {}, bin = BIN, nodeFlags: string[] = []): NodeProcess {
+  const proc = spawn(process.execPath, [...nodeFlags, bin, ...args], { env: { ...process.env, TMSG_MDNS: 'false', ...env }, stdio: 'pipe' })
   let out = ''
   let err = ''
   proc.stdout.setEncoding('utf8')

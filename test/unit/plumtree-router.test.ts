@@ -3,6 +3,8 @@ import { Harness, hex, msg } from '../helpers/router-harness.ts'
 import { PlumtreeRouter } from '../../src/flood/plumtree.ts'
 import type { PlumtreeRouterInit } from '../../src/flood/plumtree.ts'
 import { PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_PRUNE_AFTER } from '../../src/flood/constants.ts'
+import { encodeTMsg } from '../../src/wire/tmsg.ts'
+import type { TMsg } from '../../src/wire/tmsg.ts'
 
 const TIMEOUT = 400
 const RETRY = 200
@@ -207,6 +209,22 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     const m2 = msg({ ttl: 5 })
     h.receive('A', m2)
     expect(ids(h.link('B'))).toContain(hex(m2.msgId))
+  })
+
+  it('GRAFT received for many kept copies: each goes out byte for byte as it was forwarded', () => {
+    // Kept copies are packed into the router's own chunks (4 KiB growing to 64 KiB): copies of
+    // every size, across chunk boundaries, must come back whole.
+    const h = withPeers('A', 'B', 'C')
+    h.receiveControl('B', { prune: true })
+    const sent = Array.from({ length: 300 }, (_, i) => msg({ ttl: 5, payload: Buffer.alloc(1 + (i * 37) % 3000, i) }))
+    for (const m of sent) h.receive('A', m)
+    h.flush()
+    expect(h.link('B').messages()).toHaveLength(0)
+    h.receiveControl('B', { graft: sent.map(m => m.msgId) })
+    h.flush()
+    const encode = (ms: TMsg[]): string[] => ms.map(m => hex(encodeTMsg(m)))
+    expect(encode(h.link('B').messages())).toEqual(encode(h.link('C').messages()))
+    expect(h.link('B').messages()).toHaveLength(300)
   })
 
   it('TTL holds: a message that expires here is neither announced nor handed out on GRAFT', () => {
