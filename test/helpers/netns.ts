@@ -3,7 +3,8 @@
  * (`ip netns`): whether this machine can, the `ip` wrappers, and starting a node inside a
  * namespace with its RPC reachable from the host.
  */
-import { execFileSync, spawn } from 'node:child_process'
+import { execFile, execFileSync, spawn } from 'node:child_process'
+import { promisify } from 'node:util'
 import { readFileSync } from 'node:fs'
 import jayson from 'jayson/promise/index.js'
 import { BIN, parseReady, tempDatadir } from './proc.ts'
@@ -25,8 +26,18 @@ export interface NsProcess {
   proc: ReturnType<typeof spawn>
   ready: Ready
   call: <T = any>(method: string, params?: Record<string, unknown>) => Promise<T>
+  /**
+   * The same call made from inside the node's namespace, so it never crosses the node's own
+   * veth: for asking a node whose link a test has made slow or lossy.
+   */
+  callInside: <T = any>(method: string, params?: Record<string, unknown>) => Promise<T>
   stderr: () => string
 }
+
+// Run inside the namespace by `node -e`: one JSON-RPC call, its result on stdout.
+const INSIDE_CALL = `const [url, secret, body] = process.argv.slice(1)
+fetch(url, { method: 'POST', headers: { authorization: 'Bearer ' + secret, 'content-type': 'application/json' }, body })
+  .then(r => r.text()).then(t => { process.stdout.write(t) }, e => { console.error(e); process.exit(1) })`
 
 /**
  * Starts `tmsg node` in namespace `ns`, P2P on `host:port`, RPC on `rpcHost:rpcPort` (allowed
@@ -55,5 +66,13 @@ export async function startNsNode (opts: { ns: string, host: string, port: numbe
     if (r.error !== undefined) throw Object.assign(new Error(r.error.message), r.error)
     return r.result as T
   }
-  return { proc, ready, call, stderr: () => err }
+  const callInside = async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
+    const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
+    const { stdout } = await promisify(execFile)('ip', ['netns', 'exec', opts.ns, process.execPath, '-e', INSIDE_CALL,
+      `http://${opts.rpcHost}:${opts.rpcPort}/`, secret, body], { maxBuffer: 64 * 1024 * 1024 })
+    const r = JSON.parse(stdout) as { result?: T, error?: { message: string } }
+    if (r.error !== undefined) throw Object.assign(new Error(r.error.message), r.error)
+    return r.result as T
+  }
+  return { proc, ready, call, callInside, stderr: () => err }
 }
