@@ -8,6 +8,7 @@ import { PlumtreeRouter } from '../flood/plumtree.ts'
 import { buildTMsg, DEFAULT_TTL, idBytes, idKey, Kind } from '../wire/index.ts'
 import type { Signer, TMsg } from '../wire/index.ts'
 import { verifySignature } from '../identity.ts'
+import { decodeUint8Array, encodingLength } from 'uint8-varint'
 import type { RouterComponents } from '../routing.ts'
 import { Prng } from './prng.ts'
 
@@ -337,17 +338,10 @@ function verifyOnce (msg: TMsg): boolean {
 
 /** Where the varint `varint` read ends: a variable, not an object, as this runs per unit. */
 let varintEnd = 0
-/** The varint at `buf[pos]` (the units are the routers': well formed). */
+/** The varint at `buf[pos]` (uint8-varint; the units are the routers': well formed). */
 function varint (buf: Uint8Array, pos: number): number {
-  let value = 0
-  let scale = 1
-  for (;;) {
-    const b = buf[pos++]!
-    value += (b & 0x7f) * scale
-    if (b < 0x80) break
-    scale *= 0x80
-  }
-  varintEnd = pos
+  const value = decodeUint8Array(buf, pos)
+  varintEnd = pos + encodingLength(value)
   return value
 }
 
@@ -520,20 +514,20 @@ export function simulate (opts: SimOptions): SimResult {
     const payload = rng.bytes(opts.payloadBytes)
     const nonce = rng.bytes(16)
     q.pushFn(t, origin, false, () => {
-        let s = keys.get(origin)
-        if (s === undefined) {
-          s = signer(Uint8Array.from(new Prng(opts.seed * 1_000_003 + origin).bytes(32).map((b, k) => k === 0 ? (b & 0x7f) | 1 : b)))
-          keys.set(origin, s)
-        }
-        const msg = buildTMsg({ ttl: opts.ttl, target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
-        byKey.set(idKey(msg.msgId), publishedAt.length)
-        publishedAt.push(now)
-        origins.push(origin)
-        const seen = new Uint8Array(n)
-        seen[origin] = 1 // the origin has its own message; it is not counted as a delivery
-        got.push(seen)
-        ldh.push(0)
-        routers[origin]!.publish(msg)
+      let s = keys.get(origin)
+      if (s === undefined) {
+        s = signer(Uint8Array.from(new Prng(opts.seed * 1_000_003 + origin).bytes(32).map((b, k) => k === 0 ? (b & 0x7f) | 1 : b)))
+        keys.set(origin, s)
+      }
+      const msg = buildTMsg({ ttl: opts.ttl, target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
+      byKey.set(idKey(msg.msgId), publishedAt.length)
+      publishedAt.push(now)
+      origins.push(origin)
+      const seen = new Uint8Array(n)
+      seen[origin] = 1 // the origin has its own message; it is not counted as a delivery
+      got.push(seen)
+      ldh.push(0)
+      routers[origin]!.publish(msg)
     })
   }
 

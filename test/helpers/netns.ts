@@ -39,6 +39,12 @@ const INSIDE_CALL = `const [url, secret, body] = process.argv.slice(1)
 fetch(url, { method: 'POST', headers: { authorization: 'Bearer ' + secret, 'content-type': 'application/json' }, body })
   .then(r => r.text()).then(t => { process.stdout.write(t) }, e => { console.error(e); process.exit(1) })`
 
+/** A JSON-RPC response's result, or its error thrown. */
+function resultOf<T> (r: { result?: unknown, error?: { message: string } }): T {
+  if (r.error !== undefined) throw Object.assign(new Error(r.error.message), r.error)
+  return r.result as T
+}
+
 /**
  * Starts `tmsg node` in namespace `ns`, P2P on `host:port`, RPC on `rpcHost:rpcPort` (allowed
  * from outside the namespace), mDNS off; resolves on its ready line, rejects if it exits first.
@@ -61,18 +67,12 @@ export async function startNsNode (opts: { ns: string, host: string, port: numbe
   })
   const secret = readFileSync(`${datadir}/rpc.cookie`, 'utf8').trim().split(':')[1]!
   const http = jayson.Client.http({ host: opts.rpcHost, port: opts.rpcPort, headers: { authorization: `Bearer ${secret}` } })
-  const call = async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
-    const r = await http.request(method, params)
-    if (r.error !== undefined) throw Object.assign(new Error(r.error.message), r.error)
-    return r.result as T
-  }
+  const call = async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => resultOf<T>(await http.request(method, params))
   const callInside = async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
     const body = JSON.stringify({ jsonrpc: '2.0', id: 1, method, params })
     const { stdout } = await promisify(execFile)('ip', ['netns', 'exec', opts.ns, process.execPath, '-e', INSIDE_CALL,
       `http://${opts.rpcHost}:${opts.rpcPort}/`, secret, body], { maxBuffer: 64 * 1024 * 1024 })
-    const r = JSON.parse(stdout) as { result?: T, error?: { message: string } }
-    if (r.error !== undefined) throw Object.assign(new Error(r.error.message), r.error)
-    return r.result as T
+    return resultOf<T>(JSON.parse(stdout))
   }
   return { proc, ready, call, callInside, stderr: () => err }
 }
