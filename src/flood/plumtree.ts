@@ -28,7 +28,7 @@ import { idKey } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { MAX_FRAME_CONTROL_IDS, MSG_ID_LENGTH } from '../wire/constants.ts'
 import type { RouterComponents, RouterName } from '../routing.ts'
-import { PENALTY_INVALID_MESSAGE, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_MISSING, PLUMTREE_PRUNE_AFTER, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS } from './constants.ts'
+import { PENALTY_INVALID_MESSAGE, PLUMTREE_DEFAULT_TTL, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_MISSING, PLUMTREE_PRUNE_AFTER, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS } from './constants.ts'
 import { Fifo } from './fifo.ts'
 import { FloodRouter } from './router.ts'
 import { ttlOf } from './seen-cache.ts'
@@ -106,6 +106,7 @@ const realTimer: SetTimer = (fn, ms) => {
 
 export class PlumtreeRouter extends FloodRouter {
   override readonly name: RouterName = 'plumtree'
+  override readonly defaultTtl = PLUMTREE_DEFAULT_TTL
   private readonly links = new Map<Neighbour, Link>()
   private readonly missing = new Map<string, Missing>()
   private readonly retained = new Map<string, Retained>()
