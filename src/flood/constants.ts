@@ -68,6 +68,15 @@ export const MAX_BAN_MS = 24 * 60 * 60_000
 
 // ---- router `plumtree` (DESIGN §11) ----------------------------------------------------------
 /**
+ * The TTL a plumtree node gives its own messages. A tree's paths are longer than the shortest
+ * ones a flood finds (the tree the traffic builds follows the fastest links, not the fewest
+ * hops), so at flood's 7 the TTL cuts tree branches everywhere and every cut is a pull. In the
+ * simulator (seed 1, 10% of nodes failing) TTL 7 left 0.006% (N = 1,000) and 1.7% (N = 10,000) of
+ * deliveries undone; 10 made both 100%, within the 1.5 × flood's last-delivery hop the tree
+ * may take. Still ≤ 16 with the hops (§5).
+ */
+export const PLUMTREE_DEFAULT_TTL = 10
+/**
  * Wait after the first IHAVE of a missing id before grafting. The eager copy is normally on its
  * way along the tree, a few link latencies behind the announcement at most — and announcements
  * are held up to PLUMTREE_IHAVE_DELAY_MS before they leave, which gives the tree's copy that
@@ -75,15 +84,6 @@ export const MAX_BAN_MS = 24 * 60 * 60_000
  * broken branch: 400 ms → 150 ms gave the 50-node network bench p99 512 vs 370 ms (one run each)
  * (seeds 1-3) and cost the 1,000-node simulator 0.1 copies per delivery (2.13 → 2.24).
  */
-/**
- * The TTL a plumtree node gives its own messages. A tree's paths are longer than the shortest
- * ones a flood finds (the tree the traffic builds follows the fastest links, not the fewest
- * hops), so at flood's 7 the TTL cuts tree branches everywhere and every cut is a pull. In the
- * simulator (seed 1, 10% of nodes failing) TTL 7 left 0.01% (N = 1,000) and 1.7% (N = 10,000) of
- * deliveries undone; 10 made both 100%, within the 1.5 × flood's last-delivery hop the tree
- * may take. Still ≤ 16 with the hops (§5).
- */
-export const PLUMTREE_DEFAULT_TTL = 10
 export const PLUMTREE_GRAFT_TIMEOUT_MS = 150
 /**
  * IHAVEs are held this long to leave in one unit (or ride along one going anyway). The GRAFT
