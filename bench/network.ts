@@ -27,6 +27,7 @@ import type { RouterName } from '../src/routing.ts'
 import { metricsRegistry } from '../src/metrics.ts'
 import { randomGraph } from '../src/sim/sim.ts'
 import { Prng } from '../src/sim/prng.ts'
+import { PlumtreeRouter } from '../src/flood/plumtree.ts'
 
 export interface NetworkOptions {
   nodes: number
@@ -54,6 +55,8 @@ export interface NetworkFigures {
   p99: number
   rssMB: number
   cpuUsPerDelivery: number
+  /** Plumtree: GRAFTs after a timeout and pulls for cut branches, per delivery (each is a slow one). */
+  repairsPerDelivery?: { graft: number, pull: number }
 }
 
 interface Member {
@@ -206,10 +209,17 @@ export async function networkBench (router: RouterName, seed: number, o: Network
   for (const s of sent) expected += live.length - (members[s.origin]!.alive ? 1 : 0)
   let copies = 0
   let meshsub = 0
+  let graft = 0
+  let pull = 0
   for (const [i, m] of members.entries()) {
     const st = m.node.stats()
     copies += st.sent + st.forwarded
     meshsub += meshAfter[i]! - meshBefore[i]!
+    if (m.node.router instanceof PlumtreeRouter) {
+      const pt = m.node.router.plumtreeStats()
+      graft += pt.graftSent
+      pull += pt.pullSent
+    }
   }
   const estimated = router === 'gossipsub'
   if (estimated) {
@@ -231,6 +241,7 @@ export async function networkBench (router: RouterName, seed: number, o: Network
     p90: percentile(latencies, 0.9),
     p99: percentile(latencies, 0.99),
     rssMB,
-    cpuUsPerDelivery: (cpu.user + cpu.system) / deliveries
+    cpuUsPerDelivery: (cpu.user + cpu.system) / deliveries,
+    ...(router === 'plumtree' ? { repairsPerDelivery: { graft: graft / deliveries, pull: pull / deliveries } } : {})
   }
 }

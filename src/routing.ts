@@ -86,6 +86,8 @@ export interface NeighbourStats {
 
 export interface Router {
   readonly name: RouterName
+  /** The TTL this node gives its own messages unless told otherwise (DESIGN §5: 7; plumtree 10). */
+  readonly defaultTtl: number
   /** Sends a message this node created (already id'd and signed). */
   publish: (msg: TMsg) => PublishResult
   stats: () => RouterStats

@@ -28,7 +28,7 @@ import { idKey } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { MAX_FRAME_CONTROL_IDS, MSG_ID_LENGTH } from '../wire/constants.ts'
 import type { RouterComponents, RouterName } from '../routing.ts'
-import { PENALTY_INVALID_MESSAGE, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_MISSING, PLUMTREE_PRUNE_AFTER, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS } from './constants.ts'
+import { PENALTY_INVALID_MESSAGE, PLUMTREE_DEFAULT_TTL, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_MISSING, PLUMTREE_PRUNE_AFTER, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS } from './constants.ts'
 import { Fifo } from './fifo.ts'
 import { FloodRouter } from './router.ts'
 import { ttlOf } from './seen-cache.ts'
@@ -72,6 +72,8 @@ interface Missing {
   cancel: () => void
   /** A tree neighbour said its copy ran out of TTL: no eager copy will come, pull at once. */
   cutShort: boolean
+  /** Pulled from this neighbour: its copy is not a reason to put the link on the tree. */
+  pulledFrom?: Neighbour
 }
 
 /** A message this node forwarded (or sent), kept to answer GRAFTs with the same copy. */
@@ -104,6 +106,7 @@ const realTimer: SetTimer = (fn, ms) => {
 
 export class PlumtreeRouter extends FloodRouter {
   override readonly name: RouterName = 'plumtree'
+  override readonly defaultTtl = PLUMTREE_DEFAULT_TTL
   private readonly links = new Map<Neighbour, Link>()
   private readonly missing = new Map<string, Missing>()
   private readonly retained = new Map<string, Retained>()
@@ -190,13 +193,15 @@ export class PlumtreeRouter extends FloodRouter {
   /** A first copy: its sender is on the tree (paper: GOSSIP adds the sender to eagerPushPeers). */
   protected override newFrom (from: Neighbour, msg: TMsg, key: string): void {
     const fl = this.linkOf(from)
-    fl.eager = true
-    fl.dups = 0
     const m = this.missing.get(key)
     if (m !== undefined) {
       m.cancel()
       this.missing.delete(key)
     }
+    // A pulled copy leaves the tree as it was (the sender kept the link lazy too); making it
+    // eager here added an edge, so a cycle, for every pull: 2% more copies in the simulator.
+    if (m === undefined || m.pulledFrom !== from) fl.eager = true
+    fl.dups = 0
     // The TTL ends here (§5): the tree below us gets nothing from us. Say so (IHAVE with TTL
     // 0), so those neighbours pull it from a lazy link at once instead of waiting a timeout.
     if (msg.ttl > 1 || msg.replyTo.length > 0) return
@@ -295,13 +300,13 @@ export class PlumtreeRouter extends FloodRouter {
       if (m.cutShort) return
       m.cutShort = true
       const best = bestAnnouncer(m)
-      if (best !== undefined) this.pull(best, key)
+      if (best !== undefined) this.pull(best, key, m)
       return
     }
     if (m.announcers.includes(from)) return
     m.announcers.push(from)
     m.ttls.push(ttl)
-    if (m.cutShort && m.announcers.length === 1) this.pull(from, key)
+    if (m.cutShort && m.announcers.length === 1) this.pull(from, key, m)
   }
 
   private graftNext (key: string, m: Missing): void {
@@ -322,6 +327,7 @@ export class PlumtreeRouter extends FloodRouter {
     m.announcers = alive
     const to = alive[m.next % alive.length]!
     m.next++
+    m.pulledFrom = undefined // a GRAFT's copy does put its link on the tree
     this.graft(to, key)
     m.cancel = this.setTimer(() => { this.graftNext(key, m) }, this.graftRetryMs)
   }
@@ -330,10 +336,13 @@ export class PlumtreeRouter extends FloodRouter {
    * Asks `to` for one copy and leaves the link as it is: GRAFT + PRUNE in one unit when it is
    * lazy. For a branch the TTL cut short or a copy with more TTL — the tree is not broken there.
    */
-  private pull (to: Neighbour, key: string): void {
+  private pull (to: Neighbour, key: string, m?: Missing): void {
     const l = this.linkOf(to)
     l.graft.push(key)
-    if (!l.eager) l.prune = true
+    if (!l.eager) {
+      l.prune = true
+      if (m !== undefined) m.pulledFrom = to
+    }
     this.pt.pullSent++
     this.markDirty(to)
   }

@@ -14,7 +14,7 @@ import { encodeTMsg, idKey, msgIdMatches } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { checkFields, DEFAULT_VALIDATION_LIMITS, validate } from '../wire/validate.ts'
 import type { InvalidReason, ValidationLimits } from '../wire/validate.ts'
-import { MAX_FRAME_MSGS, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import { DEFAULT_TTL, MAX_FRAME_MSGS, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
 import type { FrameControl } from '../wire/frame.ts'
 import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterName, RouterStats } from '../routing.ts'
 import {
@@ -106,6 +106,7 @@ export class Neighbour {
  */
 export class FloodRouter implements Router {
   readonly name: RouterName = 'flood'
+  readonly defaultTtl: number = DEFAULT_TTL
   protected readonly components: RouterComponents
   private readonly limits: ValidationLimits
   /** Shared by every neighbour's queue: `maxBytes` is each one's current share. */

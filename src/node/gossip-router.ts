@@ -13,7 +13,7 @@ import { decodeTMsg, encodeTMsg, idKey } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { DEFAULT_VALIDATION_LIMITS, validate } from '../wire/validate.ts'
 import type { ValidationLimits } from '../wire/validate.ts'
-import { MSG_ID_LENGTH } from '../wire/constants.ts'
+import { DEFAULT_TTL, MSG_ID_LENGTH } from '../wire/constants.ts'
 import type { DropCounters, HistoryIngestResult, NeighbourStats, PublishResult, Router, RouterComponents, RouterStats } from '../routing.ts'
 import { PenaltyBox } from '../flood/penalties.ts'
 import { DEFAULT_SEEN_CACHE_MAX, DEFAULT_SEEN_CACHE_TTL_MS, PENALTY_INVALID_MESSAGE } from '../flood/constants.ts'
@@ -40,6 +40,7 @@ export interface GossipRouterInit {
 
 export class GossipRouter implements Router {
   readonly name = 'gossipsub' as const
+  readonly defaultTtl = DEFAULT_TTL
   private readonly components: RouterComponents
   private readonly pubsub: GossipSub
   private readonly limits: ValidationLimits

@@ -32,7 +32,7 @@ import type { Router, RouterComponents, RouterName, RouterStats } from '../routi
 import { buildTMsg } from '../wire/build.ts'
 import { decodeTMsg, idBytes, idKey, toHex } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
-import { DEFAULT_MAX_PAYLOAD, DEFAULT_TTL, MAX_TTL_PLUS_HOPS, TIMESTAMP_WINDOW_MS } from '../wire/constants.ts'
+import { DEFAULT_MAX_PAYLOAD, MAX_TTL_PLUS_HOPS, TIMESTAMP_WINDOW_MS } from '../wire/constants.ts'
 import { DEFAULT_SEEN_PER_NEIGHBOUR } from '../flood/constants.ts'
 import { PayloadTooLargeError } from '../wire/errors.ts'
 import type { Target } from '../targets.ts'
@@ -83,7 +83,7 @@ export interface NodeOptions {
   maxChecksInFlight?: number
   /** @default 16384 */
   maxPayload?: number
-  /** TTL of messages this node sends. @default 7 */
+  /** TTL of messages this node sends. @default the router's (7; plumtree 10) */
   defaultTtl?: number
   /** Wall clock (tests). @default Date.now */
   now?: () => number
@@ -186,7 +186,7 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     this.dropUnverified = opts.dropUnverified ?? false
     this.maxChecksInFlight = opts.maxChecksInFlight ?? MAX_CHECKS_IN_FLIGHT
     this.maxPayload = opts.maxPayload ?? DEFAULT_MAX_PAYLOAD
-    this.defaultTtl = opts.defaultTtl ?? DEFAULT_TTL
+    this.defaultTtl = opts.defaultTtl ?? router.defaultTtl
     this.history = opts.history
     this.historyMaxAgeMs = opts.historyMaxAgeMs ?? DEFAULT_HISTORY_MAX_AGE_MS
     this.startedAt = now()

@@ -19,7 +19,8 @@
  *   messages have been published: they neither send nor receive again, units they had not
  *   finished sending are lost, and neighbours are not told (`--detect MS` tells them after MS).
  *   Messages are published by nodes that never fail, one every `--interval` ms.
- * - Messages are real signed TMsgs (DATA, `--size` bytes, TTL 7), every node subscribes to
+ * - Messages are real signed TMsgs (DATA, `--size` bytes, the router's default TTL as a node's — flood 7,
+ *   plumtree 10 — or `--ttl`), every node subscribes to
  *   their target, so every first copy is a delivery. Each is signed once by its origin with a
  *   deterministic RFC 6979 signature; each delivery verifies it, through a per-process cache
  *   so one (id, signature) pair costs one real verification, not one per node.
@@ -92,7 +93,7 @@ export function parseOptions (argv: string[]): { opts: SimOptions, json: boolean
     seed: num(values.seed, DEFAULTS.seed, 'seed'),
     intervalMs: num(values.interval, DEFAULTS.intervalMs, 'interval'),
     payloadBytes: num(values.size, DEFAULTS.payloadBytes, 'size', 0, 16384),
-    ttl: num(values.ttl, DEFAULTS.ttl, 'ttl', 1, 16),
+    ttl: values.ttl === undefined ? undefined : num(values.ttl, 0, 'ttl', 1, 16),
     detectMs: num(values.detect, DEFAULTS.detectMs, 'detect')
   }
   if (ROUTER_FACTORIES[opts.router] === undefined) throw new Error(`unknown router '${opts.router}'\n${USAGE}`)
@@ -126,11 +127,11 @@ interface Row { nodes: number, router: string, fail: number, loss: number }
  * time — the rows are independent, and one process per row also keeps one row's garbage out of
  * the next. The biggest rows start first; the rows print in table order whatever finishes first.
  */
-async function runTable (seed: number, sizes: number[], ttl: number, jobs: number): Promise<void> {
+async function runTable (seed: number, sizes: number[], ttl: number | undefined, jobs: number): Promise<void> {
   const routers = ['flood', 'plumtree'].filter(r => ROUTER_FACTORIES[r] !== undefined)
   const rows: Row[] = []
   for (const nodes of sizes) for (const router of routers) for (const fail of [0, 0.1]) for (const loss of [0, 0.01]) rows.push({ nodes, router, fail, loss })
-  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, TTL ${ttl}, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
+  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, ${ttl === undefined ? 'TTL: each router\'s default (flood 7, plumtree 10)' : `TTL ${ttl}`}, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
   console.log('| router | N | fail | loss | delivery | copies/delivery | RMR | last-delivery hop max / mean | latency p50 / p99 ms | KiB sent/node |')
   console.log('|---|---|---|---|---|---|---|---|---|---|')
   const started = performance.now()
@@ -173,9 +174,9 @@ async function runTable (seed: number, sizes: number[], ttl: number, jobs: numbe
 }
 
 /** One row in a child process running this file with `--json`. */
-function runRow (row: Row, seed: number, ttl: number, onStart: (pid: number) => void): Promise<{ result: SimResult, rss: number, pid: number }> {
+function runRow (row: Row, seed: number, ttl: number | undefined, onStart: (pid: number) => void): Promise<{ result: SimResult, rss: number, pid: number }> {
   const args = [...process.execArgv, fileURLToPath(import.meta.url), '--json', '--nodes', String(row.nodes), '--router', row.router,
-    '--fail', String(row.fail), '--loss', String(row.loss), '--seed', String(seed), '--ttl', String(ttl)]
+    '--fail', String(row.fail), '--loss', String(row.loss), '--seed', String(seed), ...(ttl === undefined ? [] : ['--ttl', String(ttl)])]
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'pipe'] })
     if (child.pid !== undefined) onStart(child.pid)

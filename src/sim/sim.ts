@@ -5,7 +5,7 @@
 import { PrivateKey } from '@bsv/sdk'
 import { FloodRouter, type NeighbourLink, type SetTimer } from '../flood/router.ts'
 import { PlumtreeRouter } from '../flood/plumtree.ts'
-import { buildTMsg, DEFAULT_TTL, idBytes, idKey, Kind } from '../wire/index.ts'
+import { buildTMsg, idBytes, idKey, Kind } from '../wire/index.ts'
 import type { Signer, TMsg } from '../wire/index.ts'
 import { verifySignature } from '../identity.ts'
 import { decodeUint8Array, encodingLength } from 'uint8-varint'
@@ -32,8 +32,8 @@ export interface SimOptions {
   /** Virtual ms between two publishes. */
   intervalMs: number
   payloadBytes: number
-  /** TTL each message is published with (DESIGN §5; the node's default is 7). */
-  ttl: number
+  /** TTL each message is published with. @default the router's own, as a node's (flood 7, plumtree 10) */
+  ttl?: number
   /** Neighbours of a failed node are told it is gone this long after it fails (Infinity: never). */
   detectMs: number
   /** An explicit graph (undirected edges) instead of the random one. */
@@ -52,7 +52,6 @@ export const DEFAULTS: SimOptions = {
   seed: 1,
   intervalMs: 100,
   payloadBytes: 100,
-  ttl: DEFAULT_TTL,
   detectMs: Infinity
 }
 
@@ -96,6 +95,7 @@ export interface SimRouter {
   drained: (peerId: string) => void
   publish: (msg: TMsg) => unknown
   stats: () => { seenCacheSize: number }
+  readonly defaultTtl: number
 }
 
 export interface RouterSeams {
@@ -454,6 +454,7 @@ export function simulate (opts: SimOptions): SimResult {
     }))
   }
 
+  const ttl = opts.ttl ?? routers[0]!.defaultTtl
   const connect = (a: number, b: number): void => {
     const latency = opts.latency.lo + (opts.latency.hi - opts.latency.lo) * rng.next()
     let busyUntil = 0 // when this direction finishes serialising what it was given
@@ -519,7 +520,7 @@ export function simulate (opts: SimOptions): SimResult {
         s = signer(Uint8Array.from(new Prng(opts.seed * 1_000_003 + origin).bytes(32).map((b, k) => k === 0 ? (b & 0x7f) | 1 : b)))
         keys.set(origin, s)
       }
-      const msg = buildTMsg({ ttl: opts.ttl, target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
+      const msg = buildTMsg({ ttl, target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
       byKey.set(idKey(msg.msgId), publishedAt.length)
       publishedAt.push(now)
       origins.push(origin)
@@ -573,7 +574,7 @@ export function simulate (opts: SimOptions): SimResult {
     fail: opts.fail,
     loss: opts.loss,
     seed: opts.seed,
-    ttl: opts.ttl,
+    ttl,
     deliveryRatio: expected === 0 ? 0 : round(correctGot / expected, 5),
     deliveries,
     copiesPerDelivery: deliveries === 0 ? 0 : round(copies / deliveries),

@@ -115,6 +115,12 @@ describe('a mixed network of flood and plumtree nodes', () => {
     }
     await waitFor(() => nodes.every(n => hasAll(n, sent.map(s => s.id))), 'every message everywhere', 20_000)
     for (const n of nodes) for (const times of counts(n).values()) expect(times).toBe(1)
+    // Each node sends with its router's default TTL: 10 from a plumtree node (its tree's paths
+    // are longer than a flood's), 7 from a flood node; ttl + hops keeps it on every hop.
+    const originOf = new Map(sent.map(s => [s.id, s.origin]))
+    for (const n of nodes) {
+      for (const d of n.deliveries) expect(d.msg.ttl + d.msg.hops).toBe(originOf.get(toHex(d.msg.msgId))! < 6 ? 10 : 7)
+    }
     // The plumtree nodes did use lazy push among themselves (so the mix was really tested).
     const ihaves = nodes.slice(0, 6).reduce((a, n) => a + (n.node.router as PlumtreeRouter).plumtreeStats().ihaveSent, 0)
     expect(ihaves).toBeGreaterThan(0)

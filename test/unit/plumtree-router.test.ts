@@ -91,6 +91,23 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     expect(h2.link('P').control().graft).toEqual([])
   })
 
+  it('a pulled copy leaves the link lazy: the next message goes to that neighbour as IHAVE', () => {
+    const h = withPeers('P', 'L', 'C')
+    h.receiveControl('L', { prune: true }) // L is lazy
+    const m = msg({ ttl: 5 })
+    h.receiveControl('L', { ihave: [{ id: m.msgId, ttl: 4 }] })
+    h.receiveControl('P', { ihave: [{ id: m.msgId, ttl: 0 }] }) // P's copy ran out: pull from L
+    expect(h.link('L').control().graft).toEqual([hex(m.msgId)])
+    h.link('L').clear()
+    h.receive('L', { ...m, ttl: 4 }) // the pulled copy: delivered, forwarded along the tree
+    expect(ids(h.link('C'))).toEqual([hex(m.msgId)])
+    const next = msg({ ttl: 5 })
+    h.receive('P', next)
+    expect(ids(h.link('L'))).toEqual([]) // still lazy: no full copy
+    h.advance(PLUMTREE_IHAVE_DELAY_MS)
+    expect(h.link('L').control().ihave).toContain(hex(next.msgId))
+  })
+
   it('a received PRUNE makes the link lazy; IHAVEs wait for the batch timer and leave in one unit', () => {
     const h = withPeers('A', 'B')
     h.receiveControl('B', { prune: true })
