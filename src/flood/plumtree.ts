@@ -327,7 +327,6 @@ export class PlumtreeRouter extends FloodRouter {
     m.announcers = alive
     const to = alive[m.next % alive.length]!
     m.next++
-    m.pulledFrom = undefined // a GRAFT's copy does put its link on the tree
     this.graft(to, key)
     m.cancel = this.setTimer(() => { this.graftNext(key, m) }, this.graftRetryMs)
   }
@@ -342,6 +341,12 @@ export class PlumtreeRouter extends FloodRouter {
     if (!l.eager) {
       l.prune = true
       if (m !== undefined) m.pulledFrom = to
+    }
+    if (m !== undefined) {
+      // The pull is the first try: the timer armed at the first IHAVE would otherwise GRAFT
+      // (and put a link on the tree) while the pulled copy is still on its way.
+      m.cancel()
+      m.cancel = this.setTimer(() => { this.graftNext(key, m) }, this.graftRetryMs)
     }
     this.pt.pullSent++
     this.markDirty(to)

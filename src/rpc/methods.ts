@@ -190,7 +190,7 @@ export const METHODS: MethodDef[] = [
   }),
   defineMethod({
     name: 'msg_send',
-    summary: 'Floods a signed message to any target (`ttl` default: 7; 10 with `--router plumtree`).',
+    summary: 'Floods a signed message to any target (`ttl` default: the router\'s — 7; 10 for plumtree).',
     params: z.strictObject({
       target: targetText,
       payload: z.string().max(4 * 16_384),

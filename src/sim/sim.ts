@@ -454,6 +454,7 @@ export function simulate (opts: SimOptions): SimResult {
     }))
   }
 
+  // What the run reports; each message goes out with its origin's default, as `node.send` does.
   const ttl = opts.ttl ?? routers[0]!.defaultTtl
   const connect = (a: number, b: number): void => {
     const latency = opts.latency.lo + (opts.latency.hi - opts.latency.lo) * rng.next()
@@ -520,7 +521,7 @@ export function simulate (opts: SimOptions): SimResult {
         s = signer(Uint8Array.from(new Prng(opts.seed * 1_000_003 + origin).bytes(32).map((b, k) => k === 0 ? (b & 0x7f) | 1 : b)))
         keys.set(origin, s)
       }
-      const msg = buildTMsg({ ttl, target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
+      const msg = buildTMsg({ ttl: opts.ttl ?? routers[origin]!.defaultTtl, target: TARGET, payload, kind: Kind.DATA, timestamp: SIM_EPOCH + now, nonce, signer: s })
       byKey.set(idKey(msg.msgId), publishedAt.length)
       publishedAt.push(now)
       origins.push(origin)

@@ -108,6 +108,25 @@ describe('plumtree router (flood rules + epidemic broadcast trees)', () => {
     expect(h.link('L').control().ihave).toContain(hex(next.msgId))
   })
 
+  it('a pull waits a retry interval for its copy before any GRAFT', () => {
+    const h = withPeers('P', 'L')
+    h.receiveControl('L', { prune: true }) // L is lazy
+    const m = msg({ ttl: 5 })
+    h.receiveControl('L', { ihave: [{ id: m.msgId, ttl: 4 }] }) // the GRAFT timer starts here
+    h.advance(TIMEOUT - 100)
+    h.receiveControl('P', { ihave: [{ id: m.msgId, ttl: 0 }] }) // cut short: pull from L
+    expect(h.link('L').control().graft).toEqual([hex(m.msgId)])
+    h.link('L').clear()
+    h.advance(RETRY - 50) // past the first IHAVE's timeout, within the pull's retry interval
+    expect(h.link('L').units).toHaveLength(0) // no GRAFT yet: the pulled copy may still come
+    h.receive('L', { ...m, ttl: 4 })
+    h.advance(10 * RETRY)
+    expect(h.link('L').units).toHaveLength(0)
+    const next = msg({ ttl: 5 })
+    h.receive('P', next)
+    expect(ids(h.link('L'))).toEqual([]) // L is still lazy
+  })
+
   it('a received PRUNE makes the link lazy; IHAVEs wait for the batch timer and leave in one unit', () => {
     const h = withPeers('A', 'B')
     h.receiveControl('B', { prune: true })

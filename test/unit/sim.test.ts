@@ -21,6 +21,20 @@ describe('simulator (real flood router on a virtual clock)', () => {
     expect(r.copiesPerDelivery).toBeCloseTo(expected, 3)
   })
 
+  it('messages go out with each router\'s default TTL (flood 7, plumtree 10) unless --ttl says otherwise', () => {
+    // A path of 12 nodes: how far a message gets is its TTL.
+    const edges = Array.from({ length: 11 }, (_, i): [number, number] => [i, i + 1])
+    const line = { ...DEFAULTS, nodes: 12, msgs: 20, edges, latency: { lo: 10, hi: 10 } }
+    const flood = simulate({ ...line, router: 'flood' })
+    const tree = simulate({ ...line, router: 'plumtree' })
+    const tree7 = simulate({ ...line, router: 'plumtree', ttl: 7 })
+    expect([flood.ttl, tree.ttl, tree7.ttl]).toEqual([7, 10, 7])
+    expect(flood.ldhMax).toBe(7)
+    expect(tree.ldhMax).toBe(10)
+    expect(tree7.ldhMax).toBe(7)
+    expect(tree.deliveryRatio).toBeGreaterThan(tree7.deliveryRatio)
+  })
+
   it('the same seed gives the same figures; another seed other ones', () => {
     const a = simulate({ ...small, fail: 0.1, loss: 0.05, seed: 7 })
     const b = simulate({ ...small, fail: 0.1, loss: 0.05, seed: 7 })
