@@ -55,7 +55,10 @@ export interface NetworkFigures {
   p99: number
   rssMB: number
   cpuUsPerDelivery: number
-  /** Plumtree: GRAFTs after a timeout and pulls for cut branches, per delivery (each is a slow one). */
+  /**
+   * Plumtree: GRAFT requests sent after a timeout (retries included) and pull requests (for a
+   * branch the TTL cut, or a copy with more TTL), per delivery: how often the tree needed repair.
+   */
   repairsPerDelivery?: { graft: number, pull: number }
 }
 
