@@ -7,7 +7,8 @@ import { z } from 'zod'
 import type { App } from '../app.ts'
 import { parseTarget, rawTarget } from '../targets.ts'
 import { Kind } from '../wire/tmsg.ts'
-import { MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import { DEFAULT_TTL, MAX_TTL_PLUS_HOPS } from '../wire/constants.ts'
+import { PLUMTREE_DEFAULT_TTL } from '../flood/constants.ts'
 import { version } from '../version.ts'
 import { RpcError } from './errors.ts'
 import { BadAddressError } from '../node/node.ts'
@@ -190,7 +191,7 @@ export const METHODS: MethodDef[] = [
   }),
   defineMethod({
     name: 'msg_send',
-    summary: 'Floods a signed message to any target (`ttl` default: the router\'s — 7; 10 for plumtree).',
+    summary: `Floods a signed message to any target (\`ttl\` default: the router's — ${DEFAULT_TTL}; ${PLUMTREE_DEFAULT_TTL} for plumtree).`,
     params: z.strictObject({
       target: targetText,
       payload: z.string().max(4 * 16_384),

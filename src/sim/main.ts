@@ -42,6 +42,8 @@ import { availableParallelism } from 'node:os'
 import { fileURLToPath } from 'node:url'
 import { parseArgs } from 'node:util'
 import { DEFAULTS, ROUTER_FACTORIES, simulate } from './sim.ts'
+import { DEFAULT_TTL } from '../wire/constants.ts'
+import { PLUMTREE_DEFAULT_TTL } from '../flood/constants.ts'
 import type { SimOptions, SimResult } from './sim.ts'
 
 const USAGE = `usage: npm run sim -- [--nodes N] [--degree D] [--router ${Object.keys(ROUTER_FACTORIES).join('|')}] [--msgs M]
@@ -131,7 +133,7 @@ async function runTable (seed: number, sizes: number[], ttl: number | undefined,
   const routers = ['flood', 'plumtree'].filter(r => ROUTER_FACTORIES[r] !== undefined)
   const rows: Row[] = []
   for (const nodes of sizes) for (const router of routers) for (const fail of [0, 0.1]) for (const loss of [0, 0.01]) rows.push({ nodes, router, fail, loss })
-  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, ${ttl === undefined ? 'TTL: each router\'s default (flood 7, plumtree 10)' : `TTL ${ttl}`}, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
+  console.log(`seed ${seed}, degree 6, 100 messages of 100 B, ${ttl === undefined ? `TTL: each router's default (flood ${DEFAULT_TTL}, plumtree ${PLUMTREE_DEFAULT_TTL})` : `TTL ${ttl}`}, one every 100 ms, latency 10-100 ms per link, 100 Mbit/s`)
   console.log('| router | N | fail | loss | delivery | copies/delivery | RMR | last-delivery hop max / mean | latency p50 / p99 ms | KiB sent/node |')
   console.log('|---|---|---|---|---|---|---|---|---|---|')
   const started = performance.now()
