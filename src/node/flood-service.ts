@@ -48,6 +48,8 @@ export class FloodService implements Startable {
   /** Inbound streams paused while the node catches up, and the timer that resumes them. */
   private readonly paused = new Set<Stream>()
   private resumeTimer?: ReturnType<typeof setInterval>
+  /** True while a paused stream's buffered data is being handed over (resumeAll). */
+  private resuming = false
   private started = false
 
   constructor (components: FloodServiceComponents, init: FloodServiceInit) {
@@ -103,7 +105,8 @@ export class FloodService implements Startable {
         stream.abort(err as Error)
         return
       }
-      if (stream.readStatus === 'readable' && this.lagging()) this.pause(stream)
+      // Not while resumeAll hands over what the stream buffered: it pauses after, if need be.
+      if (!this.resuming && stream.readStatus === 'readable' && this.lagging()) this.pause(stream)
     })
     stream.addEventListener('close', () => { this.paused.delete(stream) })
   }
@@ -111,13 +114,36 @@ export class FloodService implements Startable {
   private pause (stream: Stream): void {
     stream.pause()
     this.paused.add(stream)
-    this.resumeTimer ??= setInterval(() => {
-      if (this.lagging()) return
-      for (const s of this.paused) if (s.readStatus === 'paused') s.resume()
-      this.paused.clear()
-      clearInterval(this.resumeTimer)
-      this.resumeTimer = undefined
-    }, RESUME_CHECK_MS)
+    this.resumeTimer ??= setInterval(() => { this.resumeAll() }, RESUME_CHECK_MS)
+  }
+
+  /**
+   * Once the node has caught up, resumes the paused streams one by one, and pauses again those
+   * left once it is late again. `resume()` hands the stream's buffered data to its listener
+   * first and opens the yamux window after, so a pause from inside that listener would be
+   * undone at once: the stream would read 'paused' with its window open, buffering all the
+   * sender has (up to libp2p's 4 MiB, then an abort), and no timer left to resume it.
+   */
+  private resumeAll (): void {
+    if (this.lagging()) return
+    const streams = [...this.paused]
+    this.paused.clear()
+    clearInterval(this.resumeTimer)
+    this.resumeTimer = undefined
+    for (const s of streams) {
+      if (s.readStatus !== 'paused') continue
+      if (this.lagging()) {
+        this.pause(s)
+        continue
+      }
+      this.resuming = true
+      try {
+        s.resume()
+      } finally {
+        this.resuming = false
+      }
+      if (s.readStatus === 'readable' && this.lagging()) this.pause(s)
+    }
   }
 
   /** Makes `peerId` a neighbour with an outbound stream, unless it already is one. */
