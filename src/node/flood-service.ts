@@ -142,7 +142,8 @@ export class FloodService implements Startable {
       } finally {
         this.resuming = false
       }
-      if (s.readStatus === 'readable' && this.lagging()) this.pause(s)
+      // (read again: resume() changed it, which the narrowing above cannot know)
+      if (readStatus(s) === 'readable' && this.lagging()) this.pause(s)
     }
   }
 
@@ -195,6 +196,8 @@ export class FloodService implements Startable {
     this.router.attachLink(peer, link)
   }
 }
+
+const readStatus = (s: Stream): Stream['readStatus'] => s.readStatus
 
 const MAX_REOPENS = 3
 /** How often paused inbound streams check whether the node has caught up. */
