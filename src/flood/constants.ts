@@ -116,3 +116,9 @@ export const PLUMTREE_PRUNE_AFTER = 3
 export const PLUMTREE_MAX_DIST = 24
 /** Messages in a row the ranked tree did not bring before a timed-out GRAFT puts its link on the tree. */
 export const PLUMTREE_REPAIR_AFTER = 2
+/**
+ * An id only announced as spent by neighbours off the tree (IHAVE TTL 0) is asked for after this
+ * long: the node's own copy, or its parent's cut notice, normally comes first; it matters only
+ * when that was lost.
+ */
+export const PLUMTREE_SPENT_WAIT_MS = 1000

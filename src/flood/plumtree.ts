@@ -39,7 +39,7 @@ import { idKey } from '../wire/tmsg.ts'
 import type { TMsg } from '../wire/tmsg.ts'
 import { MAX_FRAME_CONTROL_IDS, MSG_ID_LENGTH } from '../wire/constants.ts'
 import type { RouterComponents, RouterName } from '../routing.ts'
-import { PENALTY_INVALID_MESSAGE, PLUMTREE_DEFAULT_TTL, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_DIST, PLUMTREE_MAX_MISSING, PLUMTREE_PRUNE_AFTER, PLUMTREE_REPAIR_AFTER, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS } from './constants.ts'
+import { PENALTY_INVALID_MESSAGE, PLUMTREE_DEFAULT_TTL, PLUMTREE_GRAFT_RETRY_MS, PLUMTREE_GRAFT_TIMEOUT_MS, PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_DIST, PLUMTREE_MAX_MISSING, PLUMTREE_PRUNE_AFTER, PLUMTREE_REPAIR_AFTER, PLUMTREE_SPENT_WAIT_MS, PLUMTREE_RETAIN_MAX, PLUMTREE_RETAIN_MS } from './constants.ts'
 import { Fifo } from './fifo.ts'
 import { FloodRouter } from './router.ts'
 import { ttlOf } from './seen-cache.ts'
@@ -96,6 +96,8 @@ interface Missing {
   pulledFrom?: Neighbour
   /** Everyone who announced it (TTL 0 too): they have it, so they get no copy from us. */
   holders: Neighbour[]
+  /** Only spent copies off the tree were announced so far: the long wait (PLUMTREE_SPENT_WAIT_MS). */
+  spentOnly: boolean
 }
 
 /** A message this node forwarded (or sent), kept to answer GRAFTs with the same copy. */
@@ -328,14 +330,19 @@ export class PlumtreeRouter extends FloodRouter {
     fl.dups = 0
     // The TTL ends here (§5): the tree below us gets nothing from us. Say so (IHAVE with TTL
     // 0), so those neighbours pull it from a lazy link at once instead of waiting a timeout.
+    // Ranked neighbours off the tree hear it too, with the next IHAVEs: one whose copy was lost
+    // on the way, with every copy around it spent, has nobody else to ask (see `announced`).
     if (msg.ttl > 1 || msg.replyTo.length > 0) return
     for (const n of this.neighbours.values()) {
       const l = this.linkOf(n)
-      if (n === from || !l.lazyCapable || !this.eagerTo(n, l)) continue
+      if (n === from || !l.lazyCapable) continue
+      const tree = this.eagerTo(n, l)
+      if (!tree && l.root === undefined) continue
       l.ihave.push(key)
       l.ihaveTtl.push(0)
       this.pt.ihaveSent++
-      this.markDirty(n)
+      if (tree) this.markDirty(n)
+      else this.ihaveLater(n)
     }
   }
 
@@ -430,16 +437,26 @@ export class PlumtreeRouter extends FloodRouter {
       if (this.linkOf(from).root === undefined || this.wanted.has(key)) this.improve(key)
       return
     }
+    // A spent copy off the tree: nothing to pull, and our own copy is likely on its way.
+    const spent = ttl === 0 && !this.eagerTo(from, this.linkOf(from))
     let m = this.missing.get(key)
     if (m === undefined) {
       // Bounded: a neighbour announcing endless made-up ids cannot grow this without limit.
       if (this.missing.size >= PLUMTREE_MAX_MISSING) return
-      m = { announcers: [], ttls: [], next: 0, cancel: () => {}, cutShort: false, holders: [] }
+      m = { announcers: [], ttls: [], next: 0, cancel: () => {}, cutShort: false, holders: [], spentOnly: spent }
       const entry = m
-      m.cancel = this.setTimer(() => { this.graftNext(key, entry) }, this.graftTimeoutMs)
+      m.cancel = this.setTimer(() => { this.graftNext(key, entry) }, spent ? PLUMTREE_SPENT_WAIT_MS : this.graftTimeoutMs)
       this.missing.set(key, m)
     }
     if (!m.holders.includes(from)) m.holders.push(from)
+    if (spent) return
+    if (m.spentOnly) {
+      // A real announcement: the usual wait from now.
+      m.spentOnly = false
+      m.cancel()
+      const entry = m
+      m.cancel = this.setTimer(() => { this.graftNext(key, entry) }, this.graftTimeoutMs)
+    }
     if (ttl === 0) {
       // Its copy ran out of TTL there: it has none to give, and no eager copy comes that way.
       if (m.cutShort) return
@@ -486,7 +503,7 @@ export class PlumtreeRouter extends FloodRouter {
     // still a neighbour; each try waits the retry interval for the copy.
     const live = m.announcers.map((_, i) => i).filter(i => this.neighbours.get(m.announcers[i]!.id) === m.announcers[i])
     const alive = live.map(i => m.announcers[i]!)
-    if (alive.length === 0 && m.cutShort) {
+    if (alive.length === 0 && m.holders.length > 0) {
       // Cut short everywhere around us: ask those holding a spent copy to fetch one that can
       // go on (they noted who announced one, see `announced`); its announcement then comes.
       // Those that said so first, then the others (a spent copy is not announced off the tree).
