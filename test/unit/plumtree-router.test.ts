@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest'
 import { Harness, hex, msg } from '../helpers/router-harness.ts'
 import { PlumtreeRouter } from '../../src/flood/plumtree.ts'
 import type { PlumtreeRouterInit, PlumtreeStats } from '../../src/flood/plumtree.ts'
-import { PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_DIST, PLUMTREE_PRUNE_AFTER, PLUMTREE_REPAIR_AFTER } from '../../src/flood/constants.ts'
+import { PLUMTREE_IHAVE_DELAY_MS, PLUMTREE_MAX_DIST, PLUMTREE_PRUNE_AFTER, PLUMTREE_REPAIR_AFTER, PLUMTREE_SPENT_WAIT_MS } from '../../src/flood/constants.ts'
 import type { FrameControl } from '../../src/wire/frame.ts'
 import { encodeTMsg } from '../../src/wire/tmsg.ts'
 import type { TMsg } from '../../src/wire/tmsg.ts'
@@ -447,9 +447,28 @@ describe('plumtree: the shared tree ranked by hops to the lowest id', () => {
     expect(h.link('L').control().graft).toEqual([])
     h.receiveControl('N', { graft: [m.msgId] }) // N has nowhere else to get it
     expect(h.link('L').control()).toMatchObject({ graft: [hex(m.msgId)], prune: 1 })
+    h.link('N').clear() // it heard of the spent copy (IHAVE TTL 0) meanwhile
     h.receive('L', { ...m, ttl: 4, hops: 1 }) // more TTL: forwarded again, announced to N
     h.advance(PLUMTREE_IHAVE_DELAY_MS)
     expect(h.link('N').control().ihave).toEqual([hex(m.msgId)])
+  })
+
+  it('a spent copy is announced off the tree too; a node that hears only of spent copies asks for one after the long wait', () => {
+    const h = ranked({ P: rank('A', 0), C: rank('A', 2, true), L: rank('A', 1) })
+    const m = msg({ ttl: 1 })
+    h.receive('P', m) // spent here: the child is told at once, L with the next IHAVEs
+    expect(h.link('C').control().ihave).toEqual([hex(m.msgId)])
+    expect(h.link('L').control().ihave).toEqual([])
+    h.advance(PLUMTREE_IHAVE_DELAY_MS)
+    expect(h.link('L').control().ihave).toEqual([hex(m.msgId)])
+    // the other side: L's notice, our own copy lost on the way
+    const h2 = ranked({ P: rank('A', 0), L: rank('A', 1) })
+    const m2 = msg({ ttl: 5 })
+    h2.receiveControl('L', { ihave: [{ id: m2.msgId, ttl: 0 }] })
+    h2.advance(PLUMTREE_SPENT_WAIT_MS - 1)
+    expect(h2.link('L').control().graft).toEqual([]) // our copy is likely on its way: no pull yet
+    h2.advance(1)
+    expect(h2.link('L').control().graft).toEqual([hex(m2.msgId)])
   })
 
   it('cut short with no copy that can go on announced: asks the neighbours holding spent copies, the one that said so first', () => {
