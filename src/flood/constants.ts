@@ -107,3 +107,18 @@ export const PLUMTREE_MAX_MISSING = 10_000
  * when concurrent messages cut two edges of one cycle; three kept a simulated tree whole.
  */
 export const PLUMTREE_PRUNE_AFTER = 3
+/**
+ * The longest path to the root a node follows. Where a root is gone, paths around it count up
+ * (each node takes a neighbour's longer path) until they pass this, and each node then follows
+ * itself until the lowest id left wins; shorter makes that quicker, but it must exceed the
+ * depth of any real tree (about 7 hops at 10,000 nodes of degree 6).
+ */
+export const PLUMTREE_MAX_DIST = 24
+/** Messages in a row the ranked tree did not bring before a timed-out GRAFT puts its link on the tree. */
+export const PLUMTREE_REPAIR_AFTER = 2
+/**
+ * An id only announced as spent by neighbours off the tree (IHAVE TTL 0) is asked for after this
+ * long: the node's own copy, or its parent's cut notice, normally comes first; it matters only
+ * when that was lost.
+ */
+export const PLUMTREE_SPENT_WAIT_MS = 1000

@@ -13,7 +13,7 @@ import { identify } from '@libp2p/identify'
 import { ping } from '@libp2p/ping'
 import type { Ping } from '@libp2p/ping'
 import type { GossipSub } from '@libp2p/gossipsub'
-import { peerIdFromString } from '@libp2p/peer-id'
+import { peerIdFromPrivateKey, peerIdFromString } from '@libp2p/peer-id'
 import { multiaddr } from '@multiformats/multiaddr'
 import type { Identity } from '../identity.ts'
 import { verifySignature, verifySignatureOffLoop, accountOf } from '../identity.ts'
@@ -230,7 +230,9 @@ export class TmsgNode extends EventEmitter<NodeEvents> {
     const lagging = opts.flood?.lagging ?? loopLagging
     if (routerName !== 'gossipsub') {
       const init = { lagging, ...opts.flood, validation: { maxPayload: opts.maxPayload ?? DEFAULT_MAX_PAYLOAD, ...opts.flood?.validation }, onBan }
-      flood = routerName === 'plumtree' ? new PlumtreeRouter(components, init) : new FloodRouter(components, init)
+      flood = routerName === 'plumtree'
+        ? new PlumtreeRouter(components, { selfId: peerIdFromPrivateKey(opts.identity.libp2pKey).toString(), ...init })
+        : new FloodRouter(components, init)
     }
     const banned = (peerId: PeerId): boolean => late.node?.router.isBanned(peerId.toString()) ?? flood?.isBanned(peerId.toString()) ?? false
     const memory = opts.transport === 'memory' ? (await import('@libp2p/memory')).memory : undefined

@@ -99,6 +99,8 @@ export interface SimRouter {
 }
 
 export interface RouterSeams {
+  /** The node's peer id, as its neighbours know it. */
+  selfId: string
   schedule: (fn: () => void) => void
   setTimer: SetTimer
   seenCacheMax: number
@@ -113,6 +115,7 @@ export const ROUTER_FACTORIES: Record<string, SimRouterFactory> = {
     seenCacheMax: seams.seenCacheMax
   }),
   plumtree: (components, seams) => new PlumtreeRouter(components, {
+    selfId: seams.selfId,
     schedule: seams.schedule,
     setTimer: seams.setTimer,
     seenCacheMax: seams.seenCacheMax,
@@ -442,6 +445,7 @@ export function simulate (opts: SimOptions): SimResult {
       }
     }
     routers.push(factory(components, {
+      selfId: ids[i]!,
       // A flush runs at the same virtual instant, after the events already due then.
       // Both run only while the node is up (the queue checks).
       schedule: (fn) => { q.pushFn(now, self, true, fn) },

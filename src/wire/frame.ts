@@ -1,7 +1,7 @@
 /**
  * Frames: the unit on a `/tmsg/flood/1.0.0` stream is an unsigned-varint length followed by a
  * protobuf `Frame` (proto/tmsg.proto), exactly as it-length-prefixed writes it: `msgs` (field 1)
- * and, from plumtree nodes, the control fields 2-5, which a flood node decodes and ignores.
+ * and, from plumtree nodes, the control fields 2-8, which a flood node decodes and ignores.
  */
 import { protobuf } from './proto.ts'
 import { FrameDecodeError } from './errors.ts'
@@ -17,12 +17,21 @@ export interface DecodedFrame {
   control?: FrameControl
 }
 
-/** Frame fields 2-5 (DESIGN §11). Ids are not checked here: the router judges them. */
+/** Frame fields 2-8 (DESIGN §11). Ids are not checked here: the router judges them. */
 export interface FrameControl {
   ihave: IHave[]
   graft: Uint8Array[]
   prune: boolean
   lazy: boolean
+  /** The sender's place in the tree, when it says (fields 6-8). */
+  rank?: Rank
+}
+
+/** Where the sender is in the shared tree: the root it follows, its hops to it, and whether the receiver is its parent. */
+export interface Rank {
+  root: Uint8Array
+  dist: number
+  parent: boolean
 }
 
 /** An announcement: the id, and the TTL the copy would carry if grafted. */
@@ -35,6 +44,9 @@ const TAG_IHAVE = (2 << 3) | 2
 const TAG_GRAFT = (3 << 3) | 2
 const TAG_PRUNE = (4 << 3) | 0
 const TAG_LAZY = (5 << 3) | 0
+const TAG_ROOT = (6 << 3) | 2
+const TAG_DIST = (7 << 3) | 0
+const TAG_PARENT = (8 << 3) | 0
 
 function controlOf (f: DecodedFrame): FrameControl {
   f.control ??= { ihave: [], graft: [], prune: false, lazy: false }
@@ -76,6 +88,12 @@ export function decodeFrame (body: Uint8Array, maxMsgs = MAX_FRAME_MSGS): Decode
         controlOf(out).prune = r.bool()
       } else if (tag === TAG_LAZY) {
         controlOf(out).lazy = r.bool()
+      } else if (tag === TAG_ROOT || tag === TAG_DIST || tag === TAG_PARENT) {
+        const c = controlOf(out)
+        c.rank ??= { root: EMPTY, dist: 0, parent: false }
+        if (tag === TAG_ROOT) c.rank.root = r.bytes()
+        else if (tag === TAG_DIST) c.rank.dist = r.uint32()
+        else c.rank.parent = r.bool()
       } else {
         if (tag >>> 3 === 0) throw new FrameDecodeError('field number 0')
         r.skipType(tag & 7)
@@ -140,12 +158,17 @@ function decodeIHave (r: protobuf.Reader): IHave {
   return out
 }
 
-/** The Frame fields 2-5 as body bytes to append to a unit's messages (protobufjs Writer). */
+/** The Frame fields 2-8 as body bytes to append to a unit's messages (protobufjs Writer). */
 export function encodeFrameControl (c: Partial<FrameControl>): Uint8Array {
   const w = protobuf.Writer.create()
   for (const a of c.ihave ?? []) w.uint32(TAG_IHAVE).fork().uint32(0x0a).bytes(a.id).uint32(0x10).uint32(a.ttl).ldelim()
   for (const id of c.graft ?? []) w.uint32(TAG_GRAFT).bytes(id)
   if (c.prune === true) w.uint32(TAG_PRUNE).bool(true)
   if (c.lazy === true) w.uint32(TAG_LAZY).bool(true)
+  if (c.rank !== undefined) {
+    w.uint32(TAG_ROOT).bytes(c.rank.root)
+    if (c.rank.dist > 0) w.uint32(TAG_DIST).uint32(c.rank.dist)
+    if (c.rank.parent) w.uint32(TAG_PARENT).bool(true)
+  }
   return w.finish()
 }

@@ -31,8 +31,8 @@ export class StubLink implements NeighbourLink {
   }
 
   /** The plumtree control fields written so far, merged (ids as hex). */
-  control (): { ihave: string[], graft: string[], prune: number, lazy: number } {
-    const out = { ihave: [] as string[], graft: [] as string[], prune: 0, lazy: 0 }
+  control (): { ihave: string[], graft: string[], prune: number, lazy: number, rank?: { root: string, dist: number, parent: boolean } } {
+    const out: ReturnType<StubLink['control']> = { ihave: [], graft: [], prune: 0, lazy: 0 }
     for (const u of this.units) {
       const c = decodeFrame(stripPrefix(u)).control
       if (c === undefined) continue
@@ -40,6 +40,8 @@ export class StubLink implements NeighbourLink {
       out.graft.push(...c.graft.map(hex))
       if (c.prune) out.prune++
       if (c.lazy) out.lazy++
+      // The last word on the sender's place in the tree.
+      if (c.rank !== undefined) out.rank = { root: Buffer.from(c.rank.root).toString('latin1'), dist: c.rank.dist, parent: c.rank.parent }
     }
     return out
   }

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest'
 import * as lp from 'it-length-prefixed'
 import { PrivateKey, PublicKey, Signature } from '@bsv/sdk'
 import {
-  Kind, buildTMsg, checkFields, computeMsgId, decodeFrame, decodeTMsg, encodeFrameUnit, encodeTMsg, idBytes,
+  Kind, buildTMsg, checkFields, computeMsgId, decodeFrame, decodeTMsg, encodeFrameControl, encodeFrameUnit, encodeTMsg, idBytes,
   msgIdMatches, validate, FrameDecodeError, MAX_FRAME_MSGS, encodePip38, decodePip38, Pip38RecordError
 } from '../../src/wire/index.ts'
 import type { TMsg } from '../../src/wire/index.ts'
@@ -164,6 +164,23 @@ describe('frames', () => {
     const decoded = decodeFrame(bodies[0]!)
     expect(decoded.malformed).toBe(0)
     expect(decoded.msgs.map(m => Buffer.from(m.msgId).toString('hex'))).toEqual(msgs.map(m => Buffer.from(m.msgId).toString('hex')))
+  })
+
+  it('control fields (plumtree, DESIGN §11) are what protobufjs makes of the schema, both ways', () => {
+    const id = randomBytes(16)
+    const control = { ihave: [{ id, ttl: 4 }], graft: [id], prune: true, lazy: true, rank: { root: Buffer.from('12D3KooWroot'), dist: 3, parent: true } }
+    const body = Buffer.from(encodeFrameControl(control))
+    const viaSchema = FrameType.decode(body) as unknown as { ihave: Array<{ msgId: Uint8Array, ttl: number }>, graft: Uint8Array[], prune: boolean, lazy: boolean, root: Uint8Array, dist: number, parent: boolean }
+    expect(viaSchema).toMatchObject({ prune: true, lazy: true, dist: 3, parent: true })
+    expect(Buffer.from(viaSchema.root).toString()).toBe('12D3KooWroot')
+    expect(Buffer.from(viaSchema.ihave[0]!.msgId).equals(id)).toBe(true)
+    const back = decodeFrame(FrameType.encode(viaSchema).finish()).control!
+    expect(Buffer.from(back.rank!.root).toString()).toBe('12D3KooWroot')
+    expect(back.rank).toMatchObject({ dist: 3, parent: true })
+    expect(back).toMatchObject({ prune: true, lazy: true, ihave: [{ ttl: 4 }] })
+    // a root at distance 0 (the root itself) leaves `dist` out, as proto3 does
+    const root = decodeFrame(encodeFrameControl({ rank: { root: Buffer.from('r'), dist: 0, parent: false } })).control!
+    expect(root.rank).toMatchObject({ dist: 0, parent: false })
   })
 
   it('limits the message count and keeps good messages next to a malformed one', () => {
