@@ -121,8 +121,10 @@ describe('a mixed network of flood and plumtree nodes', () => {
     for (const n of nodes) {
       for (const d of n.deliveries) expect(d.msg.ttl + d.msg.hops).toBe(originOf.get(toHex(d.msg.msgId))! < 6 ? 10 : 7)
     }
-    // The plumtree nodes did use lazy push among themselves (so the mix was really tested).
-    const ihaves = nodes.slice(0, 6).reduce((a, n) => a + (n.node.router as PlumtreeRouter).plumtreeStats().ihaveSent, 0)
-    expect(ihaves).toBeGreaterThan(0)
+    // The plumtree nodes did build their ranked tree among themselves (so the mix was really
+    // tested): some follow a plumtree neighbour as parent. (IHAVEs need a cycle among them,
+    // which this interleaved graph need not have: every plumtree link may be a tree link.)
+    const parents = nodes.slice(0, 6).filter(n => (n.node.router as PlumtreeRouter).plumtreeStats().parent !== undefined)
+    expect(parents.length).toBeGreaterThan(0)
   }, 60_000)
 })
