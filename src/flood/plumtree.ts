@@ -119,7 +119,7 @@ export interface PlumtreeStats {
   graftAnswered: number
   pruneSent: number
   pruneReceived: number
-  parentChanges: number
+  rankChanges: number
   missing: number
   /** This node's place in the shared tree: the root it follows, hops to it, its parent. */
   root: string
@@ -167,7 +167,7 @@ export class PlumtreeRouter extends FloodRouter {
   private holders: { key: string, of: Neighbour[] } | undefined
   /** Messages in a row whose first copy did not come over a tree link (see `newFrom`). */
   private treeMisses = 0
-  private readonly pt = { pullSent: 0, ihaveSent: 0, ihaveReceived: 0, graftSent: 0, graftReceived: 0, graftAnswered: 0, pruneSent: 0, pruneReceived: 0, parentChanges: 0 }
+  private readonly pt = { pullSent: 0, ihaveSent: 0, ihaveReceived: 0, graftSent: 0, graftReceived: 0, graftAnswered: 0, pruneSent: 0, pruneReceived: 0, rankChanges: 0 }
 
   constructor (components: RouterComponents, init: PlumtreeRouterInit = {}) {
     super(components, init)
@@ -242,7 +242,7 @@ export class PlumtreeRouter extends FloodRouter {
       const d = l.dist + 1
       const better = l.root !== root
         ? l.root < root
-        : d !== dist ? d < dist : n === this.parent || (best !== this.parent && n.id < best!.id)
+        : d !== dist ? d < dist : n === this.parent || (best !== this.parent && n.id < best!.id) // a tie: the parent stays, else the lower id
       if (!better) continue
       best = n
       root = l.root
@@ -253,7 +253,7 @@ export class PlumtreeRouter extends FloodRouter {
     this.parent = best
     this.root = root
     this.dist = dist
-    this.pt.parentChanges++
+    this.pt.rankChanges++
     if (old !== undefined && old !== best) this.tellRank(old)
     for (const [n, l] of this.links) if (l.lazyCapable || n === best) this.tellRank(n)
   }
@@ -423,15 +423,12 @@ export class PlumtreeRouter extends FloodRouter {
   private announced (from: Neighbour, key: string, ttl: number): void {
     const entry = this.seen.get(key)
     if (entry !== undefined) {
-      // §5 step 2 for announcements, where it matters: our copy ran out of TTL here (nothing
-      // went on from us), and this one can go on: fetch it at once, and the flood rule forwards
-      // it again. A copy that merely has more TTL is not fetched — the tree's paths are longer
-      // than the shortest ones everywhere, and fetching each better copy (then forwarding it
-      // again, which announces it again) cost 0.5 copies per delivery in the 50-node network
-      // bench; where our copy does run short further on, the node it runs out at asks.
-      // On a ranked tree the neighbours below us pull it themselves (our cut notice), so the
-      // better copy is only noted, and fetched when a neighbour with nowhere else to get it asks
-      // (see `improve`): fetching it at once cost 0.26 copies per delivery at 1,000 nodes.
+      // §5 step 2 for announcements, only where it matters: our copy ran out of TTL here and
+      // this one can go on (fetching every copy with more TTL cost 0.5 copies per delivery in
+      // the 50-node network bench). Even then it is only noted: on a ranked tree the neighbours
+      // below us pull it themselves (our cut notice), and it is fetched when a neighbour with
+      // nowhere else to get it asks (see `improve`); fetching it at once cost 0.26 copies per
+      // delivery at 1,000 nodes. Between race-built trees (no ranks), at once as before.
       if (ttlOf(entry) > 1 || ttl <= 1) return
       this.noteBetter(key, from, ttl)
       if (this.linkOf(from).root === undefined || this.wanted.has(key)) this.improve(key)
@@ -490,6 +487,7 @@ export class PlumtreeRouter extends FloodRouter {
     if (this.neighbours.get(b.n.id) !== b.n || b.ttl <= (this.improving.get(key) ?? 0)) return
     if (this.improving.size >= PLUMTREE_MAX_MISSING) this.improving.delete(this.improving.keys().next().value!)
     this.improving.set(key, b.ttl)
+    this.wanted.delete(key)
     this.pull(b.n, key)
   }
 
@@ -527,11 +525,12 @@ export class PlumtreeRouter extends FloodRouter {
     // A ranked tree is repaired by the ranks (a parent gone is replaced); a copy late once is
     // pulled. Only when the tree keeps failing us, or between race-built trees, does the link
     // join the tree (paper: GRAFT adds it to eagerPushPeers).
-    const l = this.linkOf(to)
-    if (l.root === undefined || this.treeMisses >= PLUMTREE_REPAIR_AFTER) this.graft(to, key)
-    else this.pull(to, key, m)
-    m.cancel()
-    m.cancel = this.setTimer(() => { this.graftNext(key, m) }, this.graftRetryMs)
+    if (this.linkOf(to).root === undefined || this.treeMisses >= PLUMTREE_REPAIR_AFTER) {
+      this.graft(to, key)
+      m.cancel = this.setTimer(() => { this.graftNext(key, m) }, this.graftRetryMs)
+    } else {
+      this.pull(to, key, m) // arms the retry timer itself
+    }
   }
 
   /**
