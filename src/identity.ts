@@ -10,7 +10,7 @@ import type { KeyObject } from 'node:crypto'
 import { closeSync, constants as fsConstants, openSync, readFileSync, statSync, writeSync, chmodSync } from 'node:fs'
 import { privateKeyFromRaw, publicKeyFromRaw } from '@libp2p/crypto/keys'
 import { peerIdFromPrivateKey, peerIdFromPublicKey } from '@libp2p/peer-id'
-import { PublicKey } from '@bsv/sdk'
+import { PublicKey } from '@bsv/sdk/primitives'
 import { LRUCache } from 'lru-cache'
 import type { PeerId, PrivateKey as Libp2pPrivateKey } from '@libp2p/interface'
 

@@ -8,7 +8,7 @@
  * | raw     | —                     | 32 hex chars    |
  */
 import { hash } from 'node:crypto'
-import { Utils } from '@bsv/sdk'
+import { Utils } from '@bsv/sdk/primitives'
 import { isValidNick, NICK_RE } from './shared/nicks.js'
 
 /** The nick rule is shared with the front ends, the web page included (shared/nicks.js). */

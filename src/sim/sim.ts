@@ -2,7 +2,7 @@
  * The simulator's engine: real routers (src/flood) on a virtual clock. The model — what a
  * tick is, how links and queues behave, what is left out — is described in ./main.ts.
  */
-import { PrivateKey } from '@bsv/sdk'
+import { PrivateKey } from '@bsv/sdk/primitives'
 import { FloodRouter, type NeighbourLink, type SetTimer } from '../flood/router.ts'
 import { PlumtreeRouter } from '../flood/plumtree.ts'
 import { buildTMsg, idBytes, idKey, Kind } from '../wire/index.ts'

@@ -3,7 +3,7 @@
  * broadcaster. It only broadcasts — finding a wallet's coins on a real network needs an
  * indexer, which is not part of this node — so it implements the broadcast half of Ledger.
  */
-import { ARC } from '@bsv/sdk'
+import ARC from '@bsv/sdk/transaction/broadcasters/ARC'
 import type { HttpClient, Transaction } from '@bsv/sdk'
 import { LedgerRejectedError } from './ledger.ts'
 import type { RejectReason } from './ledger.ts'

@@ -11,7 +11,8 @@
  * A verified BEEF lists its transactions parents first, so a ledger can take them in order
  * (Ledger.learn) — the way an SPV wallet learns the coins it now owns.
  */
-import { Beef, LockingScript, Transaction } from '@bsv/sdk'
+import { LockingScript } from '@bsv/sdk/script'
+import { Beef, Transaction } from '@bsv/sdk/transaction'
 import type { ChainTracker, MerklePath } from '@bsv/sdk'
 import { FINAL_SEQUENCE, LOCKTIME_THRESHOLD, validateInput } from './tx.ts'
 

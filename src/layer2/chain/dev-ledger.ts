@@ -6,7 +6,8 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { DatabaseSync } from 'node:sqlite'
-import { LockingScript, MerklePath, Transaction, UnlockingScript } from '@bsv/sdk'
+import { LockingScript, UnlockingScript } from '@bsv/sdk/script'
+import { MerklePath, Transaction } from '@bsv/sdk/transaction'
 import type { ChainTracker } from '@bsv/sdk'
 import { openDatabase, transaction } from '../../store/sqlite.ts'
 import type { Migration } from '../../store/sqlite.ts'

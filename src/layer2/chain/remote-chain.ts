@@ -9,7 +9,8 @@
  * malformed body is a LedgerRejectedError('network') saying which service failed, and the
  * view is changed only after ARC accepted, so nothing signed is lost or half-applied.
  */
-import { BlockHeadersService, WhatsOnChain } from '@bsv/sdk'
+import { BlockHeadersService } from '@bsv/sdk/transaction/chaintrackers/BlockHeadersService'
+import WhatsOnChain from '@bsv/sdk/transaction/chaintrackers/WhatsOnChain'
 import type { ChainTracker, HttpClient, HttpClientRequestOptions, HttpClientResponse, MerklePath, Transaction } from '@bsv/sdk'
 import { ArcBroadcaster } from './arc.ts'
 import { DevLedger } from './dev-ledger.ts'

@@ -7,7 +7,9 @@
  * client's refund, and every transaction the development ledger accepts).
  */
 import { createHash } from 'node:crypto'
-import { LockingScript, OP, P2PKH, Spend, Transaction, TransactionSignature, UnlockingScript } from '@bsv/sdk'
+import { TransactionSignature } from '@bsv/sdk/primitives'
+import { LockingScript, OP, P2PKH, Spend, UnlockingScript } from '@bsv/sdk/script'
+import { Transaction } from '@bsv/sdk/transaction'
 import type { TransactionInput, TransactionOutput } from '@bsv/sdk'
 import { verifySignature } from '../../identity.ts'
 import type { Signer } from '../../wire/build.ts'

@@ -6,7 +6,7 @@
  * against its own chain tracker and learns — the same way it takes a peer's payment. The
  * node's key never leaves the node, and the wallet's keys never reach it.
  */
-import { HTTPWalletJSON, WalletClient } from '@bsv/sdk'
+import type { WalletClient } from '@bsv/sdk/wallet'
 import { LedgerRejectedError } from './ledger.ts'
 
 /** Who this node says it is to the wallet (BRC-100 originator). */
@@ -21,13 +21,26 @@ export interface WalletSourceInit {
 
 export class WalletSource {
   readonly url: string
-  private readonly client: WalletClient
+  private readonly fetch: typeof fetch
+  private client: WalletClient | undefined
 
   constructor (init: WalletSourceInit) {
     this.url = init.url
     const base = init.fetch ?? fetch
-    const timed: typeof fetch = async (input, options) => await base(input, { ...options, signal: AbortSignal.timeout(init.timeoutMs) })
-    this.client = new WalletClient(new HTTPWalletJSON(ORIGINATOR, init.url.replace(/\/+$/, ''), timed), ORIGINATOR)
+    this.fetch = async (input, options) => await base(input, { ...options, signal: AbortSignal.timeout(init.timeoutMs) })
+  }
+
+  /**
+   * @bsv/sdk's wallet code (with its auth, storage and substrates) is loaded only by a node
+   * that has a wallet to fund from. With the SDK's other parts imported by subpath elsewhere,
+   * no node loads its `mod.js`, which imports all of it: a relay starts with ≈ 3 MB less heap.
+   */
+  private async walletClient (): Promise<WalletClient> {
+    if (this.client === undefined) {
+      const { HTTPWalletJSON, WalletClient } = await import('@bsv/sdk/wallet')
+      this.client ??= new WalletClient(new HTTPWalletJSON(ORIGINATOR, this.url.replace(/\/+$/, ''), this.fetch), ORIGINATOR)
+    }
+    return this.client
   }
 
   /**
@@ -38,7 +51,8 @@ export class WalletSource {
   async pay (scriptHex: string, satoshis: number): Promise<{ txid: string, beef: Uint8Array }> {
     let r: { txid?: string, tx?: ArrayLike<number> }
     try {
-      r = await this.client.createAction({
+      const client = await this.walletClient()
+      r = await client.createAction({
         description: 'Fund a tmsg node',
         outputs: [{ lockingScript: scriptHex, satoshis, outputDescription: 'tmsg node wallet' }],
         options: { randomizeOutputs: false, acceptDelayedBroadcast: false }

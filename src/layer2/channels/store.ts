@@ -4,7 +4,7 @@
  * at any point loses no signed state.
  */
 import type { DatabaseSync } from 'node:sqlite'
-import { Transaction } from '@bsv/sdk'
+import { Transaction } from '@bsv/sdk/transaction'
 import { transaction } from '../../store/sqlite.ts'
 import type { Outpoint } from '../chain/tx.ts'
 

@@ -11,7 +11,7 @@
  * Both sides build these deterministically from the same facts, so a payment need only be
  * checked field by field against what the provider expects.
  */
-import { Transaction } from '@bsv/sdk'
+import { Transaction } from '@bsv/sdk/transaction'
 import type { LockingScript } from '@bsv/sdk'
 import {
   FINAL_SEQUENCE, MULTISIG_UNLOCK_MAX, TX_VERSION, fee, inputOf, multisigLock, multisigUnlock, outputOf, p2pkhLock,

@@ -5,7 +5,7 @@
  * coin into its wallet, keeps it, and tells its user. Invalid payments are dropped and counted.
  */
 import type { DatabaseSync } from 'node:sqlite'
-import { Beef } from '@bsv/sdk'
+import { Beef } from '@bsv/sdk/transaction'
 import { accountOf } from '../../identity.ts'
 import { accountTarget } from '../../targets.ts'
 import { Kind } from '../../wire/tmsg.ts'

@@ -4,7 +4,7 @@
  * so nothing else spends them meanwhile.
  */
 import type { DatabaseSync } from 'node:sqlite'
-import { Transaction } from '@bsv/sdk'
+import { Transaction } from '@bsv/sdk/transaction'
 import type { LockingScript } from '@bsv/sdk'
 import type { Identity } from '../../identity.ts'
 import { transaction } from '../../store/sqlite.ts'
