@@ -24,6 +24,16 @@ export default tseslint.config(
     }
   },
   {
+    // @bsv/sdk's root module imports all of the SDK (wallet, auth, storage, overlay): the node
+    // imports the parts it uses by subpath, or a relay carries that code for nothing.
+    files: ['src/**/*.ts'],
+    rules: {
+      '@typescript-eslint/no-restricted-imports': ['error', {
+        paths: [{ name: '@bsv/sdk', allowTypeImports: true, message: "import from a subpath ('@bsv/sdk/primitives', '/script', '/transaction', …)" }]
+      }]
+    }
+  },
+  {
     // Tests read JSON off the wire; typing every response shape would only restate the schemas.
     files: ['test/**/*.ts', 'bench/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' }

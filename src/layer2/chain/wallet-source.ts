@@ -21,13 +21,14 @@ export interface WalletSourceInit {
 
 export class WalletSource {
   readonly url: string
-  private readonly fetch: typeof fetch
+  /** fetch with the timeout applied to every request to the wallet. */
+  private readonly timedFetch: typeof fetch
   private client: WalletClient | undefined
 
   constructor (init: WalletSourceInit) {
     this.url = init.url
     const base = init.fetch ?? fetch
-    this.fetch = async (input, options) => await base(input, { ...options, signal: AbortSignal.timeout(init.timeoutMs) })
+    this.timedFetch = async (input, options) => await base(input, { ...options, signal: AbortSignal.timeout(init.timeoutMs) })
   }
 
   /**
@@ -38,7 +39,8 @@ export class WalletSource {
   private async walletClient (): Promise<WalletClient> {
     if (this.client === undefined) {
       const { HTTPWalletJSON, WalletClient } = await import('@bsv/sdk/wallet')
-      this.client ??= new WalletClient(new HTTPWalletJSON(ORIGINATOR, this.url.replace(/\/+$/, ''), this.fetch), ORIGINATOR)
+      // Two payments at once may both wait for the import: the first client made is kept.
+      this.client ??= new WalletClient(new HTTPWalletJSON(ORIGINATOR, this.url.replace(/\/+$/, ''), this.timedFetch), ORIGINATOR)
     }
     return this.client
   }
