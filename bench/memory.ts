@@ -28,7 +28,10 @@ export interface MemoryOptions {
 export interface MemoryResult {
   /** RSS of the relay with every neighbour connected, before traffic (MiB). */
   startMB: number
+  /** Highest of the 250 ms samples during the run (MiB). */
   peakMB: number
+  /** VmHWM at the end: the true peak, between samples too (start-up included, which is lower). */
+  hwmMB: number
   endMB: number
   /** RSS every second during the run (MiB). */
   samples: number[]
@@ -61,10 +64,12 @@ const cpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-const rssMB = (pid: number): number => {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith('VmRSS:'))
+/** VmRSS (now) or VmHWM (the kernel's high-water mark since the process started) in MiB. */
+const statusMB = (pid: number, key: 'VmRSS' | 'VmHWM' = 'VmRSS'): number => {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith(key + ':'))
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024
 }
+const rssMB = (pid: number): number => statusMB(pid)
 
 function onReply (p: ChildProcess, type: NeighboursReply['type']): Promise<NeighboursReply> {
   return new Promise((resolve, reject) => {
@@ -118,6 +123,7 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
   clearTimeout(mid)
   clearInterval(sampler)
   const endMB = rssMB(relay.pid)
+  const hwmMB = statusMB(relay.pid, 'VmHWM')
   const relayCpu = (cpuSeconds(relay.pid) - cpu0) / ((Date.now() - t0) / 1000)
   const after = await stats()
   const received = results.flatMap(r => r.received)
@@ -125,6 +131,7 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
   return {
     startMB,
     peakMB,
+    hwmMB,
     endMB,
     samples: samples.filter((_, i) => i % 4 === 3),
     offered: results.reduce((s, r) => s + r.offered, 0),
