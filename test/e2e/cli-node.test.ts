@@ -20,6 +20,20 @@ describe('tmsg node', () => {
     expect(await stopProcess(again)).toBe(0)
   })
 
+  it.runIf(process.platform === 'linux')('runs with glibc mmap-ing buffers of 32 KiB and more, in the process it was started as, unless told otherwise', async () => {
+    // (glibc rewrites a GLIBC_TUNABLES of several tunables in place as it parses it, so
+    // /proc/<pid>/environ shows only the first of them: each case here sets one.)
+    const tunables = (pid: number): string | undefined => readFileSync(`/proc/${pid}/environ`, 'utf8').split('\0').find(v => v.startsWith('GLIBC_TUNABLES='))
+    const p = spawnTmsg(['node', '--datadir', tempDatadir(), '--port', '0'], { GLIBC_TUNABLES: undefined })
+    await p.ready // the ready line came from the pid we spawned: it replaced itself, not forked
+    expect(tunables(p.proc.pid!)).toBe('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=32768')
+    expect(await stopProcess(p, 'SIGINT')).toBe(0)
+    const own = spawnTmsg(['node', '--datadir', tempDatadir(), '--port', '0'], { GLIBC_TUNABLES: 'glibc.malloc.mmap_threshold=65536' })
+    await own.ready
+    expect(tunables(own.proc.pid!)).toBe('GLIBC_TUNABLES=glibc.malloc.mmap_threshold=65536')
+    expect(await stopProcess(own)).toBe(0)
+  })
+
   it('moves off a taken default port but refuses a taken explicit one', async () => {
     const srv = createServer()
     await new Promise<void>(resolve => srv.listen(0, '127.0.0.1', resolve))
