@@ -13,13 +13,21 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // leave between longer-lived allocations stay resident: 21 MB of the 43 MB glibc heap of the
 // memory benchmark's relay was free at its peak (malloc_info). A fixed threshold of 32 KiB
 // gives every such buffer an mmap of its own, returned to the kernel when it is freed: peak
-// 157-162 against 161-177 MB, the rest of the anonymous memory 18-23 against 29-51 (README, Memory). glibc reads its tunables
-// only at start, so the process replaces itself once (same pid, same arguments) with them set.
+// 157-162 against 161-177 MB, the rest of the anonymous memory 18-23 against 29-51 MB (README,
+// Memory). glibc reads its tunables only at start, so the process replaces itself once (same
+// pid, same arguments) with them set.
 // A GLIBC_TUNABLES that already sets the threshold is left alone; other libcs ignore it.
-if (process.platform === 'linux' && typeof process.execve === 'function' &&
+// TMSG_REEXECUTED marks the second start, so a libc that drops the variable cannot loop us.
+if (process.env.TMSG_REEXECUTED !== undefined) {
+  delete process.env.TMSG_REEXECUTED
+} else if (process.platform === 'linux' && typeof process.execve === 'function' &&
     !(process.env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.mmap_threshold=')) {
   const tunables = [process.env.GLIBC_TUNABLES, 'glibc.malloc.mmap_threshold=32768'].filter(Boolean).join(':')
-  process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, GLIBC_TUNABLES: tunables })
+  try {
+    process.execve(process.execPath, [process.execPath, ...process.execArgv, ...process.argv.slice(1)], { ...process.env, GLIBC_TUNABLES: tunables, TMSG_REEXECUTED: '1' })
+  } catch {
+    // (a sandbox that forbids execve, say) glibc's defaults cost memory, not correctness: run on.
+  }
 }
 // V8 grows the young generation to 2 × 16 MiB while the libraries load and keeps it: 30 MB of
 // a node's RSS, idle or busy. Kept at its initial 1 MiB semi-spaces (as --max-semi-space-size=1
