@@ -358,6 +358,9 @@ describe('layer-2 in the chat', () => {
     const provider = await startUi({ cols: 180, flags: { ledger, nick: 'prov' } })
     const client = await startUi({ cols: 180, flags: { ledger }, before: async app => { await app.node.connect(provider.app.node.dialableAddress()) } })
     await client.waitFor('[1 peer')
+    // Connected is not yet flooding: /terms sent before each is the other's router neighbour
+    // (identify, then the flood streams) reaches no one.
+    await waitFor(() => client.app.node.isNeighbour(provider.app.node.peerId) && provider.app.node.isNeighbour(client.app.node.peerId), 'the flood link both ways')
     provider.type('/offer compute 10 op 1000' + ENTER)
     await provider.waitFor('Offering compute at 10 sat/op, deposit ≥ 1,000 sat.')
     client.type('/wallet 100000' + ENTER)
