@@ -13,7 +13,7 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // leave between longer-lived allocations stay resident: 21 MB of the 43 MB glibc heap of the
 // memory benchmark's relay was free at its peak (malloc_info). A fixed threshold of 32 KiB
 // gives every such buffer an mmap of its own, returned to the kernel when it is freed: peak
-// 157-162 against 161-177 MB, the rest of the anonymous memory 18-23 against 29-51 MB (README,
+// 157-160 against 161-177 MB, the rest of the anonymous memory 18-24 against 29-51 MB (README,
 // Memory). glibc reads its tunables only at start, so the process replaces itself once (same
 // pid, same arguments) with them set.
 // A GLIBC_TUNABLES that already sets the threshold is left alone; other libcs ignore it.
