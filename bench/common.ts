@@ -1,4 +1,5 @@
 /** Settings shared by the benchmark processes. */
+import { readFileSync } from 'node:fs'
 import type { FloodRouterInit } from '../src/flood/router.ts'
 
 /**
@@ -7,3 +8,9 @@ import type { FloodRouterInit } from '../src/flood/router.ts'
  * the README says which figures are measured this way.
  */
 export const BENCH_FLOOD: FloodRouterInit = { rateLimit: { messagesPerSecond: 10_000_000, burst: 10_000_000 } }
+
+/** A process's VmRSS (now) or VmHWM (the kernel's high-water mark since it started), in MiB. */
+export function statusMB (pid: number, key: 'VmRSS' | 'VmHWM' = 'VmRSS'): number {
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith(key + ':'))
+  return Number(line?.split(/\s+/)[1] ?? NaN) / 1024
+}

@@ -4,7 +4,7 @@
  * `/tmsg/history/1.0.0`. Prints how long until all are delivered, the bytes answered, and the
  * serving process's RSS while it serves. The neighbour is in process, with its own tmsg.db.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs'
+import { mkdtempSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { performance } from 'node:perf_hooks'
@@ -13,6 +13,7 @@ import { Identity } from '../src/identity.ts'
 import { Store } from '../src/store/store.ts'
 import { keptOriginals } from '../src/app.ts'
 import { channelTarget } from '../src/targets.ts'
+import { statusMB } from './common.ts'
 
 interface RpcProcess { call: (method: string, params?: object) => Promise<unknown>, p2p: string, pid: number, stop: () => Promise<void> }
 
@@ -32,10 +33,6 @@ export interface HistoryFigures {
   rssAfterMB: number
 }
 
-const rssMB = (pid: number): number => {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith('VmRSS:'))
-  return Number(line?.match(/(\d+)/)?.[1] ?? 0) / 1024
-}
 const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 async function until (cond: () => boolean | Promise<boolean>, what: string, timeoutMs: number): Promise<void> {
@@ -74,9 +71,9 @@ export async function historyBench (start: () => Promise<RpcProcess>, count = 10
     const stats = async (): Promise<Stats['history']> => (await server.call('node_stats') as Stats).history
     await until(async () => (await stats()).kept >= count, 'the server to keep every message', 60_000)
     const before = await stats()
-    const rssBeforeMB = rssMB(server.pid)
+    const rssBeforeMB = statusMB(server.pid)
     let rssPeakMB = rssBeforeMB
-    const sampler = setInterval(() => { rssPeakMB = Math.max(rssPeakMB, rssMB(server.pid)) }, 20)
+    const sampler = setInterval(() => { rssPeakMB = Math.max(rssPeakMB, statusMB(server.pid)) }, 20)
     const t1 = performance.now()
     await node.connect(server.p2p)
     await until(() => delivered >= count, `${count} history deliveries`, 300_000)
@@ -94,7 +91,7 @@ export async function historyBench (start: () => Promise<RpcProcess>, count = 10
       fillSeconds,
       rssBeforeMB,
       rssPeakMB,
-      rssAfterMB: rssMB(server.pid)
+      rssAfterMB: statusMB(server.pid)
     }
   } finally {
     await node.stop()

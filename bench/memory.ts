@@ -13,6 +13,7 @@ import { readFileSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import type { NeighboursArgs, NeighboursReply } from './neighbours.ts'
+import { statusMB } from './common.ts'
 
 export interface MemoryOptions {
   neighbours: number
@@ -64,12 +65,6 @@ const cpuSeconds = (pid: number): number => {
   return (Number(fields[11]) + Number(fields[12])) / 100
 }
 
-/** VmRSS (now) or VmHWM (the kernel's high-water mark since the process started) in MiB. */
-const statusMB = (pid: number, key: 'VmRSS' | 'VmHWM' = 'VmRSS'): number => {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find(l => l.startsWith(key + ':'))
-  return Number(line?.split(/\s+/)[1] ?? NaN) / 1024
-}
-const rssMB = (pid: number): number => statusMB(pid)
 
 function onReply (p: ChildProcess, type: NeighboursReply['type']): Promise<NeighboursReply> {
   return new Promise((resolve, reject) => {
@@ -99,12 +94,12 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
   // One at a time: 50 Noise handshakes at once on two cores time out.
   for (const p of procs) await onReply(p, 'ready')
   const before = await stats()
-  const startMB = rssMB(relay.pid)
+  const startMB = statusMB(relay.pid)
   const cpu0 = cpuSeconds(relay.pid)
   const samples: number[] = []
   let peakMB = startMB
   const sampler = setInterval(() => {
-    const r = rssMB(relay.pid)
+    const r = statusMB(relay.pid)
     peakMB = Math.max(peakMB, r)
     samples.push(r)
   }, 250)
@@ -122,7 +117,7 @@ export async function memoryBench (relay: RpcNode, o: MemoryOptions): Promise<Me
   const t1 = Date.now()
   clearTimeout(mid)
   clearInterval(sampler)
-  const endMB = rssMB(relay.pid)
+  const endMB = statusMB(relay.pid)
   const hwmMB = statusMB(relay.pid, 'VmHWM')
   const relayCpu = (cpuSeconds(relay.pid) - cpu0) / ((Date.now() - t0) / 1000)
   const after = await stats()

@@ -18,9 +18,13 @@ if (major < 22 || (major === 22 && minor < 18)) {
 // pid, same arguments) with them set.
 // A GLIBC_TUNABLES that already sets the threshold is left alone; other libcs ignore it.
 // TMSG_REEXECUTED marks the second start, so a libc that drops the variable cannot loop us.
+// Only commands that run a node (`node`, and `chat`, the default; src/cli/main.ts) pay the
+// second start (~50 ms): an RPC client such as `tmsg send` exits long before memory matters.
+const command = process.argv[2]
+const runsNode = command === undefined || command.startsWith('-') || command === 'node' || command === 'chat'
 if (process.env.TMSG_REEXECUTED !== undefined) {
   delete process.env.TMSG_REEXECUTED
-} else if (process.platform === 'linux' && typeof process.execve === 'function' &&
+} else if (runsNode && process.platform === 'linux' && typeof process.execve === 'function' &&
     !(process.env.GLIBC_TUNABLES ?? '').includes('glibc.malloc.mmap_threshold=')) {
   const tunables = [process.env.GLIBC_TUNABLES, 'glibc.malloc.mmap_threshold=32768'].filter(Boolean).join(':')
   try {

@@ -360,7 +360,8 @@ describe('layer-2 in the chat', () => {
     await client.waitFor('[1 peer')
     // Connected is not yet flooding: /terms sent before each is the other's router neighbour
     // (identify, then the flood streams) reaches no one.
-    await waitFor(() => client.app.node.isNeighbour(provider.app.node.peerId) && provider.app.node.isNeighbour(client.app.node.peerId), 'the flood link both ways')
+    expect(await client.app.node.waitForNeighbour(provider.app.node.peerId)).toBe(true)
+    expect(await provider.app.node.waitForNeighbour(client.app.node.peerId)).toBe(true)
     provider.type('/offer compute 10 op 1000' + ENTER)
     await provider.waitFor('Offering compute at 10 sat/op, deposit ≥ 1,000 sat.')
     client.type('/wallet 100000' + ENTER)
