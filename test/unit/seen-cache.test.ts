@@ -10,8 +10,8 @@ describe('seen cache quota lists', () => {
     const cache = new SeenCache({ max: 1000, ttlMs: 60_000, now: () => 0, perSlotMax: 800 })
     for (let i = 0; i < 50_000; i++) cache.remember(idKey(randomBytes(16)), 1 + (i % 10), 7)
     expect(cache.size).toBe(1000)
-    // One list entry per live key, plus at most the one just pushed per neighbour.
-    expect(cache.quotaListed).toBeLessThanOrEqual(1000 + 10)
+    // Exactly one list entry per live key.
+    expect(cache.quotaListed).toBe(1000)
     expect(cache.recycled).toBe(0) // no neighbour ever owned more than its quota
   })
 
@@ -28,6 +28,7 @@ describe('seen cache quota lists', () => {
     }
     // 20,000 ids of which those of the last ~1.5 s are not yet expired.
     expect(cache.quotaListed).toBeLessThanOrEqual(1500 + 2)
+    expect(cache.quotaListed).toBe(cache.size)
   })
 
   it('still recycle a neighbour\'s own oldest entries past its quota', () => {
@@ -42,12 +43,12 @@ describe('seen cache quota lists', () => {
 })
 
 describe('seen cache against a plain model', () => {
-  // The same rules written the obvious way: a Map in age order, quota lists of (key, incarnation).
+  // The same rules written the obvious way: a Map in age order, and for each neighbour the keys
+  // it brought in, oldest first (a key is in the list of the neighbour it last came through).
   class Model {
-    readonly map = new Map<string, { value: number, expires: number, life: number }>()
-    readonly owned = new Map<number, Array<{ key: string, life: number }>>()
+    readonly map = new Map<string, { value: number, expires: number }>()
+    readonly owned = new Map<number, string[]>()
     recycled = 0
-    private life = 0
     readonly max: number
     readonly ttlMs: number
     readonly perSlotMax: number
@@ -57,32 +58,41 @@ describe('seen cache against a plain model', () => {
       this.perSlotMax = perSlotMax
     }
 
-    private owns (o: { key: string, life: number }, slot: number): boolean {
-      const e = this.map.get(o.key)
-      return e !== undefined && e.life === o.life && slotOf(e.value) === slot
+    private delete (key: string): void {
+      const e = this.map.get(key)
+      if (e === undefined) return
+      this.map.delete(key)
+      const list = this.owned.get(slotOf(e.value))
+      const i = list?.indexOf(key) ?? -1
+      if (i >= 0) list!.splice(i, 1)
     }
 
     get (key: string, now: number): number | undefined {
       const e = this.map.get(key)
       if (e === undefined) return undefined
-      if (e.expires < now) { this.map.delete(key); return undefined }
+      if (e.expires < now) { this.delete(key); return undefined }
       return e.value
     }
 
     remember (key: string, slot: number, ttl: number, now: number): void {
-      for (const [k, e] of this.map) { if (e.expires >= now) break; this.map.delete(k) }
-      if (!this.map.delete(key) && this.map.size >= this.max) this.map.delete(this.map.keys().next().value!)
-      const life = ++this.life
-      this.map.set(key, { value: (slot << 5) | ttl, expires: now + this.ttlMs, life })
+      for (const [k, e] of this.map) { if (e.expires >= now) break; this.delete(k) }
+      if (this.map.has(key)) this.delete(key)
+      else if (this.map.size >= this.max) this.delete(this.map.keys().next().value!)
+      this.map.set(key, { value: (slot << 5) | ttl, expires: now + this.ttlMs })
       if (slot === 0) return
       const list = this.owned.get(slot) ?? []
       this.owned.set(slot, list)
-      list.push({ key, life })
-      while (list.length > 0 && !this.owns(list[0]!, slot)) list.shift()
+      list.push(key)
       while (list.length > this.perSlotMax) {
-        const old = list.shift()!
-        if (this.owns(old, slot)) { this.map.delete(old.key); this.recycled++ }
+        this.delete(list[0]!)
+        this.recycled++
       }
+    }
+
+    listed (): number {
+      let n = 0
+      for (const list of this.owned.values()) n += list.length
+      return n
     }
   }
 
@@ -91,8 +101,8 @@ describe('seen cache against a plain model', () => {
       const rng = new Prng(seed)
       let now = 1_000_000
       // Small enough that the table grows, wraps and deletes inside probe runs all the time.
-      const cache = new SeenCache({ max: 300, ttlMs: 5_000, now: () => now, perSlotMax: 120 })
-      const model = new Model(300, 5_000, 120)
+      const cache = new SeenCache({ max: 300, ttlMs: 5_000, now: () => now, perSlotMax: 60 })
+      const model = new Model(300, 5_000, 60)
       const pool = Array.from({ length: 600 }, (_, i) => idKey(new Prng(seed * 1000 + i).bytes(16)))
       for (let step = 0; step < 20_000; step++) {
         now += Math.floor(rng.next() * 3)
@@ -109,10 +119,16 @@ describe('seen cache against a plain model', () => {
           const m = model.map.get(key)
           if (m !== undefined && m.expires >= now) m.value = (slotOf(m.value) << 5) | 9
           else model.get(key, now)
+        } else if (r < 0.601) {
+          // A neighbour leaves: its entries stay, its list goes; its slot may come back.
+          const slot = 1 + Math.floor(rng.next() * 3)
+          cache.forgetSlot(slot)
+          model.owned.delete(slot)
         } else {
           expect(cache.get(key)).toBe(model.get(key, now))
         }
         expect(cache.size).toBe(model.map.size)
+        expect(cache.quotaListed).toBe(model.listed())
       }
       expect(cache.recycled).toBe(model.recycled)
       expect(cache.recycled).toBeGreaterThan(0)
