@@ -29,6 +29,8 @@ export function ttlOf (entry: number): number {
 const KEY_LENGTH = 16
 const FIRST_CAPACITY = 1024
 const NONE = -1
+/** Relative expiries past this (~12 days of uptime) trigger a rebase. */
+const REBASE_AFTER = 2 ** 30
 /** `slotPrev` of an entry in no neighbour's list. */
 const UNLISTED = -2
 
@@ -63,7 +65,9 @@ export class SeenCache {
   private capacity = 0
   private keys = new Uint8Array(0)
   private values = new Int32Array(0)
-  private expires = new Float64Array(0)
+  /** Expiry in ms after `base`: 4 bytes an entry instead of 8 (rebased before it could overflow). */
+  private expires = new Int32Array(0)
+  private base: number
   /** The age list, oldest at `head`: the order entries expire and are evicted in. */
   private prev = new Int32Array(0)
   private next = new Int32Array(0)
@@ -76,9 +80,10 @@ export class SeenCache {
    */
   private slotPrev = new Int32Array(0)
   private slotNext = new Int32Array(0)
-  /** Open addressing with linear probing: entry + 1, 0 empty; at most half full. */
+  /** Open addressing with linear probing: entry + 1, 0 empty; at most two-thirds full. */
   private table = new Int32Array(0)
-  private mask = 0
+  /** Buckets in `table`: 1.5 per entry, so it is at most two-thirds full. */
+  private buckets = 0
   private head = NONE
   private tail = NONE
   private count = 0
@@ -92,6 +97,7 @@ export class SeenCache {
   constructor (init: SeenCacheInit) {
     this.max = Math.max(1, init.max)
     this.ttlMs = init.ttlMs
+    this.base = init.now()
     this.now = init.now
     this.perSlotMax = init.perSlotMax ?? Infinity
     this.seed = randomFillSync(new Uint32Array(5))
@@ -102,7 +108,7 @@ export class SeenCache {
   get (key: string): number | undefined {
     const e = this.find(key, this.hash(key))
     if (e === NONE) return undefined
-    if (this.expires[e]! < this.now()) {
+    if (this.expires[e]! < this.now() - this.base) {
       this.drop(e)
       return undefined
     }
@@ -111,7 +117,9 @@ export class SeenCache {
 
   remember (key: string, slot: number, ttl: number): void {
     const now = this.now()
-    while (this.head !== NONE && this.expires[this.head]! < now) this.drop(this.head)
+    if (now + this.ttlMs - this.base > REBASE_AFTER) this.rebase(now)
+    const rel = now - this.base
+    while (this.head !== NONE && this.expires[this.head]! < rel) this.drop(this.head)
     const h = this.hash(key)
     let e = this.find(key, h)
     if (e === NONE) {
@@ -127,7 +135,7 @@ export class SeenCache {
     // belongs to the neighbour it came through this time.
     this.unlistSlot(e)
     this.values[e] = (slot << TTL_BITS) | ttl
-    this.expires[e] = now + this.ttlMs
+    this.expires[e] = rel + this.ttlMs
     this.linkTail(e)
     if (slot === SELF_SLOT) return
     let list = this.owned.get(slot)
@@ -171,6 +179,18 @@ export class SeenCache {
     return this.count
   }
 
+  /** The bucket of a hash: its high bits scaled to the table (any size, no modulo). */
+  private bucket (h: number): number {
+    return Math.floor((h >>> 0) * this.buckets / 0x1_0000_0000)
+  }
+
+  /** Moves `base` up to `now`, so relative expiries stay far from the Int32 limit. */
+  private rebase (now: number): void {
+    const shift = Math.floor(now - this.base)
+    for (let e = this.head; e !== NONE; e = this.next[e]!) this.expires[e] = Math.max(this.expires[e]! - shift, -REBASE_AFTER)
+    this.base += shift
+  }
+
   /** A seeded mix of the key's four 32-bit words (murmur3's finaliser per word). */
   private hash (key: string): number {
     if (key.length !== KEY_LENGTH) throw new RangeError(`seen-cache keys are ${KEY_LENGTH} characters, not ${key.length}`)
@@ -197,7 +217,7 @@ export class SeenCache {
   }
 
   private find (key: string, h: number): number {
-    for (let i = h & this.mask; ; i = (i + 1) & this.mask) {
+    for (let i = this.bucket(h); ; i = i + 1 === this.buckets ? 0 : i + 1) {
       const e = this.table[i]! - 1
       if (e === NONE) return NONE
       if (this.keyIs(e, key)) return e
@@ -211,18 +231,18 @@ export class SeenCache {
   }
 
   private insert (e: number, h: number): void {
-    let i = h & this.mask
-    while (this.table[i] !== 0) i = (i + 1) & this.mask
+    let i = this.bucket(h)
+    while (this.table[i] !== 0) i = i + 1 === this.buckets ? 0 : i + 1
     this.table[i] = e + 1
   }
 
   /** Removes an entry from the table, the age list and its quota list. */
   private drop (e: number): void {
-    let i = this.hashAt(e) & this.mask
-    while (this.table[i] !== e + 1) i = (i + 1) & this.mask
+    let i = this.bucket(this.hashAt(e))
+    while (this.table[i] !== e + 1) i = i + 1 === this.buckets ? 0 : i + 1
     // Backward-shift deletion: pull later entries of the probe run into the hole.
-    for (let j = (i + 1) & this.mask; this.table[j] !== 0; j = (j + 1) & this.mask) {
-      const home = this.hashAt(this.table[j]! - 1) & this.mask
+    for (let j = i + 1 === this.buckets ? 0 : i + 1; this.table[j] !== 0; j = j + 1 === this.buckets ? 0 : j + 1) {
+      const home = this.bucket(this.hashAt(this.table[j]! - 1))
       const stays = i <= j ? (home > i && home <= j) : (home > i || home <= j)
       if (!stays) {
         this.table[i] = this.table[j]!
@@ -253,16 +273,14 @@ export class SeenCache {
     }
     this.keys = more(this.keys, n => new Uint8Array(n), KEY_LENGTH)
     this.values = more(this.values, n => new Int32Array(n))
-    this.expires = more(this.expires, n => new Float64Array(n))
+    this.expires = more(this.expires, n => new Int32Array(n))
     this.slotPrev = more(this.slotPrev, n => new Int32Array(n).fill(UNLISTED))
     this.slotNext = more(this.slotNext, n => new Int32Array(n))
     this.prev = more(this.prev, n => new Int32Array(n))
     this.next = more(this.next, n => new Int32Array(n))
     this.capacity = capacity
-    let size = 1
-    while (size < 2 * capacity) size *= 2
-    this.table = new Int32Array(size)
-    this.mask = size - 1
+    this.buckets = Math.ceil(capacity * 3 / 2)
+    this.table = new Int32Array(this.buckets)
     for (let e = this.head; e !== NONE; e = this.next[e]!) this.insert(e, this.hashAt(e))
   }
 

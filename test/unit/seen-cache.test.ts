@@ -42,6 +42,39 @@ describe('seen cache quota lists', () => {
   })
 })
 
+describe('seen cache expiry over a long uptime', () => {
+  it('keeps exact expiry times across the rebase of its 32-bit relative clock', () => {
+    let now = 1_000_000
+    const cache = new SeenCache({ max: 1000, ttlMs: 60_000, now: () => now })
+    const early = idKey(randomBytes(16))
+    cache.remember(early, 1, 7)
+    // Twelve days on: the last id remembered before the relative clock is moved up...
+    now += 2 ** 30 - 60_000
+    const before = idKey(randomBytes(16))
+    cache.remember(before, 2, 7)
+    expect(cache.get(early)).toBeUndefined()
+    // ...and the first one after (this call moves it).
+    now += 1
+    const after = idKey(randomBytes(16))
+    cache.remember(after, 3, 7)
+    now += 59_999
+    expect(cache.get(before)).toBeDefined()
+    now += 1
+    expect(cache.get(before)).toBeUndefined()
+    expect(cache.get(after)).toBeDefined()
+    now += 1
+    expect(cache.get(after)).toBeUndefined()
+    // Another twelve days later it still counts right.
+    now += 2 ** 30
+    const late = idKey(randomBytes(16))
+    cache.remember(late, 1, 7)
+    now += 60_000
+    expect(cache.get(late)).toBeDefined()
+    now += 1
+    expect(cache.get(late)).toBeUndefined()
+  })
+})
+
 describe('seen cache against a plain model', () => {
   // The same rules written the obvious way: a Map in age order, and for each neighbour the keys
   // it brought in, oldest first (a key is in the list of the neighbour it last came through).
