@@ -11,8 +11,7 @@ import { isIPv6 } from 'node:net'
 import { rmSync, writeFileSync } from 'node:fs'
 import { JSONRPCServer } from 'json-rpc-2.0'
 import type { JSONRPCResponse } from 'json-rpc-2.0'
-import { WebSocketServer } from 'ws'
-import type { WebSocket } from 'ws'
+import type { WebSocket, WebSocketServer } from 'ws'
 import type { App } from '../app.ts'
 import type { Message } from '../message.ts'
 import type { ChannelEvent } from '../layer2/channels/events.ts'
@@ -203,7 +202,9 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   }
 
   // ---- WebSocket --------------------------------------------------------------------------
-  const wss = new WebSocketServer({ noServer: true, maxPayload: maxBody })
+  // `ws` is loaded with the first WebSocket client (the web chat, `tmsg listen`): ~1.2 MB of
+  // heap a node that only relays, or answers HTTP calls, never needs.
+  let wss: Promise<WebSocketServer> | undefined
   const sessions = new Set<WsSession>()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, text: string): void => {
@@ -213,6 +214,17 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     if ((req.url ?? '/') !== '/') return refuse(404, 'Not Found')
     if (!authed(req)) return refuse(401, 'Unauthorized')
     if (sessions.size >= maxWsSessions) return refuse(503, 'Service Unavailable')
+    wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: maxBody }))
+    wss.then(w => {
+      // Others may have been accepted while the module loaded.
+      if (sessions.size >= maxWsSessions) refuse(503, 'Service Unavailable')
+      else accept(w, req, socket, head)
+    }, (err: unknown) => {
+      log.error({ err }, 'WebSocket server failed to load')
+      refuse(500, 'Internal Server Error')
+    })
+  })
+  const accept = (wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void => {
     wss.handleUpgrade(req, socket, head, ws => {
       const session = new WsSession(ws, maxBuffered, log)
       sessions.add(session)
@@ -228,7 +240,7 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
         handle(text, { app, session }).then(out => { if (out !== undefined) session.send(out) }, (err: unknown) => { log.error({ err }, 'WebSocket handler failed') })
       })
     })
-  })
+  }
   const onMessage = (m: Message): void => {
     for (const s of sessions) s.notify(m)
   }
@@ -256,7 +268,6 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   } catch (err: unknown) {
     // Not listening (e.g. the port was taken): leave the app as it was, so a caller may try another port.
     unhook()
-    wss.close()
     throw err
   }
   const port = (server.address() as { port: number }).port
@@ -271,7 +282,8 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     close: async () => {
       unhook()
       for (const s of sessions) s.ws.terminate()
-      wss.close()
+      const w = await wss?.catch(() => undefined)
+      w?.close()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => { resolve() }))
       removeCookie(init.cookiePath)
