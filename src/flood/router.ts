@@ -287,7 +287,7 @@ export class FloodRouter implements Router {
         this.invalid(from, 'msg-id-mismatch', PENALTY_INVALID_MESSAGE)
         return
       }
-      this.seen.raiseTtl(key, entry, msg.ttl)
+      this.seen.raiseTtl(key, msg.ttl)
       this.counters.reforwarded++
       this.broadcast(msg, from, true)
       return

@@ -6,7 +6,8 @@
  * the age list — indexed by a hash table of entry numbers. A relay at 10,000 msg/s fills the
  * default 200,000 entries in 20 s: held as 16-character strings in a Map with lru-cache's
  * lists they were ~23 MB of heap objects every major GC walks (and their churn pushed RSS up
- * further); here they are ~11 MB of flat arrays, grown by doubling as the cache fills.
+ * further); here they are ~9 MB of flat arrays (46 bytes an entry with the quota lists, table
+ * included), grown by doubling as the cache fills.
  */
 import { randomFillSync } from 'node:crypto'
 
@@ -31,6 +32,8 @@ const FIRST_CAPACITY = 1024
 const NONE = -1
 /** Relative expiries past this (~12 days of uptime) trigger a rebase. */
 const REBASE_AFTER = 2 ** 30
+/** Longest TTL (~3 days): rebases stay ~12 days apart and expiries far from 2^31. */
+const MAX_TTL_MS = 2 ** 28
 /** `slotPrev` of an entry in no neighbour's list. */
 const UNLISTED = -2
 
@@ -96,6 +99,8 @@ export class SeenCache {
 
   constructor (init: SeenCacheInit) {
     this.max = Math.max(1, init.max)
+    // Expiries are Int32 ms after a base moved up every REBASE_AFTER ms: the TTL must fit well inside.
+    if (!(init.ttlMs >= 0 && init.ttlMs <= MAX_TTL_MS)) throw new RangeError(`seen-cache TTL must be 0 to ${MAX_TTL_MS} ms`)
     this.ttlMs = init.ttlMs
     this.base = init.now()
     this.now = init.now
@@ -116,6 +121,8 @@ export class SeenCache {
   }
 
   remember (key: string, slot: number, ttl: number): void {
+    // The lists trust the slot stored in an entry: it must round-trip through the packing.
+    if (slot < 0 || slot > MAX_SLOT || ttl < 0 || ttl > TTL_MASK) throw new RangeError(`slot ${slot} / ttl ${ttl} out of range`)
     const now = this.now()
     if (now + this.ttlMs - this.base > REBASE_AFTER) this.rebase(now)
     const rel = now - this.base
@@ -135,7 +142,8 @@ export class SeenCache {
     // belongs to the neighbour it came through this time.
     this.unlistSlot(e)
     this.values[e] = (slot << TTL_BITS) | ttl
-    this.expires[e] = rel + this.ttlMs
+    // Rounded up: a fractional clock (the simulator's) never expires an entry early.
+    this.expires[e] = Math.ceil(rel + this.ttlMs)
     this.linkTail(e)
     if (slot === SELF_SLOT) return
     let list = this.owned.get(slot)
@@ -150,10 +158,11 @@ export class SeenCache {
     }
   }
 
-  /** Notes a better TTL for a seen id, keeping its reverse path and its expiry time. */
-  raiseTtl (key: string, entry: number, ttl: number): void {
+  /** Notes a better TTL for a seen id, keeping its reverse path (and so its quota list) and its expiry time. */
+  raiseTtl (key: string, ttl: number): void {
+    if (ttl < 0 || ttl > TTL_MASK) throw new RangeError(`ttl ${ttl} does not fit ${TTL_BITS} bits`)
     const e = this.find(key, this.hash(key))
-    if (e !== NONE) this.values[e] = (slotOf(entry) << TTL_BITS) | ttl
+    if (e !== NONE) this.values[e] = (this.values[e]! & ~TTL_MASK) | ttl
   }
 
   /** Entries in the per-neighbour quota lists. */
@@ -202,9 +211,10 @@ export class SeenCache {
   }
 
   /**
-   * The same hash, of a stored entry's key. Recomputed where a deletion or a growth needs an
-   * entry's home bucket rather than stored: 4 bytes an entry (0.8 MB on a full default cache)
-   * for a few dozen nanoseconds per eviction.
+   * The same hash, of a stored entry's key (one byte per character: keys come from `idKey`, so
+   * the two agree). Recomputed where a deletion or a growth needs an entry's home bucket rather
+   * than stored: 4 bytes an entry (0.8 MB on a full default cache) for one hash per entry of the
+   * probe run a deletion closes, a few on average at this load.
    */
   private hashAt (e: number): number {
     const k = this.keys
@@ -266,7 +276,7 @@ export class SeenCache {
   /** Doubles the entry arrays (up to `max`) and rebuilds the table. */
   private grow (): void {
     const capacity = Math.min(this.max, Math.max(FIRST_CAPACITY, this.capacity * 2))
-    const more = <T extends Uint8Array | Int32Array | Float64Array>(old: T, make: (n: number) => T, width = 1): T => {
+    const more = <T extends Uint8Array | Int32Array>(old: T, make: (n: number) => T, width = 1): T => {
       const a = make(capacity * width)
       a.set(old)
       return a

@@ -15,7 +15,7 @@ describe('seen cache quota lists', () => {
     expect(cache.recycled).toBe(0) // no neighbour ever owned more than its quota
   })
 
-  it('forget keys that aged out', async () => {
+  it('forget keys that aged out', () => {
     let now = 0
     const cache = new SeenCache({ max: 100_000, ttlMs: 500, now: () => now, perSlotMax: 50_000 })
     for (let second = 0; second < 20; second++) {
@@ -23,8 +23,6 @@ describe('seen cache quota lists', () => {
         now = 1_000_000 + second * 1000 + i
         cache.remember(idKey(randomBytes(16)), 1 + (i % 2), 7)
       }
-      // lru-cache reads the clock once per event-loop turn (ttlResolution): let it tick.
-      await new Promise(resolve => setTimeout(resolve, 2))
     }
     // 20,000 ids of which those of the last ~1.5 s are not yet expired.
     expect(cache.quotaListed).toBeLessThanOrEqual(1500 + 2)
@@ -111,7 +109,8 @@ describe('seen cache against a plain model', () => {
       for (const [k, e] of this.map) { if (e.expires >= now) break; this.delete(k) }
       if (this.map.has(key)) this.delete(key)
       else if (this.map.size >= this.max) this.delete(this.map.keys().next().value!)
-      this.map.set(key, { value: (slot << 5) | ttl, expires: now + this.ttlMs })
+      // Whole milliseconds, rounded up, as the cache keeps them.
+      this.map.set(key, { value: (slot << 5) | ttl, expires: Math.ceil(now + this.ttlMs) })
       if (slot === 0) return
       const list = this.owned.get(slot) ?? []
       this.owned.set(slot, list)
@@ -133,12 +132,15 @@ describe('seen cache against a plain model', () => {
     for (const seed of [1, 2, 3]) {
       const rng = new Prng(seed)
       let now = 1_000_000
-      // Small enough that the table grows, wraps and deletes inside probe runs all the time.
-      const cache = new SeenCache({ max: 300, ttlMs: 5_000, now: () => now, perSlotMax: 60 })
-      const model = new Model(300, 5_000, 60)
-      const pool = Array.from({ length: 600 }, (_, i) => idKey(new Prng(seed * 1000 + i).bytes(16)))
-      for (let step = 0; step < 20_000; step++) {
-        now += Math.floor(rng.next() * 3)
+      // Past the first 1,024 entries, so the arrays and the table grow with entries listed;
+      // small enough that probe runs wrap and deletions shift within them all the time.
+      const cache = new SeenCache({ max: 2_500, ttlMs: 20_000, now: () => now, perSlotMax: 500 })
+      const model = new Model(2_500, 20_000, 500)
+      const pool = Array.from({ length: 5_000 }, (_, i) => idKey(new Prng(seed * 10_000 + i).bytes(16)))
+      for (let step = 0; step < 30_000; step++) {
+        // Now and then days go by (everything expires; the relative clock is rebased), and
+        // the clock is fractional, as the simulator's is.
+        now += rng.next() < 0.0001 ? 2 ** 30 : rng.next() * 3
         const key = pool[Math.floor(rng.next() * pool.length)]!
         const r = rng.next()
         if (r < 0.5) {
@@ -148,7 +150,7 @@ describe('seen cache against a plain model', () => {
           model.remember(key, slot, ttl, now)
         } else if (r < 0.6) {
           const e = cache.get(key)
-          if (e !== undefined) cache.raiseTtl(key, e, 9)
+          if (e !== undefined) cache.raiseTtl(key, 9)
           const m = model.map.get(key)
           if (m !== undefined && m.expires >= now) m.value = (slotOf(m.value) << 5) | 9
           else model.get(key, now)
