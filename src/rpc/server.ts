@@ -205,23 +205,36 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
   // `ws` is loaded with the first WebSocket client (the web chat, `tmsg listen`): ~1.2 MB of
   // heap a node that only relays, or answers HTTP calls, never needs.
   let wss: Promise<WebSocketServer> | undefined
+  let closing = false
   const sessions = new Set<WsSession>()
   server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node hands an upgrade's socket over with no 'error' listener: until ws adds its own, a
+    // client resetting the connection (after a refusal, or while ws loads) would throw an
+    // uncaught ECONNRESET and take the node down.
+    const onSocketError = (): void => { socket.destroy() }
+    socket.on('error', onSocketError)
     const refuse = (status: number, text: string): void => {
       socket.end(`HTTP/1.1 ${status} ${text}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
     }
     if (!hostOk(req) || !originOk(req)) return refuse(403, 'Forbidden')
     if ((req.url ?? '/') !== '/') return refuse(404, 'Not Found')
     if (!authed(req)) return refuse(401, 'Unauthorized')
-    if (sessions.size >= maxWsSessions) return refuse(503, 'Service Unavailable')
+    if (closing || sessions.size >= maxWsSessions) return refuse(503, 'Service Unavailable')
     wss ??= import('ws').then(({ WebSocketServer }) => new WebSocketServer({ noServer: true, maxPayload: maxBody }))
     wss.then(w => {
-      // Others may have been accepted while the module loaded.
-      if (sessions.size >= maxWsSessions) refuse(503, 'Service Unavailable')
-      else accept(w, req, socket, head)
+      // Others may have been accepted, or the server closed, while the module loaded.
+      if (closing || sessions.size >= maxWsSessions) refuse(503, 'Service Unavailable')
+      else {
+        socket.off('error', onSocketError) // ws handles the socket's errors from here
+        accept(w, req, socket, head)
+      }
     }, (err: unknown) => {
       log.error({ err }, 'WebSocket server failed to load')
+      wss = undefined // the next client tries again
       refuse(500, 'Internal Server Error')
+    }).catch((err: unknown) => {
+      log.error({ err }, 'WebSocket upgrade failed')
+      socket.destroy()
     })
   })
   const accept = (wss: WebSocketServer, req: IncomingMessage, socket: Duplex, head: Buffer): void => {
@@ -281,8 +294,10 @@ export async function startRpcServer (app: App, init: RpcServerInit): Promise<Rp
     loginUrl: loginUrl(url, secret),
     close: async () => {
       unhook()
-      for (const s of sessions) s.ws.terminate()
+      // No upgrade is accepted from here on; one waiting for ws to load is refused once it has.
+      closing = true
       const w = await wss?.catch(() => undefined)
+      for (const s of sessions) s.ws.terminate()
       w?.close()
       server.closeAllConnections()
       await new Promise<void>(resolve => server.close(() => { resolve() }))

@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest'
 import { readFileSync } from 'node:fs'
 import { Agent, request } from 'node:http'
+import { connect } from 'node:net'
 import { WebSocket } from 'ws'
 import { startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode } from '../helpers/rpc-node.ts'
@@ -104,6 +105,25 @@ describe('JSON-RPC under abuse', () => {
     const text = await (await fetch(`http://127.0.0.1:${mport}/metrics`)).text()
     expect(text.split('\n').filter(l => l.startsWith('tmsg_rpc_calls_total{')).length).toBeLessThan(20)
   }, 120_000)
+
+  it('survives WebSocket upgrades whose clients reset the connection at once', async () => {
+    const node = await startRpcNode(['--no-mdns'])
+    nodes.push(node)
+    // Refused (no credentials) and accepted (with them) upgrades, each reset right after its
+    // request: the server then writes to, or reads from, a socket the client has torn down.
+    const upgrade = async (auth: boolean): Promise<void> => await new Promise(resolve => {
+      const s = connect(node.port, '127.0.0.1', () => {
+        s.write('GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n' +
+          'Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n' +
+          (auth ? `Authorization: Bearer ${node.secret}\r\n` : '') + '\r\n', () => { s.resetAndDestroy(); resolve() })
+      })
+      s.on('error', () => { resolve() })
+    })
+    for (let i = 0; i < 200; i++) await Promise.all([upgrade(false), upgrade(true)])
+    const info = await node.call<{ peerId: string }>('node_info')
+    expect(info.peerId).toBe(node.ready.peerId)
+    expect(node.proc.proc.exitCode).toBeNull()
+  })
 
   it('limits calls per client and open WebSocket sessions', async () => {
     const datadir = tempDatadir()
