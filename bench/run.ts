@@ -390,19 +390,20 @@ async function seenCacheBytesPerEntry (): Promise<number> {
   const n = 500_000
   // The cache keeps its entries in typed arrays: their buffers count, not only the heap.
   const used = (): number => { const m = process.memoryUsage(); return m.heapUsed + m.arrayBuffers }
+  // Array buffers are freed by a sweeper after the GC: let it run, or the arrays the cache
+  // outgrew (and other garbage) still count.
+  const collect = async (): Promise<void> => {
+    gc()
+    await new Promise(resolve => setTimeout(resolve, 200))
+    gc()
+  }
   const ids = randomBytes(16 * n)
-  gc()
-  await new Promise(resolve => setTimeout(resolve, 200))
-  gc()
+  await collect()
   const before = used()
   // With the per-neighbour quota a relay runs with, entries from 1,000 neighbours.
   const cache = new SeenCache({ max: n, ttlMs: 20 * 60_000, now: Date.now, perSlotMax: DEFAULT_SEEN_PER_NEIGHBOUR })
   for (let i = 0; i < n; i++) cache.remember(idKey(ids.subarray(16 * i, 16 * i + 16)), 1 + (i % 1000), 7)
-  gc()
-  // Array buffers are freed by a sweeper after the GC: let it run, or the arrays the cache
-  // outgrew still count.
-  await new Promise(resolve => setTimeout(resolve, 200))
-  gc()
+  await collect()
   const after = used()
   if (cache.size !== n) throw new Error('cache did not hold every entry')
   return (after - before) / n

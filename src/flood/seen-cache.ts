@@ -48,8 +48,31 @@ export interface SeenCacheInit {
   perSlotMax?: number
 }
 
-/** The entries one neighbour slot brought in: ends and length of its list through `slotPrev`/`slotNext`. */
-interface Owned { head: number, tail: number, count: number }
+/** Ends and length of a list linked through two arrays of entry numbers (prev/next). */
+interface List { head: number, tail: number, count: number }
+
+const emptyList = (): List => ({ head: NONE, tail: NONE, count: 0 })
+
+/** Appends entry `e` to `list`, newest last. */
+function append (prev: Int32Array, next: Int32Array, list: List, e: number): void {
+  prev[e] = list.tail
+  next[e] = NONE
+  if (list.tail === NONE) list.head = e
+  else next[list.tail] = e
+  list.tail = e
+  list.count++
+}
+
+/** Takes entry `e` out of `list`. */
+function remove (prev: Int32Array, next: Int32Array, list: List, e: number): void {
+  const p = prev[e]!
+  const n = next[e]!
+  if (p === NONE) list.head = n
+  else next[p] = n
+  if (n === NONE) list.tail = p
+  else prev[n] = p
+  list.count--
+}
 
 function mixWord (h: number, word: number, seed: number, i: number): number {
   let w = word ^ seed
@@ -71,7 +94,8 @@ export class SeenCache {
   /** Expiry in ms after `base`: 4 bytes an entry instead of 8 (rebased before it could overflow). */
   private expires = new Int32Array(0)
   private base: number
-  /** The age list, oldest at `head`: the order entries expire and are evicted in. */
+  /** The age list of every entry, oldest at `head`: the order entries expire and are evicted in. */
+  private readonly age = emptyList()
   private prev = new Int32Array(0)
   private next = new Int32Array(0)
   /**
@@ -83,17 +107,14 @@ export class SeenCache {
    */
   private slotPrev = new Int32Array(0)
   private slotNext = new Int32Array(0)
-  /** Open addressing with linear probing: entry + 1, 0 empty; at most two-thirds full. */
+  /** Open addressing with linear probing: entry + 1, 0 empty. */
   private table = new Int32Array(0)
   /** Buckets in `table`: 1.5 per entry, so it is at most two-thirds full. */
   private buckets = 0
-  private head = NONE
-  private tail = NONE
-  private count = 0
   /** Entry numbers below this were handed out at least once. */
   private used = 0
   private readonly free: number[] = []
-  private readonly owned = new Map<number, Owned>()
+  private readonly owned = new Map<number, List>()
   /** Entries a neighbour's quota pushed out (its own). */
   recycled = 0
 
@@ -126,17 +147,16 @@ export class SeenCache {
     const now = this.now()
     if (now + this.ttlMs - this.base > REBASE_AFTER) this.rebase(now)
     const rel = now - this.base
-    while (this.head !== NONE && this.expires[this.head]! < rel) this.drop(this.head)
+    while (this.age.head !== NONE && this.expires[this.age.head]! < rel) this.drop(this.age.head)
     const h = this.hash(key)
     let e = this.find(key, h)
     if (e === NONE) {
-      if (this.count >= this.max) this.drop(this.head)
+      if (this.age.count >= this.max) this.drop(this.age.head)
       e = this.allocate()
       for (let i = 0; i < KEY_LENGTH; i++) this.keys[e * KEY_LENGTH + i] = key.charCodeAt(i)
       this.insert(e, h)
-      this.count++
     } else {
-      this.unlink(e)
+      remove(this.prev, this.next, this.age, e)
     }
     // Seen again as new (an id from history, say): it starts its time over, newest, and
     // belongs to the neighbour it came through this time.
@@ -144,14 +164,14 @@ export class SeenCache {
     this.values[e] = (slot << TTL_BITS) | ttl
     // Rounded up: a fractional clock (the simulator's) never expires an entry early.
     this.expires[e] = Math.ceil(rel + this.ttlMs)
-    this.linkTail(e)
+    append(this.prev, this.next, this.age, e)
     if (slot === SELF_SLOT) return
     let list = this.owned.get(slot)
     if (list === undefined) {
-      list = { head: NONE, tail: NONE, count: 0 }
+      list = emptyList()
       this.owned.set(slot, list)
     }
-    this.listSlot(list, e)
+    append(this.slotPrev, this.slotNext, list, e)
     while (list.count > this.perSlotMax) {
       this.drop(list.head)
       this.recycled++
@@ -185,7 +205,7 @@ export class SeenCache {
   }
 
   get size (): number {
-    return this.count
+    return this.age.count
   }
 
   /** The bucket of a hash: its high bits scaled to the table (any size, no modulo). */
@@ -196,7 +216,7 @@ export class SeenCache {
   /** Moves `base` up to `now`, so relative expiries stay far from the Int32 limit. */
   private rebase (now: number): void {
     const shift = Math.floor(now - this.base)
-    for (let e = this.head; e !== NONE; e = this.next[e]!) this.expires[e] = Math.max(this.expires[e]! - shift, -REBASE_AFTER)
+    for (let e = this.age.head; e !== NONE; e = this.next[e]!) this.expires[e] = Math.max(this.expires[e]! - shift, -REBASE_AFTER)
     this.base += shift
   }
 
@@ -260,10 +280,9 @@ export class SeenCache {
       }
     }
     this.table[i] = 0
-    this.unlink(e)
+    remove(this.prev, this.next, this.age, e)
     this.unlistSlot(e)
     this.free.push(e)
-    this.count--
   }
 
   private allocate (): number {
@@ -291,47 +310,13 @@ export class SeenCache {
     this.capacity = capacity
     this.buckets = Math.ceil(capacity * 3 / 2)
     this.table = new Int32Array(this.buckets)
-    for (let e = this.head; e !== NONE; e = this.next[e]!) this.insert(e, this.hashAt(e))
-  }
-
-  /** Appends an entry to a neighbour's list, newest last. */
-  private listSlot (list: Owned, e: number): void {
-    this.slotPrev[e] = list.tail
-    this.slotNext[e] = NONE
-    if (list.tail === NONE) list.head = e
-    else this.slotNext[list.tail] = e
-    list.tail = e
-    list.count++
+    for (let e = this.age.head; e !== NONE; e = this.next[e]!) this.insert(e, this.hashAt(e))
   }
 
   /** Takes an entry out of its neighbour's list, if it is in one. */
   private unlistSlot (e: number): void {
-    const p = this.slotPrev[e]!
-    if (p === UNLISTED) return
-    const list = this.owned.get(slotOf(this.values[e]!))!
-    const n = this.slotNext[e]!
-    if (p === NONE) list.head = n
-    else this.slotNext[p] = n
-    if (n === NONE) list.tail = p
-    else this.slotPrev[n] = p
-    list.count--
+    if (this.slotPrev[e] === UNLISTED) return
+    remove(this.slotPrev, this.slotNext, this.owned.get(slotOf(this.values[e]!))!, e)
     this.slotPrev[e] = UNLISTED
-  }
-
-  private linkTail (e: number): void {
-    this.prev[e] = this.tail
-    this.next[e] = NONE
-    if (this.tail === NONE) this.head = e
-    else this.next[this.tail] = e
-    this.tail = e
-  }
-
-  private unlink (e: number): void {
-    const p = this.prev[e]!
-    const n = this.next[e]!
-    if (p === NONE) this.head = n
-    else this.next[p] = n
-    if (n === NONE) this.tail = p
-    else this.prev[n] = p
   }
 }

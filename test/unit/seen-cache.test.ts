@@ -44,32 +44,32 @@ describe('seen cache expiry over a long uptime', () => {
   it('keeps exact expiry times across the rebase of its 32-bit relative clock', () => {
     let now = 1_000_000
     const cache = new SeenCache({ max: 1000, ttlMs: 60_000, now: () => now })
-    const early = idKey(randomBytes(16))
-    cache.remember(early, 1, 7)
+    const rememberNew = (slot: number): string => {
+      const key = idKey(randomBytes(16))
+      cache.remember(key, slot, 7)
+      return key
+    }
+    // Seen through its last millisecond, forgotten the next.
+    const expectExpiry = (key: string, at: number): void => {
+      now = at
+      expect(cache.get(key)).toBeDefined()
+      now = at + 1
+      expect(cache.get(key)).toBeUndefined()
+    }
+    const early = rememberNew(1)
     // Twelve days on: the last id remembered before the relative clock is moved up...
     now += 2 ** 30 - 60_000
-    const before = idKey(randomBytes(16))
-    cache.remember(before, 2, 7)
+    const beforeAt = now
+    const before = rememberNew(2)
     expect(cache.get(early)).toBeUndefined()
     // ...and the first one after (this call moves it).
     now += 1
-    const after = idKey(randomBytes(16))
-    cache.remember(after, 3, 7)
-    now += 59_999
-    expect(cache.get(before)).toBeDefined()
-    now += 1
-    expect(cache.get(before)).toBeUndefined()
-    expect(cache.get(after)).toBeDefined()
-    now += 1
-    expect(cache.get(after)).toBeUndefined()
+    const after = rememberNew(3)
+    expectExpiry(before, beforeAt + 60_000)
+    expectExpiry(after, beforeAt + 60_001)
     // Another twelve days later it still counts right.
     now += 2 ** 30
-    const late = idKey(randomBytes(16))
-    cache.remember(late, 1, 7)
-    now += 60_000
-    expect(cache.get(late)).toBeDefined()
-    now += 1
-    expect(cache.get(late)).toBeUndefined()
+    expectExpiry(rememberNew(1), now + 60_000)
   })
 })
 
