@@ -114,11 +114,14 @@ describe(`chat UI in a real terminal${HAVE_TMUX ? '' : ' (skipped: tmux is not i
 
   it('relayouts when the terminal is resized', async () => {
     tmux.run(['resize-window', '-t', 'alice', '-x', '56', '-y', '16'])
-    await waitFor(() => alice.capture().split('\n').filter(r => r !== '').at(-1)?.startsWith('[#lobby]') === true && !alice.capture().includes(' 1 tmsg'), 'the narrow layout (no room list)')
-    const rows = alice.capture().replace(/\n$/, '').split('\n')
-    expect(rows).toHaveLength(16)
-    expect(rows[0]).toMatch(/^ #lobby — room/)
-    expect(rows[14]).toMatch(/^\[\d\d:\d\d\] \[alice\(/)
+    // Until the UI redraws, tmux shows the old screen's bottom rows cropped (room list pushed off
+    // the top, input line last), so wait for the narrow layout's own header and status bar.
+    let rows: string[] = []
+    await waitFor(() => {
+      rows = alice.capture().replace(/\n$/, '').split('\n')
+      return rows.length === 16 && /^ #lobby — room/.test(rows[0]!) && /^\[\d\d:\d\d\] \[alice\(/.test(rows[14]!) && rows[15]!.startsWith('[#lobby]')
+    }, 'the narrow layout: header on top, status and input rows at the bottom')
+    expect(rows.some(r => r.includes(' 1 tmsg'))).toBe(false) // no room list
     expect(rows.every(r => [...r].length <= 56)).toBe(true)
     tmux.run(['resize-window', '-t', 'alice', '-x', '120', '-y', '40'])
     await alice.waitFor(' 1 tmsg')
