@@ -33,6 +33,9 @@ describe('--metrics-port', () => {
     await waitFor(async () => (await a.call<any[]>('peers_list')).some(p => p.peerId === b.ready.peerId), 'neighbours', 30_000)
     await b.call('chat_send', { to: '#metrics', text: 'hello metrics' })
     await waitFor(async () => (await a.call<{ delivered: number }>('node_stats')).delivered >= 1, 'delivery at a', 30_000)
+    // `delivered` counts the router's hand-over, before the signature check off the loop; the
+    // latency histogram (below) is fed only once the app has the message.
+    await waitFor(async () => (await a.call<any[]>('msg_history', { target: '#metrics' })).some(m => m.text === 'hello metrics'), 'the app to have it', 30_000)
     await expect(a.call('no_such_method')).rejects.toMatchObject({ code: -32601 })
     const garbage = await fetch(`http://127.0.0.1:${a.port}/`, { method: 'POST', body: '{not json', headers: { authorization: `Bearer ${a.secret}` } })
     expect(((await garbage.json()) as { error: { code: number } }).error.code).toBe(-32700)

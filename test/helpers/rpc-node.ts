@@ -21,9 +21,21 @@ export interface RpcNode {
 }
 
 export async function startRpcNode (args: string[] = [], datadir = tempDatadir(), port?: number, env: NodeJS.ProcessEnv = {}): Promise<RpcNode> {
-  const rpcPort = port ?? await freePort()
-  const proc = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(rpcPort), ...args], env)
-  const ready = await proc.ready
+  let rpcPort: number
+  let proc: NodeProcess
+  let ready: Ready
+  for (let attempt = 1; ; attempt++) {
+    rpcPort = port ?? await freePort()
+    proc = spawnTmsg(['node', '--datadir', datadir, '--port', '0', '--rpc-port', String(rpcPort), ...args], env)
+    try {
+      ready = await proc.ready
+      break
+    } catch (err: unknown) {
+      // freePort() only says the port was free a moment ago: another process (a node listening
+      // on port 0, a client's ephemeral port) may take it before this node binds it.
+      if (port !== undefined || attempt >= 3 || !/already in use|EADDRINUSE/.test(proc.stderr()) || !proc.stderr().includes(String(rpcPort))) throw err
+    }
+  }
   const secret = readFileSync(join(datadir, 'rpc.cookie'), 'utf8').trim().split(':')[1]!
   const http = jayson.Client.http({ host: '127.0.0.1', port: rpcPort, headers: { authorization: `Bearer ${secret}` } })
   const call = async <T>(method: string, params: Record<string, unknown> = {}): Promise<T> => {
@@ -74,8 +86,9 @@ export async function openWs (node: RpcNode): Promise<WsClient> {
   }
 }
 
-/** Connects a to b over P2P and waits until both list each other. */
+/** Connects a to b over P2P and waits until each floods to the other (not just connected). */
 export async function connectNodes (a: RpcNode, b: RpcNode): Promise<void> {
   await a.call('peers_connect', { address: b.ready.p2p })
-  await waitFor(async () => (await b.call<any[]>('peers_list')).some(p => p.peerId === a.ready.peerId), 'peers to see each other')
+  const floodsTo = async (x: RpcNode, y: RpcNode): Promise<boolean> => (await x.call<any[]>('peers_list')).some(p => p.peerId === y.ready.peerId && p.neighbour === true)
+  await waitFor(async () => await floodsTo(a, b) && await floodsTo(b, a), 'peers to be each other\'s flood neighbours', 30_000)
 }

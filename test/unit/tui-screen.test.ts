@@ -368,7 +368,7 @@ describe('layer-2 in the chat', () => {
     await client.waitFor('Minted 100,000 sat')
     client.type('/terms compute' + ENTER)
     const account = provider.app.node.identity.account
-    await client.waitFor(`compute by ${account}: 10 sat/op`)
+    await client.waitFor(`compute by ${account}: 10 sat/op`, 15_000) // /terms collects answers for 3 s before it prints
     client.type(`/open ${account} compute 20000 1000` + ENTER)
     await client.waitFor(/Channel [0-9a-f]{10} is open: 20,000 sat deposited/, 15_000)
     const id = client.app.layer2!.client.list()[0]!.channelId
