@@ -9,7 +9,7 @@ import { connectNodes, openWs, startRpcNode } from '../helpers/rpc-node.ts'
 import type { RpcNode, WsClient } from '../helpers/rpc-node.ts'
 import { spawnTmsg, stopProcess, tempDatadir } from '../helpers/proc.ts'
 import type { NodeProcess } from '../helpers/proc.ts'
-import { waitFor } from '../helpers/wait.ts'
+import { answered, waitFor } from '../helpers/wait.ts'
 
 describe('channel_subscribe and tmsg watch --channels', () => {
   let client: RpcNode
@@ -43,7 +43,7 @@ describe('channel_subscribe and tmsg watch --channels', () => {
 
     await provider.call('channel_offer', { service: 'compute', pricePerUnit: 10, unit: 'op', minDeposit: 1000 })
     await client.call('wallet_faucet', { amount: 100_000 })
-    await client.call('channel_terms', { service: 'compute', timeoutMs: 2000 })
+    await answered(async () => await client.call<any[]>('channel_terms', { service: 'compute', timeoutMs: 2000 }), t => t.some(x => x.provider === provider.ready.peerId), 'the provider\'s terms')
     const { channelId } = await client.call('channel_open', { provider: provider.ready.peerId, service: 'compute', deposit: 20_000 })
     for (let i = 0; i < 3; i++) await client.call('channel_pay', { channelId, amount: 100 })
     await client.call('channel_topup', { channelId, amount: 5_000 })

@@ -17,7 +17,7 @@ import { join } from 'node:path'
 import { readFileSync } from 'node:fs'
 import { cleanText } from '../../src/shared/text.js'
 import { nickColour } from '../../tui/nicks.ts'
-import { waitFor } from '../helpers/wait.ts'
+import { answered, waitFor } from '../helpers/wait.ts'
 import { encodeChat } from '../../src/chat/codec.ts'
 
 /** expect.poll with room for a loaded machine (its default gives up after one second). */
@@ -292,7 +292,7 @@ describe.skipIf(missing !== undefined)('web chat in a real browser', () => {
     expect(await page.locator('#battery').isVisible()).toBe(false) // no channel yet
     await b.call('channel_offer', { service: 'compute', pricePerUnit: 10, unit: 'op', minDeposit: 1000 })
     await a.call('wallet_faucet', { amount: 100_000 })
-    await a.call('channel_terms', { service: 'compute', timeoutMs: 2000 })
+    await answered(async () => await a.call<any[]>('channel_terms', { service: 'compute', timeoutMs: 2000 }), t => t.some(x => x.provider === b.ready.peerId), 'the provider\'s terms')
     const { channelId } = await a.call('channel_open', { provider: b.ready.peerId, service: 'compute', deposit: 20_000, budget: 1000 })
     await page.locator('#battery').waitFor()
     await eventually(async () => await page.locator('#battery-text').textContent()).toBe('100%')

@@ -7,7 +7,7 @@
  */
 import { expect, it } from 'vitest'
 import type { Ready } from './proc.ts'
-import { waitFor } from './wait.ts'
+import { answered, waitFor } from './wait.ts'
 
 export interface LifeNode {
   ready: Ready
@@ -41,7 +41,7 @@ export function channelLife (life: () => Life, timeout = 120_000): void {
     const gift = await client.call('wallet_send', { to: `acct:${provider.ready.account}`, amount: 1_000, memo: 'thanks' })
     expect(gift).toMatchObject({ amount: 1_000, to: provider.ready.account })
     await waitFor(async () => await balanceOf(provider) === 18_000, 'the provider to take the gift from its BEEF', 30_000, 100)
-    const answers = await client.call<any[]>('balance_query', { account: provider.ready.account, proof: true, timeoutMs: 3000 })
+    const answers = await answered(async () => await client.call<any[]>('balance_query', { account: provider.ready.account, proof: true, timeoutMs: 3000 }), a => a.length > 0, 'the provider\'s answer')
     expect(answers).toEqual([expect.objectContaining({ responder: provider.ready.peerId, balance: 18_000, status: 'ok', verified: true, proven: true })])
     const cli = life().clientCli
     if (cli !== undefined) {

@@ -14,6 +14,7 @@ import { Layer2 } from '../../src/layer2/layer2.ts'
 import { createLogger } from '../../src/log.ts'
 import { accountTarget } from '../../src/targets.ts'
 import { isNeighbour } from '../helpers/network.ts'
+import { answered } from '../helpers/wait.ts'
 
 interface L2Node extends TestNode { l2: Layer2 }
 
@@ -46,10 +47,10 @@ describe('balance_query with proof through a relay, separate ledgers', () => {
   })
 
   it('the owner\'s coins check out against the asker\'s own chain: proven', async () => {
-    const answers = await asker.l2.balance.query(owner.node.identity.account, 1500, true, true)
+    const answers = await answered(async () => await asker.l2.balance.query(owner.node.identity.account, 1500, true, true), a => a.length > 0, 'the owner\'s answer')
     expect(answers).toEqual([expect.objectContaining({ account: owner.node.identity.account, balance: 42_000, status: 'ok', verified: true, proven: true, responder: owner.node.peerId })])
     // Not asked for proof: nothing is proven.
-    const plain = await asker.l2.balance.query(owner.node.identity.account, 1500)
+    const plain = await answered(async () => await asker.l2.balance.query(owner.node.identity.account, 1500), a => a.length > 0, 'the owner\'s answer')
     expect(plain).toEqual([expect.objectContaining({ balance: 42_000, verified: true, proven: false })])
   })
 
@@ -62,7 +63,7 @@ describe('balance_query with proof through a relay, separate ledgers', () => {
     }
     try {
       // wantChannels differs from the first test's request: not the owner's cached answer.
-      const answers = await asker.l2.balance.query(owner.node.identity.account, 1500, false, true)
+      const answers = await answered(async () => await asker.l2.balance.query(owner.node.identity.account, 1500, false, true), a => a.length > 0, 'the owner\'s answer')
       expect(answers).toEqual([expect.objectContaining({ balance: 43_000, verified: true, proven: false })])
     } finally {
       svc.answer = honest

@@ -22,6 +22,7 @@ import { accountTarget } from '../../src/targets.ts'
 import { CommandTable } from '../../tui/commands.ts'
 import type { CommandContext } from '../../tui/commands.ts'
 import { LAYER2_COMMANDS } from '../../tui/layer2-commands.ts'
+import { answered } from '../helpers/wait.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, dir: string }
 
@@ -63,7 +64,7 @@ describe('channel bugs a user hits', () => {
     await link(client, provider)
     await client.l2.wallet.faucet(2_000_000)
     provider.l2.provider.offer({ service: 'compute', pricePerUnit: 1, unit: 'op', minDeposit: 1_000, windowSeconds: HOUR })
-    expect(await client.l2.client.terms('compute', 1500)).toHaveLength(1)
+    expect(await answered(async () => await client.l2.client.terms('compute', 1500), t => t.length > 0, 'the compute terms')).toHaveLength(1)
   })
   afterAll(async () => {
     for (const n of [client, provider]) await n?.l2.stop()
@@ -166,7 +167,7 @@ describe('channel bugs a user hits', () => {
     const file = join(provider.dir, 'film.bin')
     writeFileSync(file, randomBytes(3 * 16 * 1024))
     provider.l2.provider.offer({ service: 'film', pricePerUnit: 10, unit: 'chunk', minDeposit: 1_000, windowSeconds: HOUR, file })
-    await client.l2.client.terms('film', 1500)
+    await answered(async () => await client.l2.client.terms('film', 1500), t => t.length > 0, 'the film terms')
     const good = await client.l2.client.open(provider.node.peerId, 'film', 5_000)
     expect(await client.l2.client.fetch(good.channelId)).toMatchObject({ received: 3, verified: true, complete: true })
 
@@ -223,7 +224,7 @@ describe('channel bugs a user hits', () => {
 
   it('refuses terms whose refund window is beyond --max-window', async () => {
     provider.l2.provider.offer({ service: 'slow', pricePerUnit: 1, unit: 'op', minDeposit: 1_000, windowSeconds: 8 * 86400 })
-    await client.l2.client.terms('slow', 1500)
+    await answered(async () => await client.l2.client.terms('slow', 1500), t => t.length > 0, 'the slow terms')
     const spent = (await client.l2.wallet.balance()).balance
     expect(await codeOf(client.l2.client.open(provider.node.peerId, 'slow', 5_000))).toBe('WINDOW_TOO_LONG')
     expect((await client.l2.wallet.balance()).balance).toBe(spent) // nothing funded
@@ -232,7 +233,7 @@ describe('channel bugs a user hits', () => {
     try {
       await link(patient, provider)
       await patient.l2.wallet.faucet(10_000)
-      await patient.l2.client.terms('slow', 1500)
+      await answered(async () => await patient.l2.client.terms('slow', 1500), t => t.length > 0, 'the slow terms')
       expect((await patient.l2.client.open(provider.node.peerId, 'slow', 5_000)).state).toBe('open')
     } finally {
       await patient.l2.stop()

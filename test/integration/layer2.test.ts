@@ -13,6 +13,7 @@ import { Layer2 } from '../../src/layer2/layer2.ts'
 import { createLogger } from '../../src/log.ts'
 import { p2pkhLock, txFromBytes } from '../../src/layer2/chain/tx.ts'
 import { accountTarget } from '../../src/targets.ts'
+import { answered } from '../helpers/wait.ts'
 
 interface L2Node extends TestNode { l2: Layer2, store: Store, dir: string }
 
@@ -46,7 +47,7 @@ describe('layer-2 over an in-process network', () => {
   })
 
   it('answers a balance query through a relay, verified only from the owner', async () => {
-    const answers = await client.l2.balance.query(provider.node.identity.account, 1500)
+    const answers = await answered(async () => await client.l2.balance.query(provider.node.identity.account, 1500), a => a.length > 0, 'the provider\'s answer')
     expect(answers).toEqual([expect.objectContaining({ account: provider.node.identity.account, balance: 0, status: 'ok', verified: true, responder: provider.node.peerId })])
     expect(relay.node.stats().forwarded).toBeGreaterThanOrEqual(2) // request out, reply back
     const own = await client.l2.balance.query(client.node.identity.account, 500)
@@ -55,7 +56,7 @@ describe('layer-2 over an in-process network', () => {
 
   it('runs a channel: 100 payments, a top-up and a close, every transaction accepted by the shared ledger', async () => {
     provider.l2.provider.offer({ service: 'compute', pricePerUnit: 7, unit: 'op', minDeposit: 5_000, windowSeconds: 3600 })
-    const terms = await client.l2.client.terms('compute', 1500)
+    const terms = await answered(async () => await client.l2.client.terms('compute', 1500), t => t.length > 0, 'the compute terms')
     expect(terms).toEqual([expect.objectContaining({ provider: provider.node.peerId, account: provider.node.identity.account, pricePerUnit: 7, unit: 'op' })])
     const opened = await client.l2.client.open(provider.node.peerId, 'compute', 20_000)
     expect(opened).toMatchObject({ state: 'open', deposit: 20_000 })
@@ -70,7 +71,7 @@ describe('layer-2 over an in-process network', () => {
     expect(provider.l2.provider.earnings()).toEqual([{ service: 'compute', active: true, channels: 1, earned: 15_000 }])
 
     // A third node asking about the client's account hears the client (verified) and the provider's claim.
-    const claims = await relay.l2.balance.query(client.node.identity.account, 1500)
+    const claims = await answered(async () => await relay.l2.balance.query(client.node.identity.account, 1500), a => a.length >= 2, 'answers from the client and the provider')
     expect(claims.find(a => a.responder === client.node.peerId)).toMatchObject({ verified: true, status: 'ok' })
     expect(claims.find(a => a.responder === provider.node.peerId)).toMatchObject({ verified: false, status: 'channels', channels: [expect.objectContaining({ id, paid: 15_000 })] })
 
@@ -92,7 +93,7 @@ describe('layer-2 over an in-process network', () => {
     writeFileSync(file, content)
     const offer = provider.l2.provider.offer({ service: 'movie', pricePerUnit: 1000, unit: 'chunk', minDeposit: 2_000, windowSeconds: 3600, file })
     expect(offer.contentRoot).toMatch(/^[0-9a-f]{64}$/)
-    await client.l2.client.terms('movie', 1500)
+    await answered(async () => await client.l2.client.terms('movie', 1500), t => t.length > 0, 'the movie terms')
     const alerts: string[] = []
     client.l2.events.on('alert', a => alerts.push(a.alert))
     const { channelId } = await client.l2.client.open(provider.node.identity.account, 'movie', 10_000, 2_000)
