@@ -15,6 +15,6 @@ export async function waitFor (cond: () => boolean | Promise<boolean>, what: str
  */
 export async function answered<T> (ask: () => Promise<T>, done: (answer: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
   let answer: T | undefined
-  await waitFor(async () => done(answer = await ask()), what, timeoutMs, 0)
+  await waitFor(async () => done(answer = await ask()), what, timeoutMs, 100)
   return answer!
 }
