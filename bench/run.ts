@@ -434,8 +434,9 @@ function printHistory (h: HistoryFigures): void {
 }
 
 const only = process.argv.find(a => a.startsWith('--only='))?.slice(7)
+const seenCacheLine = async (): Promise<string> => `seen cache: ${fmt(await seenCacheBytesPerEntry(), 1)} bytes per entry (500k entries, heap and buffers)`
 if (only === 'seen') {
-  console.log(`seen cache: ${fmt(await seenCacheBytesPerEntry(), 1)} bytes per entry (500k entries, heap and buffers)`)
+  console.log(await seenCacheLine())
   process.exit(0)
 }
 if (only === 'history') {
@@ -548,7 +549,7 @@ if (only === 'latency') {
 console.log(`tmsg bench — ${new Date().toISOString()} — node ${process.version}, ${(await import('node:os')).cpus().length} cpus${quick ? ' (quick)' : ''}\n`)
 console.log('codec, per message (100-byte payload, signed):')
 for (const [k, v] of Object.entries(codec())) row('  ' + k, [v])
-console.log(`\nseen cache: ${fmt(await seenCacheBytesPerEntry())} bytes per entry (500k entries)\n`)
+console.log(`\n${await seenCacheLine()}\n`)
 
 row('TCP loopback', ROUTERS)
 const relayCount = quick ? 20_000 : 100_000
